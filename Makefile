@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine:
+#   make demo   runs the whole system locally
+#   make test   creates .venv, installs what the tests need, runs every test
+# Both are idempotent.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo lint typecheck unit bench tools clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+tools:
+	@scripts/ensure-tools
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) tools lint typecheck
+	$(BIN)/pytest
+
+demo: $(STAMP) tools
+	$(BIN)/guestbook-ledger dev
+
+bench: $(STAMP)
+	$(BIN)/guestbook-ledger bench ledger
+
+clean:
+	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""A local Kubernetes API server for development and tests (real REST protocol)."""

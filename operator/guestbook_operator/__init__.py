@@ -1,0 +1,1 @@
+"""The Kopf operator that manages GuestbookEntry and Ledger resources, and its workers."""

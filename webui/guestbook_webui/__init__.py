@@ -1,0 +1,1 @@
+"""The Starlette web UI where people sign the guestbook."""
