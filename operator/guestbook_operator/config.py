@@ -1,0 +1,97 @@
+"""Operator settings, read from the environment (the Helm chart and `dev` set them)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the operator cannot use."""
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Everything the operator needs that is not in a Ledger's spec.
+
+    ``dsn`` is the operator's own database connection; ``worker_dsn`` is what
+    worker and audit pods use (it reaches them through a Secret), by default
+    the same.
+    """
+
+    dsn: str
+    worker_dsn: str
+    worker_image: str = "guestbook-ledger:latest"
+    worker_command: tuple[str, ...] = ("guestbook-ledger",)
+    service_account: str = ""
+    job_backoff_limit: int = 6
+    job_ttl_seconds: int = 300
+    reconcile_interval_seconds: float = 1.0
+    repair_interval_seconds: float = 15.0
+    metrics_port: int = 0
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be more than 0 seconds, got {raw!r}.")
+    return value
+
+
+def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
+    """Settings from ``env`` (default: the process environment).
+
+    ``GUESTBOOK_DSN`` is required. Raises ConfigError naming the variable when
+    a value is missing or malformed.
+    """
+    env = os.environ if env is None else env
+    dsn = env.get("GUESTBOOK_DSN", "")
+    if not dsn:
+        raise ConfigError(
+            "GUESTBOOK_DSN is not set; set it to the ledger database's connection URI "
+            "(postgresql://user@host:port/db)."
+        )
+    command = tuple(shlex.split(env.get("GUESTBOOK_WORKER_COMMAND", "guestbook-ledger")))
+    if not command:
+        raise ConfigError("GUESTBOOK_WORKER_COMMAND is empty; set it to the guestbook-ledger path.")
+    # Passed to worker pods verbatim: local mode uses it for PATH-like settings.
+    extra_env = {
+        key.removeprefix("GUESTBOOK_WORKER_ENV_"): value
+        for key, value in env.items()
+        if key.startswith("GUESTBOOK_WORKER_ENV_")
+    }
+    return OperatorConfig(
+        dsn=dsn,
+        worker_dsn=env.get("GUESTBOOK_WORKER_DSN", "") or dsn,
+        worker_image=env.get("GUESTBOOK_WORKER_IMAGE", "") or "guestbook-ledger:latest",
+        worker_command=command,
+        service_account=env.get("GUESTBOOK_WORKER_SERVICE_ACCOUNT", ""),
+        job_backoff_limit=_int(env, "GUESTBOOK_JOB_BACKOFF_LIMIT", 6),
+        job_ttl_seconds=_int(env, "GUESTBOOK_JOB_TTL_SECONDS", 300),
+        reconcile_interval_seconds=_float(env, "GUESTBOOK_RECONCILE_INTERVAL", 1.0),
+        repair_interval_seconds=_float(env, "GUESTBOOK_REPAIR_INTERVAL", 15.0),
+        metrics_port=_int(env, "GUESTBOOK_METRICS_PORT", 0),
+        extra_env=extra_env,
+    )

@@ -1,0 +1,204 @@
+"""Manifests the operator creates: worker and audit Jobs, and the Ledger's Secrets.
+
+Pure functions from a Ledger (as the API returns it) and the operator's
+settings to JSON-ready dicts. Everything is owned by the Ledger, so deleting
+the Ledger deletes its Jobs and Secrets (the database keeps the ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from guestbook_operator.config import OperatorConfig
+
+GROUP = "ledger.guestbook.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+LABEL_LEDGER = f"{GROUP}/ledger"
+LABEL_ROLE = f"{GROUP}/role"  # "worker" or "audit"
+ROLE_WORKER = "worker"
+ROLE_AUDIT = "audit"
+
+SECRET_DSN_KEY = "dsn"
+SECRET_PRIVATE_KEY = "private-key"
+SECRET_PUBLIC_KEY = "public-key"
+
+# Job and pod names become label values (job-name): at most 63 characters.
+_NAME_PREFIX_MAX = 40
+
+
+def ledger_ref(ledger: Mapping[str, Any]) -> str:
+    """``namespace/name`` of a Ledger, the form the worker's ``--ledger`` takes."""
+    meta = ledger["metadata"]
+    return f"{meta['namespace']}/{meta['name']}"
+
+
+def owner_reference(ledger: Mapping[str, Any]) -> dict[str, Any]:
+    """An ownerReference making the Ledger the controller of an object."""
+    meta = ledger["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Ledger",
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def ledger_labels(ledger: Mapping[str, Any], role: str) -> dict[str, str]:
+    """Labels that find a Ledger's Jobs and pods (``role`` is worker or audit)."""
+    return {
+        "app.kubernetes.io/name": "guestbook-ledger",
+        "app.kubernetes.io/component": role,
+        "app.kubernetes.io/managed-by": "guestbook-operator",
+        LABEL_LEDGER: str(ledger["metadata"]["name"])[:63],
+        LABEL_ROLE: role,
+    }
+
+
+def role_selector(ledger: Mapping[str, Any], role: str) -> str:
+    """A label selector for the Ledger's Jobs (or pods) of ``role``."""
+    return f"{LABEL_LEDGER}={str(ledger['metadata']['name'])[:63]},{LABEL_ROLE}={role}"
+
+
+def database_secret_name(ledger: Mapping[str, Any]) -> str:
+    return f"{ledger['metadata']['name']}-database"
+
+
+def signing_key_secret_name(ledger: Mapping[str, Any]) -> str:
+    """The Secret holding the signing key: the one named in spec, else ``<ledger>-signing-key``."""
+    named = (ledger.get("spec") or {}).get("signingKeySecret") or {}
+    return str(named.get("name") or f"{ledger['metadata']['name']}-signing-key")
+
+
+def owns_signing_key(ledger: Mapping[str, Any]) -> bool:
+    """True when the operator creates (and the Ledger owns) the signing key Secret."""
+    return not ((ledger.get("spec") or {}).get("signingKeySecret") or {}).get("name")
+
+
+def database_secret(ledger: Mapping[str, Any], dsn: str) -> dict[str, Any]:
+    """The Secret through which worker pods get the database connection URI."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": database_secret_name(ledger),
+            "namespace": ledger["metadata"]["namespace"],
+            "labels": ledger_labels(ledger, ROLE_WORKER),
+            "ownerReferences": [owner_reference(ledger)],
+        },
+        "type": "Opaque",
+        "stringData": {SECRET_DSN_KEY: dsn},
+    }
+
+
+def signing_key_secret(
+    ledger: Mapping[str, Any], private_key_pem: str, public_key_pem: str
+) -> dict[str, Any]:
+    """The Secret holding a generated Ed25519 signing key, owned by the Ledger."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": signing_key_secret_name(ledger),
+            "namespace": ledger["metadata"]["namespace"],
+            "labels": ledger_labels(ledger, ROLE_WORKER),
+            "ownerReferences": [owner_reference(ledger)],
+        },
+        "type": "Opaque",
+        "stringData": {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem},
+    }
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _job(
+    ledger: Mapping[str, Any],
+    config: OperatorConfig,
+    *,
+    role: str,
+    parallelism: int,
+    args: list[str],
+    env: list[dict[str, Any]],
+) -> dict[str, Any]:
+    meta = ledger["metadata"]
+    labels = ledger_labels(ledger, role)
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": role,
+                "image": config.worker_image,
+                "command": list(config.worker_command),
+                "args": args,
+                "env": env + [{"name": k, "value": v} for k, v in sorted(config.extra_env.items())],
+            }
+        ],
+    }
+    if config.service_account:
+        pod_spec["serviceAccountName"] = config.service_account
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "generateName": f"{str(meta['name'])[:_NAME_PREFIX_MAX]}-{role}-",
+            "namespace": meta["namespace"],
+            "labels": labels,
+            "ownerReferences": [owner_reference(ledger)],
+        },
+        "spec": {
+            "parallelism": parallelism,
+            "backoffLimit": config.job_backoff_limit,
+            "ttlSecondsAfterFinished": config.job_ttl_seconds,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }
+
+
+def worker_job(
+    ledger: Mapping[str, Any], config: OperatorConfig, parallelism: int
+) -> dict[str, Any]:
+    """The Ledger's worker Job: ``parallelism`` pods running ``guestbook-ledger worker``.
+
+    No ``completions``: the work-queue pattern, where the Job completes once
+    its pods have drained the queue and exited 0. Requires ``parallelism >= 1``.
+    """
+    if parallelism < 1:
+        raise ValueError(f"a worker Job needs parallelism >= 1, got {parallelism}")
+    spec = ledger.get("spec") or {}
+    batch = spec.get("batch") or {}
+    args = [
+        "worker",
+        "--ledger",
+        ledger_ref(ledger),
+        "--batch-size",
+        str(int(batch.get("maxEntries", 1000))),
+        "--max-wait",
+        str(float(batch.get("maxWaitSeconds", 0.2))),
+        "--idle-seconds",
+        str(float(spec.get("workerIdleSeconds", 10))),
+    ]
+    env = [
+        _secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY),
+        _secret_env("GUESTBOOK_SIGNING_KEY", signing_key_secret_name(ledger), SECRET_PRIVATE_KEY),
+    ]
+    return _job(ledger, config, role=ROLE_WORKER, parallelism=parallelism, args=args, env=env)
+
+
+def audit_job(ledger: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any]:
+    """A one-pod Job running ``guestbook-ledger audit-job`` for the Ledger.
+
+    The audit pod needs only the database and the public key (in the Ledger's
+    status), never the signing key.
+    """
+    args = ["audit-job", "--ledger", ledger_ref(ledger)]
+    env = [_secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY)]
+    job = _job(ledger, config, role=ROLE_AUDIT, parallelism=1, args=args, env=env)
+    # A failed audit is reported, not retried in a loop: the next interval runs again.
+    job["spec"]["backoffLimit"] = 1
+    return job

@@ -1,0 +1,149 @@
+"""Manifests of the worker and audit Jobs and of the Ledger's Secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from guestbook_operator.config import ConfigError, load_config
+from guestbook_operator.manifests import (
+    LABEL_LEDGER,
+    LABEL_ROLE,
+    audit_job,
+    database_secret,
+    signing_key_secret,
+    signing_key_secret_name,
+    worker_job,
+)
+
+LEDGER: dict[str, Any] = {
+    "apiVersion": "ledger.guestbook.io/v1alpha1",
+    "kind": "Ledger",
+    "metadata": {"name": "book", "namespace": "team", "uid": "u-1"},
+    "spec": {
+        "minWorkers": 0,
+        "maxWorkers": 4,
+        "entriesPerWorker": 50,
+        "workerIdleSeconds": 7,
+        "batch": {"maxEntries": 300, "maxWaitSeconds": 0.5},
+    },
+}
+CONFIG = load_config(
+    {
+        "GUESTBOOK_DSN": "postgresql://op@db/ledger",
+        "GUESTBOOK_WORKER_DSN": "postgresql://worker@db/ledger",
+        "GUESTBOOK_WORKER_COMMAND": "/opt/venv/bin/guestbook-ledger",
+        "GUESTBOOK_WORKER_SERVICE_ACCOUNT": "ledger-worker",
+        "GUESTBOOK_WORKER_ENV_PYTHONUNBUFFERED": "1",
+    }
+)
+
+
+def env_of(job: dict[str, Any]) -> dict[str, Any]:
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("valueFrom", e.get("value")) for e in container["env"]}
+
+
+def test_worker_job_runs_worker_for_its_ledger_with_parallelism() -> None:
+    job = worker_job(LEDGER, CONFIG, parallelism=3)
+    assert job["kind"] == "Job"
+    assert job["metadata"]["namespace"] == "team"
+    assert job["metadata"]["generateName"] == "book-worker-"
+    assert job["spec"]["parallelism"] == 3
+    assert "completions" not in job["spec"]  # work-queue pattern
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["/opt/venv/bin/guestbook-ledger"]
+    args = container["args"]
+    assert args[:3] == ["worker", "--ledger", "team/book"]
+    assert args[args.index("--batch-size") + 1] == "300"
+    assert args[args.index("--max-wait") + 1] == "0.5"
+    assert args[args.index("--idle-seconds") + 1] == "7.0"
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "ledger-worker"
+    assert job["spec"]["backoffLimit"] == 6
+    assert job["spec"]["ttlSecondsAfterFinished"] == 300
+
+
+def test_worker_job_is_owned_by_and_labelled_for_the_ledger() -> None:
+    job = worker_job(LEDGER, CONFIG, parallelism=1)
+    [owner] = job["metadata"]["ownerReferences"]
+    assert owner == {
+        "apiVersion": "ledger.guestbook.io/v1alpha1",
+        "kind": "Ledger",
+        "name": "book",
+        "uid": "u-1",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        assert labels[LABEL_LEDGER] == "book"
+        assert labels[LABEL_ROLE] == "worker"
+
+
+def test_worker_secrets_come_from_secret_refs_never_inline() -> None:
+    env = env_of(worker_job(LEDGER, CONFIG, parallelism=1))
+    assert env["GUESTBOOK_DSN"] == {"secretKeyRef": {"name": "book-database", "key": "dsn"}}
+    assert env["GUESTBOOK_SIGNING_KEY"] == {
+        "secretKeyRef": {"name": "book-signing-key", "key": "private-key"}
+    }
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert "postgresql://" not in str(worker_job(LEDGER, CONFIG, parallelism=1))
+
+
+def test_named_signing_key_secret_is_used() -> None:
+    ledger = {**LEDGER, "spec": {**LEDGER["spec"], "signingKeySecret": {"name": "hsm-export"}}}
+    assert signing_key_secret_name(ledger) == "hsm-export"
+    env = env_of(worker_job(ledger, CONFIG, parallelism=1))
+    assert env["GUESTBOOK_SIGNING_KEY"]["secretKeyRef"]["name"] == "hsm-export"
+
+
+def test_worker_job_needs_a_worker() -> None:
+    with pytest.raises(ValueError, match="parallelism"):
+        worker_job(LEDGER, CONFIG, parallelism=0)
+
+
+def test_audit_job_has_no_signing_key() -> None:
+    job = audit_job(LEDGER, CONFIG)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["audit-job", "--ledger", "team/book"]
+    assert job["metadata"]["labels"][LABEL_ROLE] == "audit"
+    assert "GUESTBOOK_SIGNING_KEY" not in env_of(job)
+    assert job["spec"]["parallelism"] == 1
+
+
+def test_secrets_are_owned_by_the_ledger() -> None:
+    dsn = database_secret(LEDGER, CONFIG.worker_dsn)
+    assert dsn["stringData"] == {"dsn": "postgresql://worker@db/ledger"}
+    key = signing_key_secret(LEDGER, "PRIV", "PUB")
+    assert key["metadata"]["name"] == "book-signing-key"
+    assert key["stringData"] == {"private-key": "PRIV", "public-key": "PUB"}
+    for secret in (dsn, key):
+        assert secret["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+
+
+def test_long_ledger_names_give_valid_job_names() -> None:
+    ledger = {**LEDGER, "metadata": {**LEDGER["metadata"], "name": "x" * 200}}
+    job = worker_job(ledger, CONFIG, parallelism=1)
+    # generateName adds 5 characters; a Job name must fit a 63-character label.
+    assert len(job["metadata"]["generateName"]) + 5 <= 63
+    assert len(job["metadata"]["labels"][LABEL_LEDGER]) <= 63
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "GUESTBOOK_DSN is not set"),
+        ({"GUESTBOOK_DSN": "x", "GUESTBOOK_JOB_BACKOFF_LIMIT": "many"}, "whole number"),
+        ({"GUESTBOOK_DSN": "x", "GUESTBOOK_REPAIR_INTERVAL": "0"}, "more than 0"),
+        ({"GUESTBOOK_DSN": "x", "GUESTBOOK_WORKER_COMMAND": "  "}, "empty"),
+    ],
+)
+def test_bad_config_is_one_clear_error(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env)
+
+
+def test_worker_dsn_defaults_to_operator_dsn() -> None:
+    config = load_config({"GUESTBOOK_DSN": "postgresql://a@b/c"})
+    assert config.worker_dsn == "postgresql://a@b/c"
+    assert config.worker_command == ("guestbook-ledger",)
