@@ -1,0 +1,36 @@
+"""Every error the ledger format raises, in one place so callers can catch by kind.
+
+Errors a user can meet carry one sentence that says what was expected and what
+was found. ``ValueError`` subclasses mean malformed input (a command exits with
+status 2); the others mean well-formed input that does not verify (status 1).
+"""
+
+from __future__ import annotations
+
+
+class RecordError(ValueError):
+    """An entry cannot become a ledger record (invalid Unicode, too long, bad name)."""
+
+
+class HashFormatError(ValueError):
+    """Text that should hold a hash (or a list of hashes) is not well-formed hex."""
+
+
+class ProofFormatError(ValueError):
+    """Proof inputs are malformed: negative or out-of-range sizes, wrong hash lengths."""
+
+
+class ProofError(Exception):
+    """A well-formed proof does not verify: it proves something other than what was claimed."""
+
+
+class TreeHeadFormatError(ValueError):
+    """A signed tree head document is not valid JSON of the expected shape."""
+
+
+class KeyFormatError(ValueError):
+    """A key file does not hold an Ed25519 key in PEM form."""
+
+
+class SignatureError(Exception):
+    """A signed tree head's signature does not verify under the given public key."""
