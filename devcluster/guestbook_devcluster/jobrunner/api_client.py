@@ -1,0 +1,215 @@
+"""A small asynchronous client of the Kubernetes REST API, as controllers use it.
+
+The job runner talks to the local API server only through its REST API (like a
+real controller manager and kubelet do), so it never depends on how the server
+stores objects. Only the verbs the runner needs are here: get, list, watch,
+create, merge patch, JSON patch and delete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+Obj = dict[str, Any]
+T = TypeVar("T")
+
+# Transient answers a controller waits out and retries (the fault injector
+# produces exactly these): server errors, throttling, and dropped connections.
+RETRYABLE_CODES = frozenset({429, 500, 502, 503, 504})
+
+
+class ApiError(Exception):
+    """The API server answered with an error Status (code, reason, message)."""
+
+    def __init__(self, code: int, reason: str, message: str, retry_after: float | None = None):
+        super().__init__(f"{code} {reason}: {message}")
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE_CODES
+
+
+def _api_error(response: httpx.Response, body: bytes) -> ApiError:
+    reason, message = response.reason_phrase, body.decode("utf-8", "replace")[:500]
+    try:
+        status = json.loads(body)
+        if isinstance(status, dict):
+            reason = str(status.get("reason") or reason)
+            message = str(status.get("message") or message)
+    except ValueError:
+        pass
+    retry_after: float | None = None
+    header = response.headers.get("Retry-After")
+    if header is not None:
+        try:
+            retry_after = float(header)
+        except ValueError:
+            retry_after = None
+    return ApiError(response.status_code, reason, message, retry_after)
+
+
+def resource_path(
+    api_version: str, plural: str, namespace: str | None = None, name: str | None = None
+) -> str:
+    """The REST path of a collection (``name`` None) or of one object.
+
+    ``api_version`` is ``v1`` for the core group or ``group/version`` otherwise;
+    ``namespace`` None means cluster scope (or all namespaces for a list).
+    """
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    path = prefix + (f"/namespaces/{namespace}" if namespace else "") + f"/{plural}"
+    return path + (f"/{name}" if name else "")
+
+
+class ApiClient:
+    """REST calls against one API server with one bearer token.
+
+    Errors: every call raises :class:`ApiError` for an error answer and
+    ``httpx.TransportError`` when the server cannot be reached.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "devcluster-job-runner/1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        # Pool limits sized for 50+ concurrent pods each patching status.
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(30.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str = "application/json",
+        params: Mapping[str, str] | None = None,
+    ) -> Obj:
+        content = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if content is not None else None
+        response = await self._http.request(
+            method, path, content=content, headers=headers, params=params
+        )
+        if response.status_code >= 400:
+            raise _api_error(response, response.content)
+        result: Obj = response.json()
+        return result
+
+    async def get(self, path: str) -> Obj | None:
+        """The object at ``path``, or None when it does not exist."""
+        try:
+            return await self._call("GET", path)
+        except ApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    async def list_objects(self, path: str, params: Mapping[str, str] | None = None) -> Obj:
+        return await self._call("GET", path, params=params)
+
+    async def create(self, path: str, body: Obj) -> Obj:
+        return await self._call("POST", path, body=body)
+
+    async def merge_patch(self, path: str, patch: Obj) -> Obj | None:
+        """Apply a JSON merge patch; None when the object is gone."""
+        try:
+            return await self._call(
+                "PATCH", path, body=patch, content_type="application/merge-patch+json"
+            )
+        except ApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    async def json_patch(self, path: str, operations: list[Obj]) -> Obj | None:
+        """Apply a JSON patch (RFC 6902); None when the object is gone."""
+        try:
+            return await self._call(
+                "PATCH", path, body=operations, content_type="application/json-patch+json"
+            )
+        except ApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    async def delete(self, path: str, options: Obj | None = None) -> bool:
+        """Delete ``path``; False when it was already gone."""
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", **(options or {})}
+        try:
+            await self._call("DELETE", path, body=body)
+        except ApiError as exc:
+            if exc.code == 404:
+                return False
+            raise
+        return True
+
+    async def watch(self, path: str, resource_version: str) -> AsyncIterator[Obj]:
+        """Yield watch events of the collection at ``path`` after ``resource_version``.
+
+        Ends when the server closes the stream. Raises :class:`ApiError` (410 Gone
+        when ``resource_version`` has expired, the caller must list again).
+        """
+        params = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": "300",
+        }
+        timeout = httpx.Timeout(30.0, read=None)
+        async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+            if response.status_code >= 400:
+                raise _api_error(response, await response.aread())
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                event: Obj = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    raise ApiError(
+                        int(status.get("code") or 500),
+                        str(status.get("reason") or "Error"),
+                        str(status.get("message") or "watch error"),
+                    )
+                yield event
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, attempts: int = 8, first_delay: float = 0.05
+) -> T:
+    """Run ``call`` again after transient failures (5xx, 429, connection loss).
+
+    Waits ``Retry-After`` when the server names one, else doubles from
+    ``first_delay`` (capped at 2 s). Re-raises the last error after ``attempts``
+    tries, and any non-transient error at once.
+    """
+    delay = first_delay
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except ApiError as exc:
+            if not exc.retryable or attempt == attempts - 1:
+                raise
+            wait = exc.retry_after if exc.retry_after is not None else delay
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+            wait = delay
+        await asyncio.sleep(min(wait, 5.0))
+        delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable: the loop returns or raises")
