@@ -1,0 +1,433 @@
+"""Validation of JSON values against a CRD's structural ``openAPIV3Schema``.
+
+Mirrors what kube-apiserver does for custom resources: the kube-openapi schema
+validator (types, required, enum, lengths, bounds, pattern, format, item and
+property counts), then the ``x-kubernetes-list-type`` uniqueness checks. Every
+violation is reported, in that order, worded as the apiserver words it.
+
+``x-kubernetes-validations`` (CEL) rules are evaluated separately by
+:func:`guestbook_devcluster.schema.rules.evaluate_rules`.
+
+Schemas are plain dicts as they appear in a CRD (already parsed from YAML or
+JSON); values are what ``json.loads`` returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Final
+
+from guestbook_devcluster.schema.errors import OMIT, FieldError
+
+Schema = dict[str, Any]
+
+# JSON type of a value as go-openapi names it in messages.
+_JSON_TYPE_BOOL: Final = "boolean"
+
+
+def json_type(value: object) -> str:
+    """The JSON Schema type name of a decoded JSON value (``"null"`` for None)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return _JSON_TYPE_BOOL
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def child_path(path: str, key: str) -> str:
+    """``spec`` + ``message`` -> ``spec.message`` (the root's children have no dot)."""
+    return f"{path}.{key}" if path else key
+
+
+def index_path(path: str, index: int) -> str:
+    """``spec.items`` + 2 -> ``spec.items[2]``."""
+    return f"{path}[{index}]"
+
+
+def shown_path(path: str) -> str:
+    """The path as Go prints it; the object itself is ``<nil>``."""
+    return path or "<nil>"
+
+
+def validate(schema: Schema, obj: object, path: str = "") -> list[FieldError]:
+    """Every way ``obj`` violates ``schema``, as field errors (empty when valid).
+
+    ``path`` is the JSON path of ``obj`` inside the object being validated ("" for
+    the whole object). Never raises for any JSON value; a schema keyword with an
+    unusable value (a pattern that does not compile) is ignored rather than
+    failing every write.
+    """
+    errors: list[FieldError] = []
+    _validate_node(schema, obj, path, errors)
+    _validate_list_types(schema, obj, path, errors)
+    return errors
+
+
+def _allowed_types(schema: Schema) -> list[str]:
+    if schema.get("x-kubernetes-int-or-string"):
+        return ["integer", "string"]
+    declared = schema.get("type")
+    if isinstance(declared, str) and declared:
+        return [declared]
+    if isinstance(declared, list):
+        return [str(t) for t in declared]
+    return []
+
+
+def _type_matches(allowed: list[str], value: object) -> bool:
+    actual = json_type(value)
+    if actual in allowed:
+        return True
+    # JSON has one number type: 3.0 is an integer and 3 is a number (go-openapi's
+    # isFloatInt / isIntFloat).
+    if actual == "number" and "integer" in allowed:
+        return isinstance(value, float) and value.is_integer()
+    return actual == "integer" and "number" in allowed
+
+
+def _validate_node(schema: Schema, value: object, path: str, errors: list[FieldError]) -> None:
+    if not isinstance(schema, dict):
+        return
+    allowed = _allowed_types(schema)
+    if value is None:
+        if allowed and not schema.get("nullable") and "null" not in allowed:
+            _type_error(path, ",".join(allowed), "null", errors)
+        return
+    if allowed and not _type_matches(allowed, value):
+        _type_error(path, ",".join(allowed), json_type(value), errors)
+        return
+    for sub in schema.get("allOf") or []:
+        _validate_node(sub, value, path, errors)
+    if isinstance(value, str):
+        _validate_string(schema, value, path, errors)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        _validate_number(schema, value, path, errors)
+    elif isinstance(value, list):
+        _validate_array(schema, value, path, errors)
+    _validate_enum(schema, value, path, errors)
+    if isinstance(value, dict):
+        _validate_object(schema, value, path, errors)
+
+
+def _type_error(path: str, expected: str, actual: str, errors: list[FieldError]) -> None:
+    detail = f"{path} in body must be of type {expected}: {json.dumps(actual)}"
+    errors.append(FieldError(shown_path(path), "FieldValueTypeInvalid", detail, actual))
+
+
+def _invalid(path: str, value: object, detail: str, errors: list[FieldError]) -> None:
+    errors.append(FieldError(shown_path(path), "FieldValueInvalid", detail, value))
+
+
+def _validate_string(schema: Schema, value: str, path: str, errors: list[FieldError]) -> None:
+    length = len(value)  # code points, as go-openapi counts runes
+    max_length = schema.get("maxLength")
+    if isinstance(max_length, int) and length > max_length:
+        unit = "byte" if max_length == 1 else "bytes"
+        errors.append(
+            FieldError(
+                shown_path(path),
+                "FieldValueTooLong",
+                f"may not be more than {max_length} {unit}",
+                OMIT,
+            )
+        )
+    min_length = schema.get("minLength")
+    if isinstance(min_length, int) and length < min_length:
+        _invalid(path, value, f"{path} in body should be at least {min_length} chars long", errors)
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        compiled = _compile_pattern(pattern)
+        if compiled is not None and compiled.search(value) is None:
+            _invalid(path, value, f"{path} in body should match '{pattern}'", errors)
+    fmt = schema.get("format")
+    if isinstance(fmt, str):
+        check = _FORMAT_CHECKS.get(fmt)
+        if check is not None and not check(value):
+            detail = (
+                f"{path} in body must be of type {fmt}: {json.dumps(value, ensure_ascii=False)}"
+            )
+            errors.append(FieldError(shown_path(path), "FieldValueTypeInvalid", detail, value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def _go_number(value: float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
+
+
+def _validate_number(schema: Schema, value: float, path: str, errors: list[FieldError]) -> None:
+    maximum = schema.get("maximum")
+    if isinstance(maximum, int | float) and not isinstance(maximum, bool):
+        exclusive = bool(schema.get("exclusiveMaximum"))
+        if value > maximum or (exclusive and value == maximum):
+            relation = "less than" if exclusive else "less than or equal to"
+            detail = f"{path} in body should be {relation} {_go_number(maximum)}"
+            _invalid(path, value, detail, errors)
+    minimum = schema.get("minimum")
+    if isinstance(minimum, int | float) and not isinstance(minimum, bool):
+        exclusive = bool(schema.get("exclusiveMinimum"))
+        if value < minimum or (exclusive and value == minimum):
+            relation = "greater than" if exclusive else "greater than or equal to"
+            detail = f"{path} in body should be {relation} {_go_number(minimum)}"
+            _invalid(path, value, detail, errors)
+    multiple = schema.get("multipleOf")
+    if isinstance(multiple, int | float) and not isinstance(multiple, bool) and multiple > 0:
+        quotient = value / multiple
+        if not float(quotient).is_integer():
+            detail = f"{path} in body should be a multiple of {_go_number(multiple)}"
+            _invalid(path, value, detail, errors)
+
+
+def _validate_array(schema: Schema, value: list[Any], path: str, errors: list[FieldError]) -> None:
+    items = schema.get("items")
+    if isinstance(items, dict):
+        for index, item in enumerate(value):
+            _validate_node(items, item, index_path(path, index), errors)
+    min_items = schema.get("minItems")
+    if isinstance(min_items, int) and len(value) < min_items:
+        _invalid(path, len(value), f"{path} in body should have at least {min_items} items", errors)
+    max_items = schema.get("maxItems")
+    if isinstance(max_items, int) and len(value) > max_items:
+        noun = "item" if max_items == 1 else "items"
+        errors.append(
+            FieldError(
+                shown_path(path),
+                "FieldValueTooMany",
+                f"must have at most {max_items} {noun}",
+                len(value),
+            )
+        )
+    if schema.get("uniqueItems") and len({_canonical(v) for v in value}) < len(value):
+        _invalid(path, OMIT, f"{path} in body shouldn't contain duplicates", errors)
+
+
+def _validate_enum(schema: Schema, value: object, path: str, errors: list[FieldError]) -> None:
+    enum = schema.get("enum")
+    if not isinstance(enum, list):
+        return
+    if any(_json_equal(value, allowed) for allowed in enum):
+        return
+    shown = ", ".join(
+        json.dumps(a if isinstance(a, str) else _canonical(a), ensure_ascii=False) for a in enum
+    )
+    errors.append(
+        FieldError(shown_path(path), "FieldValueNotSupported", f"supported values: {shown}", value)
+    )
+
+
+def _validate_object(
+    schema: Schema, value: dict[str, Any], path: str, errors: list[FieldError]
+) -> None:
+    max_props = schema.get("maxProperties")
+    if isinstance(max_props, int) and len(value) > max_props:
+        noun = "item" if max_props == 1 else "items"
+        errors.append(
+            FieldError(
+                shown_path(path),
+                "FieldValueTooMany",
+                f"must have at most {max_props} {noun}",
+                len(value),
+            )
+        )
+    min_props = schema.get("minProperties")
+    if isinstance(min_props, int) and len(value) < min_props:
+        detail = f"{path} in body should have at least {min_props} properties"
+        _invalid(path, min_props, detail, errors)
+    for key in schema.get("required") or []:
+        if isinstance(key, str) and key not in value:
+            errors.append(FieldError(child_path(path, key), "FieldValueRequired", "", OMIT))
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    additional = schema.get("additionalProperties")
+    for key, item in value.items():
+        sub = properties.get(key)
+        if sub is not None:
+            _validate_node(sub, item, child_path(path, key), errors)
+        elif isinstance(additional, dict):
+            _validate_node(additional, item, child_path(path, key), errors)
+        elif additional is False and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            detail = f"{path or '.'}.{key} in body is a forbidden property"
+            _invalid(path, key, detail, errors)
+
+
+def _canonical(value: object) -> str:
+    """A string equal for equal JSON values (1 and 1.0 alike, key order ignored)."""
+
+    def normalise(v: object) -> object:
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, dict):
+            return {k: normalise(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [normalise(x) for x in v]
+        return v
+
+    return json.dumps(normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_equal(a: object, b: object) -> bool:
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return _canonical(a) == _canonical(b)
+
+
+# --- x-kubernetes-list-type -------------------------------------------------
+
+
+def _validate_list_types(
+    schema: Schema, value: object, path: str, errors: list[FieldError]
+) -> None:
+    """Duplicate checks of ``set`` and ``map`` lists, after the schema checks (as Kubernetes)."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, list):
+        list_type = schema.get("x-kubernetes-list-type")
+        if list_type == "set":
+            _check_set(value, path, errors)
+        elif list_type == "map":
+            _check_map_list(schema, value, path, errors)
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for index, item in enumerate(value):
+                _validate_list_types(items, item, index_path(path, index), errors)
+    elif isinstance(value, dict):
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key)
+            if sub is None and isinstance(additional, dict):
+                sub = additional
+            if sub is not None:
+                _validate_list_types(sub, item, child_path(path, key), errors)
+
+
+def _check_set(value: list[Any], path: str, errors: list[FieldError]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        key = _canonical(item)
+        if key in seen:
+            errors.append(FieldError(index_path(path, index), "FieldValueDuplicate", "", item))
+        seen.add(key)
+
+
+def _check_map_list(schema: Schema, value: list[Any], path: str, errors: list[FieldError]) -> None:
+    keys = [k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
+    items = schema.get("items")
+    item_props = items.get("properties", {}) if isinstance(items, dict) else {}
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            continue
+        identity: dict[str, Any] = {}
+        for key in keys:
+            if key in item:
+                identity[key] = item[key]
+            elif isinstance(item_props.get(key), dict) and "default" in item_props[key]:
+                # A defaulted key is implicitly present.
+                identity[key] = item_props[key]["default"]
+        marker = _canonical(identity)
+        if marker in seen:
+            errors.append(FieldError(index_path(path, index), "FieldValueDuplicate", "", identity))
+        seen.add(marker)
+
+
+# --- string formats -----------------------------------------------------------
+
+_DATE_TIME: Final = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_HOSTNAME_LABEL: Final = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _is_date_time(value: str) -> bool:
+    if not _DATE_TIME.match(value):
+        return False
+    text = value.replace(" ", "T").replace("t", "T").replace("z", "Z").replace("Z", "+00:00")
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
+
+
+def _is_byte(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ipv6(value: str) -> bool:
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_hostname(value: str) -> bool:
+    labels = value.rstrip(".").split(".")
+    return 0 < len(value) <= 253 and all(_HOSTNAME_LABEL.match(label) for label in labels)
+
+
+# The string formats kube-apiserver checks; any other format is documentation only.
+_FORMAT_CHECKS: Final[dict[str, Callable[[str], bool]]] = {
+    "date-time": _is_date_time,
+    "datetime": _is_date_time,
+    "date": _is_date,
+    "uuid": _is_uuid,
+    "byte": _is_byte,
+    "ipv4": _is_ipv4,
+    "ipv6": _is_ipv6,
+    "hostname": _is_hostname,
+}
