@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -30,7 +31,7 @@ from guestbook_ledger.format import (
 )
 
 ROOT = hashlib.sha256(b"some root").digest()
-HEAD = {"ledger": "default/guestbook", "tree_size": 42, "root_hash": ROOT}
+HEAD: dict[str, Any] = {"ledger": "default/guestbook", "tree_size": 42, "root_hash": ROOT}
 TIMESTAMP = "2026-11-25T11:26:32.000001Z"
 
 

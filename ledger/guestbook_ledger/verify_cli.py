@@ -1,0 +1,183 @@
+"""`guestbook-ledger verify …`: check proofs and signed tree heads offline.
+
+Nothing here trusts or contacts the ledger's server: an auditor passes hashes in
+hex (as shown by `kubectl get guestbookentries` or the web UI) and gets a
+verdict. Exit status 0 = valid ("OK: …" on stdout), 1 = invalid
+("INVALID: …" on stdout), 2 = malformed input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from guestbook_ledger.cli import UsageError
+
+_MAX_NUMBER_DIGITS = 20
+_MAX_KEY_FILE_BYTES = 16 * 1024
+
+_EPILOG = (
+    "Exit status: 0 valid, 1 invalid (one-line reason), 2 malformed input. "
+    "Hashes are 64 hex digits; a proof is hashes joined by commas, "
+    'and --proof "" is the empty proof.'
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `verify inclusion`, `verify consistency` and `verify sth`."""
+    verify = subparsers.add_parser(
+        "verify",
+        help="check inclusion and consistency proofs and signed tree heads offline",
+        description="Check RFC 9162 proofs and Ed25519 signed tree heads offline.",
+        epilog=_EPILOG,
+    )
+    kinds = verify.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    inclusion = kinds.add_parser(
+        "inclusion",
+        help="check that a leaf is in the tree with a given root",
+        description="Check an RFC 9162 inclusion proof: leaf I is in the tree of N leaves "
+        "with root R.",
+        epilog=_EPILOG,
+    )
+    inclusion.add_argument("--leaf-hash", required=True, metavar="HEX", help="the leaf's hash")
+    inclusion.add_argument("--index", required=True, metavar="I", help="the leaf's index (0-based)")
+    inclusion.add_argument("--size", required=True, metavar="N", help="the tree's size")
+    inclusion.add_argument("--root", required=True, metavar="HEX", help="the tree's root hash")
+    inclusion.add_argument("--proof", required=True, metavar="H1,H2,...", help="the proof")
+    inclusion.set_defaults(func=run_inclusion)
+
+    consistency = kinds.add_parser(
+        "consistency",
+        help="check that a later tree extends an earlier one",
+        description="Check an RFC 9162 consistency proof: the tree of size A with root R1 "
+        "is a prefix of the tree of size B with root R2.",
+        epilog=_EPILOG,
+    )
+    consistency.add_argument("--size1", required=True, metavar="A", help="the earlier size")
+    consistency.add_argument("--size2", required=True, metavar="B", help="the later size")
+    consistency.add_argument("--root1", required=True, metavar="HEX", help="the earlier root")
+    consistency.add_argument("--root2", required=True, metavar="HEX", help="the later root")
+    consistency.add_argument("--proof", required=True, metavar="H1,H2,...", help="the proof")
+    consistency.set_defaults(func=run_consistency)
+
+    sth = kinds.add_parser(
+        "sth",
+        help="check a signed tree head's Ed25519 signature",
+        description="Check that a signed tree head (JSON) was signed by the given key.",
+        epilog=_EPILOG,
+    )
+    sth.add_argument("file", metavar="FILE", type=Path, help="the signed tree head (JSON)")
+    sth.add_argument(
+        "--public-key", required=True, metavar="FILE", type=Path, help="the Ed25519 key (PEM)"
+    )
+    sth.set_defaults(func=run_sth)
+
+
+def _number(text: str, option: str) -> int:
+    """Parse a non-negative whole number typed by a person, or raise UsageError."""
+    stripped = text.strip()
+    if not stripped.isascii() or not stripped.isdigit() or len(stripped) > _MAX_NUMBER_DIGITS:
+        shown = stripped if len(stripped) <= 30 else stripped[:30] + "…"
+        raise UsageError(f"{option} must be a whole number of at least 0; got {shown!r}")
+    return int(stripped)
+
+
+def _invalid(reason: str) -> int:
+    print(f"INVALID: {reason}")
+    return 1
+
+
+def run_inclusion(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import (
+        HashFormatError,
+        ProofError,
+        ProofFormatError,
+        parse_hash,
+        parse_proof,
+        verify_inclusion,
+    )
+
+    try:
+        leaf = parse_hash(args.leaf_hash, what="--leaf-hash")
+        index = _number(args.index, "--index")
+        size = _number(args.size, "--size")
+        root = parse_hash(args.root, what="--root")
+        proof = parse_proof(args.proof)
+        verify_inclusion(leaf_hash=leaf, index=index, size=size, proof=proof, root=root)
+    except (HashFormatError, ProofFormatError) as exc:
+        raise UsageError(str(exc)) from None
+    except ProofError as exc:
+        return _invalid(str(exc))
+    print(f"OK: {leaf.hex()} is leaf {index} of the tree of size {size} with root {root.hex()}")
+    return 0
+
+
+def run_consistency(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import (
+        HashFormatError,
+        ProofError,
+        ProofFormatError,
+        parse_hash,
+        parse_proof,
+        verify_consistency,
+    )
+
+    try:
+        size1 = _number(args.size1, "--size1")
+        size2 = _number(args.size2, "--size2")
+        root1 = parse_hash(args.root1, what="--root1")
+        root2 = parse_hash(args.root2, what="--root2")
+        proof = parse_proof(args.proof)
+        verify_consistency(size1=size1, size2=size2, proof=proof, root1=root1, root2=root2)
+    except (HashFormatError, ProofFormatError) as exc:
+        raise UsageError(str(exc)) from None
+    except ProofError as exc:
+        return _invalid(str(exc))
+    print(
+        f"OK: the tree of size {size2} with root {root2.hex()} extends "
+        f"the tree of size {size1} with root {root1.hex()}"
+    )
+    return 0
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    """Read at most ``limit`` bytes of ``path``, or raise UsageError saying why not."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {str(path)!r}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise UsageError(f"the {what} {str(path)!r} is larger than {limit} bytes")
+    return data
+
+
+def run_sth(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import (
+        KeyFormatError,
+        SignatureError,
+        SignedTreeHead,
+        TreeHeadFormatError,
+        load_public_key_pem,
+        verify_tree_head,
+    )
+    from guestbook_ledger.format.sth import MAX_DOCUMENT_SIZE
+
+    document = _read(args.file, MAX_DOCUMENT_SIZE, "tree head file")
+    key_data = _read(args.public_key, _MAX_KEY_FILE_BYTES, "public key file")
+    try:
+        head = SignedTreeHead.from_json(document)
+        public_key = load_public_key_pem(key_data)
+        verify_tree_head(head, public_key)
+    except TreeHeadFormatError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    except KeyFormatError as exc:
+        raise UsageError(f"{args.public_key}: {exc}") from None
+    except SignatureError as exc:
+        return _invalid(str(exc))
+    print(
+        f"OK: tree head of {head.ledger} at size {head.tree_size} with root "
+        f"{head.root_hash.hex()}, {head.timestamp}, signed by key {head.key_id}"
+    )
+    return 0
