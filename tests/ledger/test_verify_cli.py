@@ -46,7 +46,9 @@ def assert_outcome(result: subprocess.CompletedProcess[str], status: int, text: 
     assert text in lines[0]
 
 
-def inclusion(index: int = 5, **changes: str) -> subprocess.CompletedProcess[str]:
+def inclusion(
+    changes: dict[str, str] | None = None, index: int = 5
+) -> subprocess.CompletedProcess[str]:
     options = {
         "--leaf-hash": LEAVES[index].hex(),
         "--index": str(index),
@@ -54,11 +56,13 @@ def inclusion(index: int = 5, **changes: str) -> subprocess.CompletedProcess[str
         "--root": ROOT.hex(),
         "--proof": format_proof(inclusion_proof(LEAVES, index)),
     }
-    options.update(changes)
+    options.update(changes or {})
     return run("inclusion", *(part for pair in options.items() for part in pair))
 
 
-def consistency(size1: int = 6, **changes: str) -> subprocess.CompletedProcess[str]:
+def consistency(
+    changes: dict[str, str] | None = None, size1: int = 6
+) -> subprocess.CompletedProcess[str]:
     options = {
         "--size1": str(size1),
         "--size2": str(len(LEAVES)),
@@ -66,7 +70,7 @@ def consistency(size1: int = 6, **changes: str) -> subprocess.CompletedProcess[s
         "--root2": ROOT.hex(),
         "--proof": format_proof(consistency_proof(LEAVES, size1)),
     }
-    options.update(changes)
+    options.update(changes or {})
     return run("consistency", *(part for pair in options.items() for part in pair))
 
 
@@ -93,10 +97,10 @@ def test_single_leaf_tree_takes_an_empty_proof() -> None:
 
 
 def test_tampered_inclusion_proofs_are_invalid() -> None:
-    assert_outcome(inclusion(**{"--root": LEAVES[0].hex()}), 1, "INVALID: the proof yields root")
-    assert_outcome(inclusion(**{"--leaf-hash": LEAVES[4].hex()}), 1, "INVALID:")
-    assert_outcome(inclusion(**{"--index": "4"}), 1, "INVALID:")
-    assert_outcome(inclusion(**{"--proof": ""}), 1, "INVALID: an inclusion proof for leaf 5")
+    assert_outcome(inclusion({"--root": LEAVES[0].hex()}), 1, "INVALID: the proof yields root")
+    assert_outcome(inclusion({"--leaf-hash": LEAVES[4].hex()}), 1, "INVALID:")
+    assert_outcome(inclusion({"--index": "4"}), 1, "INVALID:")
+    assert_outcome(inclusion({"--proof": ""}), 1, "INVALID: an inclusion proof for leaf 5")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +118,7 @@ def test_tampered_inclusion_proofs_are_invalid() -> None:
     ],
 )
 def test_malformed_inclusion_input_exits_2(changes: dict[str, str], message: str) -> None:
-    assert_outcome(inclusion(**changes), 2, message)
+    assert_outcome(inclusion(changes), 2, message)
 
 
 def test_missing_option_is_a_usage_error() -> None:
@@ -125,18 +129,14 @@ def test_missing_option_is_a_usage_error() -> None:
 
 def test_valid_consistency_proofs() -> None:
     assert_outcome(consistency(), 0, "OK: the tree of size 13 with root")
-    assert_outcome(consistency(8), 0, "extends the tree of size 8")
-    assert_outcome(consistency(13), 0, "OK:")  # equal sizes: --proof "" and equal roots
+    assert_outcome(consistency(size1=8), 0, "extends the tree of size 8")
+    assert_outcome(consistency(size1=13), 0, "OK:")  # equal sizes: --proof "" and equal roots
 
 
 def test_tampered_consistency_proofs_are_invalid() -> None:
-    assert_outcome(
-        consistency(**{"--root1": LEAVES[0].hex()}), 1, "INVALID: the proof yields root1"
-    )
-    assert_outcome(
-        consistency(**{"--root2": LEAVES[0].hex()}), 1, "INVALID: the proof yields root2"
-    )
-    assert_outcome(consistency(**{"--proof": ""}), 1, "INVALID: a consistency proof from size 6")
+    assert_outcome(consistency({"--root1": LEAVES[0].hex()}), 1, "INVALID: the proof yields root1")
+    assert_outcome(consistency({"--root2": LEAVES[0].hex()}), 1, "INVALID: the proof yields root2")
+    assert_outcome(consistency({"--proof": ""}), 1, "INVALID: a consistency proof from size 6")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_tampered_consistency_proofs_are_invalid() -> None:
     ],
 )
 def test_malformed_consistency_input_exits_2(changes: dict[str, str], message: str) -> None:
-    assert_outcome(consistency(**changes), 2, message)
+    assert_outcome(consistency(changes), 2, message)
 
 
 @pytest.fixture
