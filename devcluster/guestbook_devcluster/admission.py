@@ -1,0 +1,353 @@
+"""What the API server does to an object before storing it.
+
+Per kind defaults a real control plane fills in (namespaces, pods, jobs,
+CRDs), the status rules of the status subresource, name validation and —
+for custom resources — pruning, defaulting, structural validation and CEL
+rules through the schema package. Every function raises ``ApiError`` and
+never changes the stored object.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from typing import Any
+
+from guestbook_devcluster import errors, schema_seam
+from guestbook_devcluster.lifecycle import CRD_FINALIZER, NAMESPACE_FINALIZER
+from guestbook_devcluster.registry import Registry, ResourceInfo, sort_versions
+from guestbook_devcluster.schema.errors import FieldError
+
+Obj = dict[str, Any]
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _cause(field: str, reason: str, message: str) -> dict[str, Any]:
+    return {"reason": reason, "message": message, "field": field}
+
+
+def _raise_invalid(info: ResourceInfo, name: str, field_errors: list[FieldError]) -> None:
+    if field_errors:
+        raise errors.invalid(info.kind, info.group, name, [e.to_cause() for e in field_errors])
+
+
+def check_name(info: ResourceInfo, name: str) -> None:
+    """Raise Invalid when ``name`` is not a valid object name for this kind."""
+    if not name:
+        return
+    if info.plural == "namespaces":
+        pattern, what = _LABEL, "RFC 1123 label"
+        example = (
+            "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'"
+        )
+        limit = 63
+    else:
+        pattern, what = _SUBDOMAIN, "RFC 1123 subdomain"
+        example = (
+            "'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'"
+        )
+        limit = 253
+    if info.plural == "events":
+        return  # event names carry dots and timestamps; the apiserver is lenient too
+    if len(name) > limit or not pattern.match(name):
+        raise errors.invalid(
+            info.kind,
+            info.group,
+            name,
+            [
+                _cause(
+                    "metadata.name",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{name}": a lowercase {what} must consist of lower case '
+                    "alphanumeric characters, '-' or '.', and must start and end with an "
+                    f"alphanumeric character (e.g. {example})",
+                )
+            ],
+        )
+
+
+def _check_metadata(info: ResourceInfo, obj: Obj) -> None:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
+    for field in ("labels", "annotations"):
+        value = meta.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise errors.bad_request(f"metadata.{field} must map strings to strings")
+    if meta.get("finalizers") is not None and not isinstance(meta["finalizers"], list):
+        raise errors.bad_request("metadata.finalizers must be a list of strings")
+    check_name(info, str(meta.get("name") or ""))
+
+
+def custom_resource(
+    info: ResourceInfo, obj: Obj, old: Obj | None, *, field_validation: str
+) -> tuple[Obj, list[str]]:
+    """Prune, default and validate a custom resource; returns it and any warnings.
+
+    ``field_validation`` is Strict (unknown fields are a 400), Warn or Ignore.
+    Raises Invalid listing every violated field.
+    """
+    warnings: list[str] = []
+    if info.schema is None:
+        return obj, warnings
+    unknown = schema_seam.unknown_fields(info.schema, obj)
+    if unknown and field_validation == "Strict":
+        raise errors.bad_request(schema_seam.strict_message(unknown))
+    if unknown and field_validation == "Warn":
+        warnings = [f'unknown field "{f}"' for f in unknown]
+    obj = schema_seam.prune_object(info.schema, obj)
+    obj = schema_seam.default_object(info.schema, obj)
+    name = str(
+        obj.get("metadata", {}).get("name") or obj.get("metadata", {}).get("generateName") or ""
+    )
+    problems = schema_seam.validate(info.schema, obj)
+    problems += schema_seam.evaluate_rules(info.schema, obj, old)
+    _raise_invalid(info, name, problems)
+    return obj, warnings
+
+
+def prepare_create(
+    info: ResourceInfo, obj: Obj, registry: Registry, *, field_validation: str
+) -> tuple[Obj, list[str]]:
+    """The object to store for a create, and warnings for the client."""
+    _check_metadata(info, obj)
+    warnings: list[str] = []
+    if info.has_status and info.plural not in ("customresourcedefinitions",):
+        obj.pop("status", None)
+    if not info.builtin:
+        obj, warnings = custom_resource(info, obj, None, field_validation=field_validation)
+    elif info.plural == "namespaces" and info.group == "":
+        obj.setdefault("spec", {})["finalizers"] = [NAMESPACE_FINALIZER]
+        obj["status"] = {"phase": "Active"}
+    elif info.plural == "pods" and info.group == "":
+        _default_pod(obj)
+    elif info.plural == "jobs" and info.group == "batch":
+        _default_job(obj)
+    elif info.plural == "customresourcedefinitions":
+        obj = prepare_crd(obj, registry)
+    return obj, warnings
+
+
+def prepare_update(
+    info: ResourceInfo, new: Obj, old: Obj, registry: Registry, *, field_validation: str
+) -> tuple[Obj, list[str]]:
+    """The object to store for an update of the main resource (status is kept)."""
+    _check_metadata(info, new)
+    warnings: list[str] = []
+    if info.has_status:
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+    if not info.builtin:
+        new, warnings = custom_resource(info, new, old, field_validation=field_validation)
+    elif info.plural == "customresourcedefinitions":
+        new = prepare_crd(new, registry)
+    elif info.plural == "namespaces" and info.group == "":
+        new["spec"] = copy.deepcopy(old.get("spec", {}))  # spec.finalizers is system-owned
+    elif info.plural == "jobs" and info.group == "batch":
+        _default_job(new)
+    return new, warnings
+
+
+def prepare_status_update(
+    info: ResourceInfo, new: Obj, old: Obj, *, field_validation: str
+) -> tuple[Obj, list[str]]:
+    """The object to store for a write to ``/status``: only status changes."""
+    if not isinstance(new.get("metadata"), dict):
+        raise errors.bad_request("metadata must be an object")
+    result = copy.deepcopy(old)
+    if "status" in new:
+        result["status"] = new["status"]
+    else:
+        result.pop("status", None)
+    rv = new["metadata"].get("resourceVersion")
+    result["metadata"]["resourceVersion"] = rv
+    warnings: list[str] = []
+    if not info.builtin:
+        result, warnings = custom_resource(info, result, old, field_validation=field_validation)
+    return result, warnings
+
+
+def _default_pod(pod: Obj) -> None:
+    spec = pod.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        raise errors.bad_request("spec must be an object")
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("securityContext", {})
+    for container in spec.get("containers") or []:
+        if isinstance(container, dict):
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            container.setdefault("imagePullPolicy", "IfNotPresent")
+            container.setdefault("resources", {})
+    pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def _default_job(job: Obj) -> None:
+    """Job defaults and the controller-uid selector the Job controller relies on."""
+    spec = job.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        raise errors.bad_request("spec must be an object")
+    meta = job["metadata"]
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    uid = meta.get("uid") or str(uuid.uuid4())
+    meta["uid"] = uid
+    name = meta.get("name") or ""
+    labels = {
+        "batch.kubernetes.io/controller-uid": uid,
+        "controller-uid": uid,
+    }
+    if name:
+        labels |= {"batch.kubernetes.io/job-name": name, "job-name": name}
+    spec.setdefault("selector", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    template = spec.setdefault("template", {})
+    if isinstance(template, dict):
+        tmeta = template.setdefault("metadata", {})
+        if isinstance(tmeta, dict):
+            tmeta["labels"] = {**(tmeta.get("labels") or {}), **labels}
+        tspec = template.get("spec")
+        if isinstance(tspec, dict):
+            tspec.setdefault("restartPolicy", "Never")
+            tspec.setdefault("terminationGracePeriodSeconds", 30)
+            tspec.setdefault("dnsPolicy", "ClusterFirst")
+            tspec.setdefault("schedulerName", "default-scheduler")
+
+
+def _crd_problems(crd: Obj) -> list[dict[str, Any]]:
+    spec = crd.get("spec")
+    causes: list[dict[str, Any]] = []
+    if not isinstance(spec, dict):
+        return [_cause("spec", "FieldValueRequired", "Required value")]
+    names = spec.get("names")
+    group = spec.get("group")
+    if not isinstance(group, str) or not group or "." not in group:
+        causes.append(
+            _cause(
+                "spec.group",
+                "FieldValueInvalid",
+                "Invalid value: should be a domain with at least one dot",
+            )
+        )
+    if not isinstance(names, dict):
+        causes.append(_cause("spec.names", "FieldValueRequired", "Required value"))
+        names = {}
+    for field in ("plural", "kind"):
+        if not isinstance(names.get(field), str) or not names.get(field):
+            causes.append(_cause(f"spec.names.{field}", "FieldValueRequired", "Required value"))
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        causes.append(
+            _cause(
+                "spec.scope",
+                "FieldValueNotSupported",
+                'Unsupported value: supported values: "Cluster", "Namespaced"',
+            )
+        )
+    versions = spec.get("versions")
+    if not isinstance(versions, list) or not versions:
+        causes.append(
+            _cause(
+                "spec.versions",
+                "FieldValueInvalid",
+                "Invalid value: must have exactly one version marked as storage version",
+            )
+        )
+    else:
+        storage = [v for v in versions if isinstance(v, dict) and v.get("storage")]
+        if len(storage) != 1:
+            causes.append(
+                _cause(
+                    "spec.versions",
+                    "FieldValueInvalid",
+                    "Invalid value: must have exactly one version marked as storage version",
+                )
+            )
+        for n, version in enumerate(versions):
+            if not isinstance(version, dict) or not version.get("name"):
+                causes.append(
+                    _cause(f"spec.versions[{n}].name", "FieldValueRequired", "Required value")
+                )
+    name = crd.get("metadata", {}).get("name")
+    if not causes and name != f"{names['plural']}.{group}":
+        causes.append(
+            _cause(
+                "metadata.name",
+                "FieldValueInvalid",
+                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+            )
+        )
+    return causes
+
+
+def prepare_crd(crd: Obj, registry: Registry) -> Obj:
+    """Validate a CRD, fill its defaults and the status a real apiextensions server sets."""
+    causes = _crd_problems(crd)
+    if causes:
+        raise errors.invalid(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            str(crd.get("metadata", {}).get("name", "")),
+            causes,
+        )
+    spec = crd["spec"]
+    names = spec["names"]
+    names.setdefault("singular", names["kind"].lower())
+    names.setdefault("listKind", f"{names['kind']}List")
+    spec.setdefault("conversion", {"strategy": "None"})
+    for version in spec["versions"]:
+        version.setdefault("served", True)
+    meta = crd["metadata"]
+    if "deletionTimestamp" not in meta:
+        finalizers = list(meta.get("finalizers") or [])
+        if CRD_FINALIZER not in finalizers:
+            finalizers.append(CRD_FINALIZER)
+        meta["finalizers"] = finalizers
+    clash = registry.conflicting_names(crd)
+    now = meta.get("creationTimestamp") or _now()
+    accepted = clash is None
+    conditions = [
+        {
+            "type": "NamesAccepted",
+            "status": "True" if accepted else "False",
+            "reason": "NoConflicts" if accepted else "NameConflict",
+            "message": "no conflicts found" if accepted else clash,
+            "lastTransitionTime": now,
+        },
+        {
+            "type": "Established",
+            "status": "True" if accepted else "False",
+            "reason": "InitialNamesAccepted" if accepted else "NotAccepted",
+            "message": "the initial names have been accepted"
+            if accepted
+            else "not all names are accepted",
+            "lastTransitionTime": now,
+        },
+    ]
+    stored = [v["name"] for v in spec["versions"] if v.get("storage")]
+    previous = (crd.get("status") or {}).get("storedVersions") or []
+    crd["status"] = {
+        "conditions": conditions,
+        "acceptedNames": copy.deepcopy(names) if accepted else {"plural": "", "kind": ""},
+        "storedVersions": sort_versions([*previous, *stored]) if previous else stored,
+    }
+    return crd
+
+
+def _now() -> str:
+    from guestbook_devcluster.storage import now_rfc3339
+
+    return now_rfc3339()

@@ -1,0 +1,436 @@
+"""REST verbs on resources: get, list, create, update, patch, delete, deletecollection."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from guestbook_devcluster import admission, errors, patches, wire
+from guestbook_devcluster.context import ApiContext
+from guestbook_devcluster.paths import Target
+from guestbook_devcluster.registry import NAMESPACE_KEY, ResourceInfo
+from guestbook_devcluster.representation import (
+    convert_raw,
+    decode_continue,
+    encode_continue,
+    render_list,
+    render_object,
+)
+from guestbook_devcluster.selectors import combine, parse_field_selector, parse_label_selector
+
+Obj = dict[str, Any]
+_WRITE_TYPES = (wire.JSON, "application/yaml", "application/vnd.kubernetes.protobuf")
+_PATCH_TYPES = (wire.JSON_PATCH, wire.MERGE_PATCH, wire.STRATEGIC_PATCH, wire.APPLY_PATCH)
+
+
+def _multi_version(ctx: ApiContext, info: ResourceInfo) -> bool:
+    return info.crd_name is not None and len(ctx.registry.crd_infos(info.crd_name)) > 1
+
+
+def respond(
+    ctx: ApiContext,
+    request: Request,
+    info: ResourceInfo,
+    obj: Obj,
+    status: int = 200,
+    warnings: list[str] | None = None,
+) -> Response:
+    obj["apiVersion"] = info.api_version
+    obj["kind"] = info.kind
+    accept = wire.parse_accept(request)
+    body = render_object(
+        info, orjson.dumps(obj), accept, request.query_params.get("includeObject", "Metadata")
+    )
+    headers = {}
+    if warnings:
+        headers["Warning"] = ", ".join(
+            '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings
+        )
+    return wire.json_response(body, status, headers=headers)
+
+
+def _dry_run(request: Request) -> bool:
+    values = request.query_params.getlist("dryRun")
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(
+                f'dryRun: Unsupported value: "{value}": supported values: "All"'
+            )
+    return bool(values)
+
+
+def _field_validation(request: Request) -> str:
+    value = request.query_params.get("fieldValidation") or "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{value}": supported values: '
+            '"Ignore", "Strict", "Warn"'
+        )
+    return value
+
+
+def check_kind(info: ResourceInfo, obj: Any) -> Obj:
+    """The body as an object of this resource; raises BadRequest when it is not one."""
+    if not isinstance(obj, dict):
+        raise errors.bad_request(
+            f"the request body must be a {info.kind} object, not {type(obj).__name__}"
+        )
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if api_version not in (None, "") and api_version != info.api_version:
+        raise errors.bad_request(
+            f"the API version in the data ({api_version}) does not match the expected API "
+            f"version ({info.api_version})"
+        )
+    if kind not in (None, "") and kind != info.kind:
+        raise errors.bad_request(
+            f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+        )
+    obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+    meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
+    return obj
+
+
+def _check_namespace_open(ctx: ApiContext, info: ResourceInfo, namespace: str, name: str) -> None:
+    ns = ctx.storage.find(NAMESPACE_KEY, "", namespace)
+    if ns is None:
+        raise errors.not_found("namespaces", "", namespace)
+    if "deletionTimestamp" in ns["metadata"]:
+        raise errors.forbidden(
+            f'{info.qualified} "{name}" is forbidden: unable to create new content in '
+            f"namespace {namespace} because it is being terminated",
+            name=name,
+            group=info.group,
+            kind=info.plural,
+        )
+
+
+# -- reads -------------------------------------------------------------------------
+
+
+async def get(ctx: ApiContext, request: Request, target: Target) -> Response:
+    info = target.info
+    assert target.name is not None
+    raw = ctx.storage.get_raw(info, target.namespace or "", target.name)
+    raw = convert_raw(info, raw, _multi_version(ctx, info))
+    body = render_object(
+        info, raw, wire.parse_accept(request), request.query_params.get("includeObject", "Metadata")
+    )
+    return wire.json_response(body)
+
+
+def list_predicate(info: ResourceInfo, params: Any) -> Callable[[Obj], bool] | None:
+    """The selector predicate of a list or watch request (None: everything)."""
+    label = params.get("labelSelector")
+    field = params.get("fieldSelector")
+    return combine(
+        parse_label_selector(label) if label else None,
+        parse_field_selector(field, info.field_labels) if field else None,
+    )
+
+
+async def list_(ctx: ApiContext, request: Request, target: Target) -> Response:
+    info = target.info
+    params = request.query_params
+    predicate = list_predicate(info, params)
+    try:
+        limit = int(params.get("limit") or 0)
+    except ValueError:
+        raise errors.bad_request("limit must be a non-negative integer") from None
+    items, rv = ctx.storage.list_raw(info, target.namespace)
+    token = params.get("continue")
+    if token:
+        _, start = decode_continue(token)
+        keys = [k for k, _ in items]
+        items = items[bisect.bisect_right(keys, start) :]
+    if predicate is not None:
+        items = [(k, raw) for k, raw in items if predicate(orjson.loads(raw))]
+    next_token: str | None = None
+    remaining: int | None = None
+    if limit > 0 and len(items) > limit:
+        remaining = len(items) - limit
+        items = items[:limit]
+        last_ns, last_name = items[-1][0]
+        next_token = encode_continue(rv, last_ns, last_name)
+    multi = _multi_version(ctx, info)
+    raws = [convert_raw(info, raw, multi) for _, raw in items]
+    body = render_list(
+        info,
+        raws,
+        wire.parse_accept(request),
+        rv=rv,
+        continue_token=next_token,
+        remaining=remaining,
+        include_object=params.get("includeObject", "Metadata"),
+    )
+    return wire.json_response(body)
+
+
+# -- writes ------------------------------------------------------------------------
+
+
+async def create(ctx: ApiContext, request: Request, target: Target) -> Response:
+    info = target.info
+    if target.subresource is not None:
+        raise errors.method_not_allowed(
+            f"POST is not supported on {info.plural}/{target.subresource}"
+        )
+    if info.namespaced and target.namespace is None:
+        raise errors.ApiError(
+            404,
+            "NotFound",
+            f"the server could not find the requested resource: {info.plural} "
+            "are namespaced; POST to /namespaces/{namespace}/" + info.plural,
+        )
+    body = await wire.read_body(request, _WRITE_TYPES[:2])
+    dry_run = _dry_run(request)
+    validation = _field_validation(request)
+    obj = check_kind(info, body)
+    return create_object(ctx, request, target, obj, dry_run=dry_run, validation=validation)
+
+
+def create_object(
+    ctx: ApiContext,
+    request: Request,
+    target: Target,
+    obj: Obj,
+    *,
+    dry_run: bool,
+    validation: str,
+) -> Response:
+    info = target.info
+    meta = obj["metadata"]
+    if info.namespaced:
+        assert target.namespace is not None
+        if meta.get("namespace") not in (None, "", target.namespace):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        meta["namespace"] = target.namespace
+        _check_namespace_open(ctx, info, target.namespace, str(meta.get("name") or ""))
+    else:
+        meta.pop("namespace", None)
+    obj, warnings = admission.prepare_create(info, obj, ctx.registry, field_validation=validation)
+    preset = obj["metadata"].get("uid") if (info.group, info.plural) == ("batch", "jobs") else None
+    created = ctx.storage.create(info, obj, dry_run=dry_run, uid=preset)
+    return respond(ctx, request, info, created, 201, warnings)
+
+
+def mutate_object(
+    ctx: ApiContext,
+    target: Target,
+    compute: Callable[[Obj], Obj],
+    *,
+    dry_run: bool,
+    validation: str,
+    warnings: list[str],
+) -> Obj:
+    """Apply ``compute`` to the current object and store it under the API's rules."""
+    info = target.info
+    assert target.name is not None
+    name = target.name
+
+    def change(current: Obj) -> Obj:
+        snapshot = copy.deepcopy(current)
+        new = check_kind(info, compute(current))
+        meta = new["metadata"]
+        if meta.get("name") not in (None, name):
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({name})"
+            )
+        if info.namespaced and meta.get("namespace") not in (None, "", target.namespace):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        meta["name"] = name
+        if target.subresource == "status":
+            new, found = admission.prepare_status_update(
+                info, new, snapshot, field_validation=validation
+            )
+        else:
+            new, found = admission.prepare_update(
+                info, new, snapshot, ctx.registry, field_validation=validation
+            )
+        warnings.extend(found)
+        return new
+
+    return ctx.storage.mutate(info, target.namespace or "", name, change, dry_run=dry_run)
+
+
+def _check_writable_subresource(target: Target) -> None:
+    if target.subresource not in (None, "status"):
+        raise errors.method_not_allowed(
+            f"{target.info.plural}/{target.subresource} does not support this verb"
+        )
+
+
+async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
+    _check_writable_subresource(target)
+    info = target.info
+    body = check_kind(info, await wire.read_body(request, _WRITE_TYPES[:2]))
+    dry_run = _dry_run(request)
+    validation = _field_validation(request)
+    if not body["metadata"].get("resourceVersion") and not info.allow_unconditional_update:
+        raise errors.invalid(
+            info.kind,
+            info.group,
+            target.name or "",
+            [
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": "Invalid value: 0: must be specified for an update",
+                    "field": "metadata.resourceVersion",
+                }
+            ],
+        )
+    warnings: list[str] = []
+    result = mutate_object(
+        ctx,
+        target,
+        lambda current: copy.deepcopy(body),
+        dry_run=dry_run,
+        validation=validation,
+        warnings=warnings,
+    )
+    return respond(ctx, request, info, result, 200, warnings)
+
+
+async def patch(ctx: ApiContext, request: Request, target: Target) -> Response:
+    _check_writable_subresource(target)
+    info = target.info
+    kind = wire.media_type(request)
+    accepted = (
+        _PATCH_TYPES
+        if info.builtin
+        else tuple(t for t in _PATCH_TYPES if t != wire.STRATEGIC_PATCH)
+    )
+    body = await wire.read_body(request, accepted)
+    dry_run = _dry_run(request)
+    validation = _field_validation(request)
+    warnings: list[str] = []
+    if kind == wire.APPLY_PATCH:
+        from guestbook_devcluster import apply
+
+        return await apply.server_side_apply(
+            ctx, request, target, body, dry_run=dry_run, validation=validation
+        )
+    if kind == wire.JSON_PATCH:
+        if not isinstance(body, list):
+            raise errors.bad_request("a JSON patch must be a list of operations")
+    elif not isinstance(body, dict):
+        raise errors.bad_request("a merge patch must be a JSON object")
+
+    def compute(current: Obj) -> Obj:
+        try:
+            if kind == wire.JSON_PATCH:
+                result = patches.json_patch(current, body)
+            elif kind == wire.MERGE_PATCH:
+                result = patches.merge_patch(current, body)
+            else:
+                result = patches.strategic_merge_patch(current, body)
+        except patches.PatchError as exc:
+            if kind == wire.JSON_PATCH and "testing value" in str(exc):
+                raise errors.ApiError(
+                    422,
+                    "Invalid",
+                    f"the server rejected our request due to an error in our request: {exc}",
+                ) from None
+            raise errors.ApiError(422, "Invalid", f"the patch cannot be applied: {exc}") from None
+        if not isinstance(result, dict):
+            raise errors.bad_request("the patched object is not a JSON object")
+        return result
+
+    result = mutate_object(
+        ctx, target, compute, dry_run=dry_run, validation=validation, warnings=warnings
+    )
+    return respond(ctx, request, info, result, 200, warnings)
+
+
+async def _delete_options(request: Request) -> Obj:
+    raw = await request.body()
+    options: Obj = {}
+    if raw.strip():
+        decoded = wire.decode(raw, wire.media_type(request) or wire.JSON)
+        if not isinstance(decoded, dict):
+            raise errors.bad_request("DeleteOptions must be a JSON object")
+        options = decoded
+    params = request.query_params
+    if "propagationPolicy" in params:
+        options["propagationPolicy"] = params["propagationPolicy"]
+    if "orphanDependents" in params:
+        options["orphanDependents"] = params["orphanDependents"] == "true"
+    if params.getlist("dryRun"):
+        options["dryRun"] = params.getlist("dryRun")
+    return options
+
+
+def _propagation(options: Obj) -> str | None:
+    policy = options.get("propagationPolicy")
+    if policy is None and options.get("orphanDependents") is not None:
+        policy = "Orphan" if options["orphanDependents"] else "Background"
+    if policy not in (None, "Orphan", "Background", "Foreground"):
+        raise errors.bad_request(
+            f'propagationPolicy: Unsupported value: "{policy}": supported values: '
+            '"Foreground", "Background", "Orphan"'
+        )
+    return policy  # type: ignore[no-any-return]
+
+
+async def delete(ctx: ApiContext, request: Request, target: Target) -> Response:
+    info = target.info
+    if target.subresource is not None:
+        raise errors.method_not_allowed(
+            f"DELETE is not supported on {info.plural}/{target.subresource}"
+        )
+    assert target.name is not None
+    options = await _delete_options(request)
+    obj, gone = ctx.storage.delete(
+        info,
+        target.namespace or "",
+        target.name,
+        propagation=_propagation(options),
+        preconditions=options.get("preconditions"),
+        dry_run=bool(options.get("dryRun")),
+    )
+    return respond(ctx, request, info, obj, 200 if gone else 202)
+
+
+async def delete_collection(ctx: ApiContext, request: Request, target: Target) -> Response:
+    info = target.info
+    options = await _delete_options(request)
+    predicate = list_predicate(info, request.query_params)
+    items, _ = ctx.storage.list_raw(info, target.namespace)
+    deleted: list[Obj] = []
+    for (namespace, name), raw in items:
+        if predicate is not None and not predicate(orjson.loads(raw)):
+            continue
+        try:
+            obj, _ = ctx.storage.delete(
+                info,
+                namespace,
+                name,
+                propagation=_propagation(options),
+                dry_run=bool(options.get("dryRun")),
+            )
+        except errors.ApiError as exc:
+            if exc.code == 404:
+                continue
+            raise
+        deleted.append(obj)
+    body = {
+        "kind": info.list_kind,
+        "apiVersion": info.api_version,
+        "metadata": {"resourceVersion": str(ctx.storage.resource_version)},
+        "items": deleted,
+    }
+    return wire.json_response(body)

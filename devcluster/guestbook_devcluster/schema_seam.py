@@ -1,0 +1,83 @@
+"""The calls into ``guestbook_devcluster.schema`` the server makes, in one place.
+
+Schema modules that are not present in this checkout (they are built in
+parallel) are looked up lazily; a missing one means "no such checks".
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from guestbook_devcluster.schema import defaults, prune, structural
+from guestbook_devcluster.schema.errors import FieldError
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"guestbook_devcluster.schema.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"guestbook_devcluster.schema.{name}":
+            raise
+        return None
+
+
+def prune_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+    result = prune.prune(schema, obj)
+    assert isinstance(result, dict)
+    return result
+
+
+def unknown_fields(schema: dict[str, Any], obj: dict[str, Any]) -> list[str]:
+    return prune.unknown_fields(schema, obj)
+
+
+def strict_message(fields: list[str]) -> str:
+    return prune.strict_decoding_message(fields)
+
+
+def default_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+    result = defaults.apply_defaults(schema, obj)
+    assert isinstance(result, dict)
+    return result
+
+
+def validate(schema: dict[str, Any], obj: dict[str, Any]) -> list[FieldError]:
+    return structural.validate(schema, obj)
+
+
+def evaluate_rules(
+    schema: dict[str, Any], new: dict[str, Any], old: dict[str, Any] | None
+) -> list[FieldError]:
+    rules = _optional("rules")
+    if rules is None:
+        return []
+    found: list[FieldError] = rules.evaluate_rules(schema, new, old)
+    return found
+
+
+def to_table(
+    columns: list[dict[str, Any]],
+    objects: list[dict[str, Any]],
+    *,
+    include_object: str,
+    resource_version: str,
+    continue_token: str | None,
+) -> dict[str, Any] | None:
+    """A meta.k8s.io/v1 Table, or None when the tables module is not available."""
+    tables = _optional("tables")
+    if tables is None:
+        return None
+    table: dict[str, Any] = tables.to_table(
+        columns,
+        objects,
+        include_object=include_object,
+        resource_version=resource_version,
+        continue_token=continue_token,
+    )
+    return table
+
+
+def openapi_module() -> ModuleType | None:
+    return _optional("openapi")

@@ -1,0 +1,170 @@
+"""Watch streams: ``?watch=1`` as newline-delimited JSON events.
+
+Semantics follow the API server: without a resourceVersion (or with "0") the
+stream starts with an ADDED event per existing object; with one, it resumes
+after it, or sends an ERROR event (410 Expired) when that point is older than
+the kept history. Selectors apply to events, and an object that stops
+(starts) matching is sent as DELETED (ADDED). BOOKMARK events are sent when
+allowed, and the stream ends after ``timeoutSeconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from guestbook_devcluster import errors
+from guestbook_devcluster.context import ApiContext
+from guestbook_devcluster.handlers import list_predicate
+from guestbook_devcluster.paths import Target
+from guestbook_devcluster.registry import ResourceInfo
+from guestbook_devcluster.watchers import WatchEvent
+
+Predicate = Callable[[dict[str, Any]], bool]
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _event_line(event_type: str, obj: dict[str, Any]) -> bytes:
+    return orjson.dumps({"type": event_type, "object": obj}) + b"\n"
+
+
+def _bookmark(info: ResourceInfo, rv: int, *, initial_end: bool = False) -> bytes:
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if initial_end:
+        meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+    return _event_line(
+        "BOOKMARK", {"kind": info.kind, "apiVersion": info.api_version, "metadata": meta}
+    )
+
+
+def _render(
+    info: ResourceInfo, event: WatchEvent, predicate: Predicate | None, convert: bool
+) -> bytes | None:
+    """The stream line for ``event`` as this watcher sees it (None: not sent)."""
+    if predicate is None and not convert:
+        return event.line
+    obj = orjson.loads(event.raw)
+    if convert:
+        obj["apiVersion"] = info.api_version
+    event_type = event.type
+    if predicate is not None:
+        now = predicate(obj)
+        before = predicate(orjson.loads(event.old_raw)) if event.old_raw is not None else now
+        if event_type == "MODIFIED":
+            if now and not before:
+                event_type = "ADDED"
+            elif before and not now:
+                event_type = "DELETED"
+            elif not now:
+                return None
+        elif not now:
+            return None
+    if predicate is None and not convert:
+        return event.line
+    return _event_line(event_type, obj)
+
+
+def _parse_rv(value: str | None) -> int | None:
+    if value in (None, "", "0"):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise errors.bad_request(
+            f'resourceVersion: Invalid value: "{value}": must be the resourceVersion of a '
+            "list or watch response"
+        ) from None
+
+
+async def watch(ctx: ApiContext, request: Request, target: Target) -> Response:
+    """Start a watch stream for the collection (or the one object) ``target`` names."""
+    info = target.info
+    params = request.query_params
+    predicate = list_predicate(info, params)
+    if target.name is not None:
+        name = target.name
+        by_name: Predicate = lambda obj: obj.get("metadata", {}).get("name") == name  # noqa: E731
+        predicate = by_name if predicate is None else (lambda o: by_name(o) and predicate(o))  # type: ignore[misc]
+    since = _parse_rv(params.get("resourceVersion"))
+    bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
+    send_initial = params.get("sendInitialEvents") == "true"
+    if send_initial:
+        since = None
+    try:
+        timeout = float(params.get("timeoutSeconds") or ctx.max_watch_seconds)
+    except ValueError:
+        raise errors.bad_request("timeoutSeconds must be a number of seconds") from None
+    convert = info.crd_name is not None and len(ctx.registry.crd_infos(info.crd_name)) > 1
+    loop = asyncio.get_running_loop()
+    try:
+        watcher, initial = ctx.storage.watch(info, target.namespace, since, loop)
+    except errors.ApiError as exc:
+        if exc.code != 410:
+            raise
+        line = _event_line("ERROR", exc.status())
+
+        async def expired() -> AsyncIterator[bytes]:
+            yield line
+
+        return StreamingResponse(expired(), media_type="application/json")
+    start_rv = ctx.storage.resource_version
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            last_rv = start_rv
+            batch: list[bytes] = []
+            for past in initial:
+                line = _render(info, past, predicate, convert)
+                if line is not None:
+                    batch.append(line)
+            if batch:
+                yield b"".join(batch)
+            if send_initial and bookmarks:
+                yield _bookmark(info, start_rv, initial_end=True)
+            deadline = time.monotonic() + timeout
+            next_bookmark = time.monotonic() + ctx.bookmark_interval
+            while True:
+                now = time.monotonic()
+                wait = deadline - now
+                if bookmarks:
+                    wait = min(wait, next_bookmark - now)
+                if wait <= 0:
+                    if now >= deadline:
+                        return
+                    yield _bookmark(info, max(last_rv, ctx.storage.resource_version))
+                    next_bookmark = time.monotonic() + ctx.bookmark_interval
+                    continue
+                try:
+                    first = await asyncio.wait_for(watcher.queue.get(), wait)
+                except TimeoutError:
+                    continue
+                if first is None:
+                    return
+                lines = []
+                event: WatchEvent | None = first
+                while event is not None:
+                    last_rv = event.rv
+                    line = _render(info, event, predicate, convert)
+                    if line is not None:
+                        lines.append(line)
+                    if watcher.queue.empty() or len(lines) >= 100:
+                        break
+                    event = watcher.queue.get_nowait()
+                if lines:
+                    yield b"".join(lines)
+                if event is None:
+                    return
+        finally:
+            ctx.storage.unwatch(info, watcher)
+
+    return StreamingResponse(
+        stream(),
+        media_type="application/json",
+        headers={"Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private"},
+    )
