@@ -352,6 +352,10 @@ class Kubelet:
                     ignore_errors=True,
                 )
 
+    def is_running(self, uid: str) -> bool:
+        """Whether pod ``uid`` has a process that may still run (any thread)."""
+        return uid in self.workers
+
     def kill(self, namespace: str, name: str) -> bool:
         """SIGKILL the process of pod ``namespace/name`` (fault injection); False if none runs."""
         for worker in self.workers.values():

@@ -19,6 +19,7 @@ from .api_client import ApiClient
 from .job_controller import JobController
 from .kubelet import Kubelet, KubeletConfig
 from .pod_identity import TokenSource
+from .pod_logs import FileLogSource
 
 
 def anonymous_tokens(namespace: str, service_account: str) -> str:
@@ -103,6 +104,15 @@ class JobRunner:
             loop.call_soon_threadsafe(main.cancel)
         thread.join(timeout)
         self._thread = None
+
+    def log_source(self) -> FileLogSource:
+        """The server's ``LogSource`` for the pods this runner runs."""
+
+        def is_running(uid: str) -> bool:
+            kubelet = self.kubelet
+            return kubelet is not None and kubelet.is_running(uid)
+
+        return FileLogSource(self.config.state_dir, is_running)
 
     def kill_pod_process(self, namespace: str, name: str) -> bool:
         """SIGKILL the process of a pod (thread-safe); False when none runs."""
