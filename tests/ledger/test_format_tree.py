@@ -27,7 +27,7 @@ from guestbook_ledger.format import (
     verify_consistency,
     verify_inclusion,
 )
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 MAX_SIZE = 3000
@@ -129,6 +129,7 @@ def test_hashes_are_domain_separated_sha256() -> None:
 
 @PROPERTY
 @given(size=sizes, seed=seeds)
+@example(size=MAX_SIZE, seed=1)
 def test_root_matches_reference(size: int, seed: int) -> None:
     leaves = make_leaves(size, seed)
     assert root_hash(leaves) == ref_mth(leaves)
@@ -143,8 +144,14 @@ def test_root_matches_reference_around_powers_of_two() -> None:
 # --- inclusion ---
 
 
+BIG = make_leaves(MAX_SIZE, 1)
+
+
 @PROPERTY
 @given(case=tree_and_index())
+@example(case=(BIG, 0))
+@example(case=(BIG, 2047))
+@example(case=(BIG, MAX_SIZE - 1))
 def test_inclusion_proof_matches_reference_and_verifies(case: tuple[list[bytes], int]) -> None:
     leaves, index = case
     proof = inclusion_proof(leaves, index)
@@ -221,6 +228,10 @@ def test_inclusion_input_errors_say_what_is_wrong() -> None:
 
 @PROPERTY
 @given(case=tree_and_old_size())
+@example(case=(BIG, 1))
+@example(case=(BIG, 2048))
+@example(case=(BIG, 2049))
+@example(case=(BIG, MAX_SIZE - 1))
 def test_consistency_proof_matches_reference_and_verifies(case: tuple[list[bytes], int]) -> None:
     leaves, size1 = case
     proof = consistency_proof(leaves, size1)
