@@ -9,6 +9,7 @@ verdict. Exit status 0 = valid ("OK: …" on stdout), 1 = invalid
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from guestbook_ledger.cli import UsageError
@@ -64,10 +65,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sth = kinds.add_parser(
         "sth",
         help="check a signed tree head's Ed25519 signature",
-        description="Check that a signed tree head (JSON) was signed by the given key.",
+        description="Check that a signed tree head (JSON) was signed by the given key, e.g. "
+        "kubectl get ldg NAME -o jsonpath='{.status.signedTreeHead}' | "
+        "guestbook-ledger verify sth - --public-key ledger.pub",
         epilog=_EPILOG,
     )
-    sth.add_argument("file", metavar="FILE", type=Path, help="the signed tree head (JSON)")
+    sth.add_argument(
+        "file", metavar="FILE", type=Path, help="the signed tree head (JSON); - reads stdin"
+    )
     sth.add_argument(
         "--public-key", required=True, metavar="FILE", type=Path, help="the Ed25519 key (PEM)"
     )
@@ -142,10 +147,14 @@ def run_consistency(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:
-    """Read at most ``limit`` bytes of ``path``, or raise UsageError saying why not."""
+    """Read at most ``limit`` bytes of ``path`` (``-`` is stdin), or raise
+    UsageError saying why not."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
     except OSError as exc:
         raise UsageError(f"cannot read the {what} {str(path)!r}: {exc.strerror}") from None
     if len(data) > limit:

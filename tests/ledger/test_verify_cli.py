@@ -24,9 +24,10 @@ LEAVES = [leaf_hash(f"entry {i}".encode()) for i in range(13)]
 ROOT = root_hash(LEAVES)
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "guestbook_ledger", "verify", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -178,6 +179,13 @@ def test_valid_signed_tree_head(signed_head: tuple[Path, Path, Path]) -> None:
     assert_outcome(
         result, 0, f"OK: tree head of default/guestbook at size 13 with root {ROOT.hex()}"
     )
+
+
+def test_tree_head_from_stdin(signed_head: tuple[Path, Path, Path]) -> None:
+    """As piped from `kubectl get ldg NAME -o jsonpath='{.status.signedTreeHead}'`."""
+    head, public, _ = signed_head
+    result = run("sth", "-", "--public-key", str(public), stdin=head.read_text())
+    assert_outcome(result, 0, "OK: tree head of default/guestbook at size 13")
 
 
 def test_tree_head_under_another_key_or_altered_is_invalid(
