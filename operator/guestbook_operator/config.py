@@ -31,6 +31,7 @@ class OperatorConfig:
     reconcile_interval_seconds: float = 1.0
     repair_interval_seconds: float = 15.0
     metrics_port: int = 0
+    metrics_address: str = "127.0.0.1"
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -93,5 +94,15 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
         reconcile_interval_seconds=_float(env, "GUESTBOOK_RECONCILE_INTERVAL", 1.0),
         repair_interval_seconds=_float(env, "GUESTBOOK_REPAIR_INTERVAL", 15.0),
         metrics_port=_int(env, "GUESTBOOK_METRICS_PORT", 0),
+        metrics_address=env.get("GUESTBOOK_METRICS_ADDRESS", "") or "127.0.0.1",
         extra_env=extra_env,
     )
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the process environment (for Kopf timer
+    intervals, which are fixed when the handlers are imported).
+
+    Raises ConfigError when the value is not a positive number.
+    """
+    return _float(os.environ, name, default)

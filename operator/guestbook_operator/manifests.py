@@ -197,7 +197,14 @@ def audit_job(ledger: Mapping[str, Any], config: OperatorConfig) -> dict[str, An
     status), never the signing key.
     """
     args = ["audit-job", "--ledger", ledger_ref(ledger)]
-    env = [_secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY)]
+    env = [
+        _secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY),
+        # The Job's name (generated) for status.lastAudit.job.
+        {
+            "name": "GUESTBOOK_JOB_NAME",
+            "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['job-name']"}},
+        },
+    ]
     job = _job(ledger, config, role=ROLE_AUDIT, parallelism=1, args=args, env=env)
     # A failed audit is reported, not retried in a loop: the next interval runs again.
     job["spec"]["backoffLimit"] = 1

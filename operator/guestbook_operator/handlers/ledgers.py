@@ -1,0 +1,164 @@
+"""A Ledger gets its database rows, its Ed25519 signing key and the Secrets its
+worker pods read; its first signed tree head (of the empty tree) is published."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import kopf
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_ledger.format.errors import KeyFormatError
+from guestbook_ledger.format.sth import (
+    generate_private_key,
+    key_id,
+    load_private_key_pem,
+    private_key_to_pem,
+    public_key_to_pem,
+)
+from guestbook_ledger.store.errors import DatabaseUnavailableError
+from guestbook_ledger.store.heads import latest_tree_head
+from guestbook_ledger.store.ledgers import ensure_ledger
+from guestbook_ledger.store.sealing import seal_batch
+
+from guestbook_operator.manifests import (
+    SECRET_DSN_KEY,
+    SECRET_PRIVATE_KEY,
+    database_secret,
+    database_secret_name,
+    ledger_ref,
+    owns_signing_key,
+    signing_key_secret,
+    signing_key_secret_name,
+)
+from guestbook_operator.resources import LEDGERS, plain
+from guestbook_operator.runtime import Runtime, runtime
+from guestbook_operator.status import (
+    find_condition,
+    ledger_not_ready_status,
+    rfc3339,
+    set_condition,
+)
+
+# How long to wait before looking again for a Secret named in the spec.
+MISSING_SECRET_RETRY_SECONDS = 10.0
+
+
+def _now() -> str:
+    return rfc3339(datetime.datetime.now(datetime.UTC))
+
+
+@kopf.on.resume(*LEDGERS)
+@kopf.on.create(*LEDGERS)
+@kopf.on.update(*LEDGERS, field="spec.signingKeySecret")
+def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
+    """Idempotent: the key Secret, the database Secret, the database rows, the first head."""
+    rt = runtime(memo)
+    ledger = plain(body)
+    namespace, name = ledger["metadata"]["namespace"], ledger["metadata"]["name"]
+    signer = _signing_key(rt, ledger)
+    _database_secret(rt, ledger)
+    ref = ledger_ref(ledger)
+    try:
+        with rt.db.connection() as conn:
+            ensure_ledger(conn, ref, public_key=signer.public_key())
+            head = latest_tree_head(conn, ref)
+            if head is None:
+                head = seal_batch(conn, ref, signer, max_entries=1).tree_head
+    except DatabaseUnavailableError as exc:
+        raise kopf.TemporaryError(str(exc), delay=5) from None
+    current = ledger.get("status") or {}
+    generation = int(ledger["metadata"].get("generation", 1))
+    public = public_key_to_pem(signer.public_key()).decode("ascii")
+    was_ready = (find_condition(current.get("conditions"), "Ready") or {}).get("status") == "True"
+    kid = key_id(signer.public_key())
+    status: dict[str, Any] = {
+        "keyId": kid,
+        "publicKey": public,
+        "treeSize": head.tree_size,
+        "rootHash": head.root_hash.hex(),
+        "signedTreeHead": head.to_dict(),
+        "conditions": set_condition(
+            current.get("conditions"),
+            type="Ready",
+            status="True",
+            reason="Provisioned",
+            message="Database rows and signing key exist; entries are accepted.",
+            generation=generation,
+            now=_now(),
+        ),
+        "observedGeneration": generation,
+    }
+    rt.kube.patch_ledger_status(namespace, name, status)
+    if not was_ready:
+        rt.kube.post_event(
+            ledger,
+            type="Normal",
+            reason="Provisioned",
+            message=f"Ledger {ref} is ready; signing key {kid[:16]}….",
+        )
+    rt.nudge(ref)
+    logger.info("ledger %s provisioned, tree size %d", ref, head.tree_size)
+
+
+def _not_ready(rt: Runtime, ledger: dict[str, Any], reason: str, message: str) -> None:
+    meta = ledger["metadata"]
+    status = ledger_not_ready_status(
+        ledger.get("status"),
+        reason=reason,
+        message=message,
+        generation=int(meta.get("generation", 1)),
+        now=_now(),
+    )
+    rt.kube.patch_ledger_status(meta["namespace"], meta["name"], status)
+    rt.kube.post_event(ledger, type="Warning", reason=reason, message=message)
+    raise kopf.TemporaryError(message, delay=MISSING_SECRET_RETRY_SECONDS)
+
+
+def _signing_key(rt: Runtime, ledger: dict[str, Any]) -> Ed25519PrivateKey:
+    """The Ledger's signing key: read from its Secret, generated on first use if owned."""
+    namespace = ledger["metadata"]["namespace"]
+    secret_name = signing_key_secret_name(ledger)
+    data = rt.kube.read_secret(namespace, secret_name)
+    if data is None and owns_signing_key(ledger):
+        key = generate_private_key()
+        manifest = signing_key_secret(
+            ledger,
+            private_key_to_pem(key).decode("ascii"),
+            public_key_to_pem(key.public_key()).decode("ascii"),
+        )
+        if rt.kube.create_secret(manifest):
+            return key
+        data = rt.kube.read_secret(namespace, secret_name)  # another replica was first
+    if data is None:
+        _not_ready(
+            rt,
+            ledger,
+            "SigningKeyMissing",
+            f"The Secret {secret_name!r} named in spec.signingKeySecret does not exist in "
+            f"namespace {namespace!r}; create it with an Ed25519 PEM key under "
+            f"{SECRET_PRIVATE_KEY!r}.",
+        )
+    assert data is not None
+    try:
+        return load_private_key_pem(data.get(SECRET_PRIVATE_KEY, "").encode("utf-8"))
+    except KeyFormatError as exc:
+        _not_ready(
+            rt,
+            ledger,
+            "SigningKeyInvalid",
+            f"The Secret {secret_name!r} does not hold a usable signing key under "
+            f"{SECRET_PRIVATE_KEY!r} ({exc}); store an unencrypted Ed25519 PKCS #8 PEM key.",
+        )
+        raise  # unreachable: _not_ready raises
+
+
+def _database_secret(rt: Runtime, ledger: dict[str, Any]) -> None:
+    """The Secret through which worker pods reach the database, kept up to date."""
+    namespace = ledger["metadata"]["namespace"]
+    name = database_secret_name(ledger)
+    data = rt.kube.read_secret(namespace, name)
+    if data is None:
+        rt.kube.create_secret(database_secret(ledger, rt.config.worker_dsn))
+    elif data.get(SECRET_DSN_KEY) != rt.config.worker_dsn:
+        rt.kube.replace_secret_data(namespace, name, {SECRET_DSN_KEY: rt.config.worker_dsn})

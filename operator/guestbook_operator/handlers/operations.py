@@ -1,0 +1,54 @@
+"""Operator-wide concerns: settings, metrics, liveness, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from guestbook_operator.config import load_config
+from guestbook_operator.database import Database
+from guestbook_operator.kube import Kube, load_client_config
+from guestbook_operator.manifests import GROUP
+from guestbook_operator.runtime import Runtime, runtime
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    # Progress in annotations: the CRDs' status schemas prune unknown fields.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # Kopf would post an event per handled entry; our own events say what matters.
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 16
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    config = load_config()
+    memo["runtime"] = Runtime(
+        config=config,
+        db=Database(config.dsn),
+        kube=Kube(load_client_config()),
+        loop=asyncio.get_running_loop(),
+    )
+    if config.metrics_port:
+        start_http_server(config.metrics_port, addr=config.metrics_address)
+
+
+@kopf.on.probe(id="database")
+def database_reachable(memo: Any, **_: Any) -> bool:
+    """Liveness: the ledger database answers (served on Kopf's --liveness endpoint)."""
+    with runtime(memo).db.connection() as conn, conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        return cur.fetchone() is not None
+
+
+@kopf.on.cleanup()
+def close(memo: Any, **_: Any) -> None:
+    rt = runtime(memo)
+    rt.db.close()
+    rt.kube.close()

@@ -1,0 +1,159 @@
+"""Per Ledger, a daemon that keeps the worker pool sized to the backlog and the
+Ledger's status true to the database.
+
+Level-triggered: every round reads the backlog and the latest tree head from
+the database and the worker Jobs from the API, decides with the pure policy,
+acts, and writes the status only when it changed. Admissions wake it early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from guestbook_ledger.store.errors import StoreError, UnknownLedgerError
+from guestbook_ledger.store.heads import latest_tree_head
+
+from guestbook_operator import metrics
+from guestbook_operator.backlog import pending_count, seal_latencies
+from guestbook_operator.kube import KubeError
+from guestbook_operator.manifests import ROLE_WORKER, ledger_ref, role_selector, worker_job
+from guestbook_operator.policy import (
+    PoolAction,
+    WorkerJob,
+    active_workers,
+    desired_workers,
+    plan_worker_job,
+)
+from guestbook_operator.resources import LEDGERS, plain
+from guestbook_operator.runtime import Runtime, runtime
+from guestbook_operator.status import ledger_status, rfc3339
+
+# Most leaves whose seal latency one round reads for the histogram.
+_LATENCY_SAMPLE = 1000
+
+
+def worker_jobs(jobs: list[dict[str, Any]]) -> list[WorkerJob]:
+    """What the policy needs of each Job, from Jobs as the API returns them."""
+    found = []
+    for job in jobs:
+        status = job.get("status") or {}
+        finished = any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in status.get("conditions") or ()
+        )
+        found.append(
+            WorkerJob(
+                name=job["metadata"]["name"],
+                parallelism=int((job.get("spec") or {}).get("parallelism") or 0),
+                active=int(status.get("active") or 0),
+                succeeded=int(status.get("succeeded") or 0),
+                finished=finished,
+            )
+        )
+    return found
+
+
+def _failed(job: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Failed" and c.get("status") == "True"
+        for c in (job.get("status") or {}).get("conditions") or ()
+    )
+
+
+def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
+    """One round for one Ledger. Raises StoreError or KubeError on failures."""
+    status = ledger.get("status") or {}
+    if not status.get("keyId"):
+        return  # not provisioned yet: the provisioning handler runs first
+    meta, spec = ledger["metadata"], ledger.get("spec") or {}
+    ref = ledger_ref(ledger)
+    with rt.db.connection() as conn:
+        pending = pending_count(conn, ref)
+        head = latest_tree_head(conn, ref)
+        size = head.tree_size if head else 0
+        previous = rt.tree_sizes.get(ref)
+        if previous is not None and size > previous:
+            metrics.ENTRIES_SEALED.labels(ledger=ref).inc(size - previous)
+            start = max(previous, size - _LATENCY_SAMPLE)
+            for seconds in seal_latencies(conn, ref, start, size):
+                metrics.SEAL_LATENCY.labels(ledger=ref).observe(seconds)
+        rt.tree_sizes[ref] = size
+    low = int(spec.get("minWorkers", 0))
+    high = max(low, int(spec.get("maxWorkers", 4)))
+    desired = desired_workers(pending, int(spec.get("entriesPerWorker", 200)), low, high)
+    raw_jobs = rt.kube.list_jobs(meta["namespace"], role_selector(ledger, ROLE_WORKER))
+    jobs = worker_jobs(raw_jobs)
+    for job in raw_jobs:
+        job_name = job["metadata"]["name"]
+        if _failed(job) and job_name not in rt.failed_jobs:
+            rt.failed_jobs.add(job_name)
+            metrics.JOB_FAILURES.labels(ledger=ref).inc()
+            rt.kube.post_event(
+                ledger,
+                type="Warning",
+                reason="WorkerJobFailed",
+                message=f"Worker Job {job_name} failed; a new Job takes over pending entries.",
+            )
+    decision = plan_worker_job(desired, jobs)
+    current_job = decision.job or ""
+    if decision.action is PoolAction.CREATE:
+        current_job = rt.kube.create_job(worker_job(ledger, rt.config, decision.parallelism))
+        rt.kube.post_event(
+            ledger,
+            type="Normal",
+            reason="WorkersStarted",
+            message=f"Worker Job {current_job} started with {decision.parallelism} workers "
+            f"for {pending} pending entries.",
+        )
+    elif decision.action is PoolAction.SCALE_UP and decision.job:
+        rt.kube.set_job_parallelism(meta["namespace"], decision.job, decision.parallelism)
+        rt.kube.post_event(
+            ledger,
+            type="Normal",
+            reason="WorkersScaled",
+            message=f"Worker Job {decision.job} scaled to {decision.parallelism} workers "
+            f"for {pending} pending entries.",
+        )
+    active = active_workers(jobs)
+    metrics.ENTRIES_PENDING.labels(ledger=ref).set(pending)
+    metrics.TREE_SIZE.labels(ledger=ref).set(size)
+    metrics.WORKERS_DESIRED.labels(ledger=ref).set(desired)
+    metrics.WORKERS_ACTIVE.labels(ledger=ref).set(active)
+    wanted = ledger_status(
+        status,
+        tree_head=head.to_dict() if head else None,
+        key_id=str(status["keyId"]),
+        public_key=str(status.get("publicKey", "")),
+        pending=pending,
+        desired_workers=desired,
+        active_workers=active,
+        worker_job=current_job,
+        generation=int(meta.get("generation") or 1),
+        now=rfc3339(datetime.datetime.now(datetime.UTC)),
+    )
+    if any(status.get(key) != value for key, value in wanted.items()):
+        rt.kube.patch_ledger_status(meta["namespace"], meta["name"], wanted)
+
+
+@kopf.daemon(*LEDGERS, cancellation_timeout=10.0)
+async def run_pool(
+    body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **_: Any
+) -> None:
+    rt = runtime(memo)
+    nudge = rt.nudge_event(ledger_ref(body))
+    while not stopped:
+        nudge.clear()
+        try:
+            # The body is Kopf's live view: each round sees the latest spec and status.
+            await asyncio.to_thread(reconcile_pool, rt, plain(body))
+        except UnknownLedgerError:
+            pass  # provisioning has not reached the database yet
+        except (StoreError, KubeError) as exc:
+            logger.warning("worker pool round failed, retrying: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(nudge.wait(), timeout=rt.config.reconcile_interval_seconds)

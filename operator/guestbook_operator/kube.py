@@ -1,0 +1,328 @@
+"""The Kubernetes API calls of the operator, the workers and the audit Job.
+
+Synchronous (the `kubernetes` client): the worker is a plain process, and the
+operator calls these from Kopf's handler threads. Entry
+statuses are written concurrently after each sealed batch, so a batch costs
+one round trip of latency, not one per entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, cast
+
+from guestbook_operator.manifests import GROUP, VERSION
+
+ENTRY_PLURAL = "guestbookentries"
+LEDGER_PLURAL = "ledgers"
+_PAGE = 500
+
+
+class KubeError(RuntimeError):
+    """The Kubernetes API refused or failed a request."""
+
+
+@dataclass(frozen=True)
+class EntryStatusWrite:
+    """One entry's new status; ``uid`` guards against a re-created namesake."""
+
+    namespace: str
+    name: str
+    uid: str
+    status: Mapping[str, Any]
+
+
+def load_client_config() -> Any:
+    """An ApiClient for the cluster this process runs in, or the current kubeconfig.
+
+    Raises KubeError with what to do when neither is available.
+    """
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        try:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+        except (config.ConfigException, OSError) as exc:
+            raise KubeError(
+                f"No Kubernetes configuration found ({exc}); run inside a pod or set KUBECONFIG."
+            ) from None
+    return client.ApiClient()
+
+
+class Kube:
+    """The few API calls pods make. Thread-safe (the client pools connections)."""
+
+    def __init__(self, api_client: Any, *, concurrency: int = 8) -> None:
+        from kubernetes import client
+
+        self._api = api_client
+        self._custom = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+        self._batch = client.BatchV1Api(api_client)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def write_entry_statuses(self, writes: Iterable[EntryStatusWrite]) -> list[str]:
+        """Patch each entry's status; return the names that could not be written.
+
+        A missing entry (deleted, or re-created with another uid) is skipped
+        silently: the ledger keeps it, and there is nothing to show it on.
+        Other failures are returned so the caller can log them; the operator's
+        repair loop writes them later.
+        """
+        results = self._pool.map(self._write_entry_status, list(writes))
+        return [name for name in results if name]
+
+    def _write_entry_status(self, write: EntryStatusWrite) -> str:
+        from kubernetes.client.exceptions import ApiException
+
+        # metadata.uid in a patch is a precondition: the API refuses it for another object.
+        body = {"metadata": {"uid": write.uid}, "status": dict(write.status)}
+        try:
+            self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, write.namespace, ENTRY_PLURAL, write.name, body
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409, 422):
+                return ""
+            return write.name
+        return ""
+
+    def patch_ledger_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Merge ``status`` into the Ledger's status. Raises KubeError on failure."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, LEDGER_PLURAL, name, {"status": dict(status)}
+            )
+        except ApiException as exc:
+            raise KubeError(
+                f"Cannot update the status of Ledger {namespace}/{name}: {exc.reason}"
+            ) from None
+
+    def get_ledger(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Ledger resource, or None when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            found = cast(
+                dict[str, Any],
+                self._custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, LEDGER_PLURAL, name
+                ),
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(f"Cannot read Ledger {namespace}/{name}: {exc.reason}") from None
+        return found
+
+    def entries(self, namespace: str) -> Iterator[dict[str, Any]]:
+        """Every GuestbookEntry in ``namespace``, page by page."""
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": _PAGE}
+            if token:
+                kwargs["_continue"] = token
+            page = cast(
+                dict[str, Any],
+                self._custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, ENTRY_PLURAL, **kwargs
+                ),
+            )
+            yield from page.get("items", [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+
+    def post_event(
+        self,
+        involved: Mapping[str, Any],
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        component: str = "guestbook-ledger",
+    ) -> None:
+        """Record a core/v1 Event about ``involved`` (an object as the API returns it)."""
+        from kubernetes.client.exceptions import ApiException
+
+        meta = involved["metadata"]
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{meta['name'][:200]}.{uuid.uuid4().hex[:16]}",
+                "namespace": meta["namespace"],
+            },
+            "involvedObject": {
+                "apiVersion": involved["apiVersion"],
+                "kind": involved["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid", ""),
+            },
+            "type": type,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": component},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "reportingComponent": component,
+        }
+        try:
+            self._core.create_namespaced_event(meta["namespace"], cast(Any, event))
+        except ApiException as exc:
+            where = meta["namespace"]
+            raise KubeError(f"Cannot record an event in {where}: {exc.reason}") from None
+
+    # --- used by the operator -------------------------------------------------
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's data, decoded as UTF-8; None when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            secret = self._core.read_namespaced_secret(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(f"Cannot read Secret {namespace}/{name}: {exc.reason}") from None
+        return {
+            key: base64.b64decode(value).decode("utf-8")
+            for key, value in (secret.data or {}).items()
+        }
+
+    def create_secret(self, manifest: Mapping[str, Any]) -> bool:
+        """Create the Secret; False when one of that name already exists."""
+        from kubernetes.client.exceptions import ApiException
+
+        meta = manifest["metadata"]
+        try:
+            self._core.create_namespaced_secret(meta["namespace"], cast(Any, dict(manifest)))
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise KubeError(
+                f"Cannot create Secret {meta['namespace']}/{meta['name']}: {exc.reason}"
+            ) from None
+        return True
+
+    def replace_secret_data(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
+        """Set the Secret's string data (merge patch)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._core.patch_namespaced_secret(
+                name, namespace, cast(Any, {"stringData": dict(data)})
+            )
+        except ApiException as exc:
+            raise KubeError(f"Cannot update Secret {namespace}/{name}: {exc.reason}") from None
+
+    def list_jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """Jobs matching the label selector, as JSON dicts."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            jobs = self._batch.list_namespaced_job(namespace, label_selector=selector)
+        except ApiException as exc:
+            raise KubeError(f"Cannot list Jobs in {namespace}: {exc.reason}") from None
+        return [cast(dict[str, Any], self._api.sanitize_for_serialization(j)) for j in jobs.items]
+
+    def create_job(self, manifest: Mapping[str, Any]) -> str:
+        """Create the Job; return its name."""
+        from kubernetes.client.exceptions import ApiException
+
+        namespace = manifest["metadata"]["namespace"]
+        try:
+            created = self._batch.create_namespaced_job(namespace, cast(Any, dict(manifest)))
+        except ApiException as exc:
+            raise KubeError(f"Cannot create a Job in {namespace}: {exc.reason}") from None
+        return str(created.metadata.name if created.metadata else "")
+
+    def set_job_parallelism(self, namespace: str, name: str, parallelism: int) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._batch.patch_namespaced_job(
+                name, namespace, cast(Any, {"spec": {"parallelism": parallelism}})
+            )
+        except ApiException as exc:
+            raise KubeError(f"Cannot scale Job {namespace}/{name}: {exc.reason}") from None
+
+    def patch_entry_status_if_unchanged(
+        self, entry: Mapping[str, Any], status: Mapping[str, Any]
+    ) -> bool:
+        """Write ``status`` only if the entry still has ``entry``'s resourceVersion.
+
+        Returns False when the entry changed meanwhile (re-read and decide
+        again) or is gone.
+        """
+        from kubernetes.client.exceptions import ApiException
+
+        meta = entry["metadata"]
+        body = {
+            "metadata": {"resourceVersion": meta["resourceVersion"], "uid": meta["uid"]},
+            "status": dict(status),
+        }
+        try:
+            self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, meta["namespace"], ENTRY_PLURAL, meta["name"], body
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return False
+            raise KubeError(
+                f"Cannot update the status of GuestbookEntry {meta['namespace']}/{meta['name']}: "
+                f"{exc.reason}"
+            ) from None
+        return True
+
+    def get_entry(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The GuestbookEntry, or None when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            found = self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, ENTRY_PLURAL, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(
+                f"Cannot read GuestbookEntry {namespace}/{name}: {exc.reason}"
+            ) from None
+        return cast(dict[str, Any], found)
+
+    def delete_entry(self, namespace: str, name: str, uid: str) -> None:
+        """Delete the GuestbookEntry if it is still the object with ``uid``."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._custom.delete_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                ENTRY_PLURAL,
+                name,
+                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)),
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return
+            raise KubeError(
+                f"Cannot delete GuestbookEntry {namespace}/{name}: {exc.reason}"
+            ) from None

@@ -1,0 +1,191 @@
+"""The whole system on one machine: the local Kubernetes API with its job runner,
+PostgreSQL, the CRDs, a Ledger and the operator (as a child process).
+
+Used by `guestbook-ledger dev` and by the end-to-end tests, so both run the
+same thing. Every server listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+from guestbook_devcluster.cluster import DevCluster
+from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
+from guestbook_devcluster.kubectl import Kubectl
+
+CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
+
+
+def crds_dir() -> Path:
+    """The folder of CRD manifests: the repository's ``crds/`` or the installed copy."""
+    here = Path(__file__).resolve()
+    candidates = [
+        here.parents[2] / "crds",  # a checkout: operator/guestbook_operator/ -> crds/
+        here.parents[1] / "guestbook_ledger" / "_data" / "crds",  # an installed wheel
+    ]
+    for candidate in candidates:
+        if (candidate / CRD_FILES[0]).is_file():
+            return candidate
+    raise FileNotFoundError(
+        "The CRD manifests are missing (looked in "
+        + ", ".join(str(c) for c in candidates)
+        + "); reinstall guestbook-ledger."
+    )
+
+
+def ledger_manifest(
+    name: str = "guestbook", namespace: str = "default", spec: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "ledger.guestbook.io/v1alpha1",
+        "kind": "Ledger",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec or {},
+    }
+
+
+@dataclass
+class LocalSystem:
+    """A started local system; ``stop()`` ends everything it started, in reverse."""
+
+    state_dir: Path
+    dsn: str
+    cluster: DevCluster
+    runner: JobRunner
+    kubeconfig: Path
+    kubectl: Kubectl
+    operator_env: dict[str, str]
+    operator: subprocess.Popen[bytes] | None = None
+    operator_log: Path | None = None
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    # -- the operator process --------------------------------------------------
+
+    def start_operator(self, *extra_args: str) -> subprocess.Popen[bytes]:
+        """Start ``guestbook-ledger operator`` (output appended to ``operator.log``)."""
+        self.operator_log = self.state_dir / "operator.log"
+        self._log_file = self.operator_log.open("ab")
+        env = {**os.environ, **self.operator_env}
+        self.operator = subprocess.Popen(
+            [sys.executable, "-m", "guestbook_ledger", "operator", *extra_args],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+        )
+        return self.operator
+
+    def kill_operator(self) -> None:
+        """SIGKILL the operator (a crash: no cleanup runs)."""
+        if self.operator is not None and self.operator.poll() is None:
+            self.operator.kill()
+            self.operator.wait(30)
+
+    def stop_operator(self, timeout: float = 30.0) -> None:
+        """SIGTERM the operator and wait; SIGKILL if it does not exit in ``timeout``."""
+        process = self.operator
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    # -- resources -------------------------------------------------------------
+
+    def apply(self, manifest: dict[str, Any]) -> str:
+        """``kubectl apply`` one manifest; returns kubectl's output."""
+        return self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+
+    def stop(self) -> None:
+        self.stop_operator()
+        self.runner.stop_thread()
+        self.cluster.stop()
+
+
+def start_local_system(
+    state_dir: Path,
+    dsn: str,
+    *,
+    port: int = 0,
+    persistence: Any = None,
+    pod_start_delay: float = 0.0,
+    operator_env: dict[str, str] | None = None,
+) -> LocalSystem:
+    """Start the API server and job runner, apply the CRDs; the operator is not started.
+
+    ``dsn`` is the ledger database. Raises OSError when ``port`` is taken, and
+    KubectlError when the CRDs cannot be applied.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cluster = DevCluster(port, persistence=persistence, bookmark_interval=5.0)
+    cluster.start()
+    runner = JobRunner(
+        JobRunnerConfig(
+            server_url=cluster.url,
+            state_dir=state_dir / "pods",
+            token=cluster.token,
+            pod_start_delay=pod_start_delay,
+        )
+    )
+    try:
+        cluster.logs = runner.log_source()
+        runner.start_thread()
+        kubeconfig = cluster.write_kubeconfig(state_dir / "kubeconfig")
+        kubectl = Kubectl(kubeconfig, state_dir / "kube-cache")
+        crds = crds_dir()
+        for name in CRD_FILES:
+            kubectl("apply", "-f", str(crds / name))
+        kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/guestbookentries.ledger.guestbook.io",
+            "crd/ledgers.ledger.guestbook.io",
+        )
+    except BaseException:
+        runner.stop_thread()
+        cluster.stop()
+        raise
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "GUESTBOOK_DSN": dsn,
+        "PYTHONUNBUFFERED": "1",
+        **(operator_env or {}),
+    }
+    return LocalSystem(
+        state_dir=state_dir,
+        dsn=dsn,
+        cluster=cluster,
+        runner=runner,
+        kubeconfig=kubeconfig,
+        kubectl=kubectl,
+        operator_env=env,
+    )
+
+
+def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2, what: str = "") -> Any:
+    """Poll ``predicate()`` until it returns something truthy; return that.
+
+    Raises TimeoutError naming ``what`` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what or predicate}")
+        time.sleep(interval)

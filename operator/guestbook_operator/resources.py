@@ -1,0 +1,20 @@
+"""The custom resources as Kopf selects them, and Kopf bodies as plain dicts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from guestbook_operator.manifests import API_VERSION, GROUP, VERSION
+
+LEDGERS = (GROUP, VERSION, "ledgers")
+ENTRIES = (GROUP, VERSION, "guestbookentries")
+
+
+def plain(body: Mapping[str, Any], kind: str = "Ledger") -> dict[str, Any]:
+    """A Kopf body as a plain, independent dict (safe to use from another thread)."""
+    obj = copy.deepcopy(dict(body))
+    obj.setdefault("apiVersion", API_VERSION)
+    obj.setdefault("kind", kind)
+    return obj
