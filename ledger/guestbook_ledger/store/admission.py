@@ -1,6 +1,6 @@
 """Admission: an entry joins its ledger's queue with the next sequence number.
 
-The ledger row is the sequencer. Admission locks it (by advancing its counter),
+The ledger row is the sequencer. Admission locks it and advances its counter,
 so within a ledger sequence numbers are gapless and commit in order, and two
 admissions of one uid can never both insert.
 """
@@ -8,9 +8,10 @@ admissions of one uid can never both insert.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from psycopg2.extensions import cursor as Cursor
+from psycopg2.extras import execute_values
 
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.format.record import entry_record
@@ -18,12 +19,27 @@ from guestbook_ledger.store.errors import EntryConflictError, EntryStateError, U
 from guestbook_ledger.store.ledgers import find_ledger
 from guestbook_ledger.store.schema import Connection
 
+MAX_ADMISSION_BATCH = 10_000
+"""Most entries one `admit_entries` call takes, so one transaction stays short."""
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """The fields of an entry to admit (from the GuestbookEntry resource)."""
+
+    entry: str
+    uid: str
+    author: str
+    message: str
+    submitted_at: str
+
 
 @dataclass(frozen=True)
 class Admission:
-    """Where an entry stands after `admit_entry`: its sequence number, and
-    whether this call admitted it (False: it was already there)."""
+    """Where an entry stands after admission: its sequence number, and whether
+    this call admitted it (False: it was already there)."""
 
+    uid: str
     seq: int
     admitted_now: bool
 
@@ -38,78 +54,115 @@ def admit_entry(
     message: str,
     submitted_at: str,
 ) -> Admission:
-    """Admit an entry to ``ledger`` as pending; idempotent by `uid`. Commits.
+    """Admit one entry to ``ledger`` as pending; idempotent by `uid`. Commits.
 
-    Admitting the same uid again with the same content returns the existing
+    See `admit_entries` for preconditions and errors.
+    """
+    fields = NewEntry(
+        entry=entry, uid=uid, author=author, message=message, submitted_at=submitted_at
+    )
+    return admit_entries(conn, ledger, [fields])[0]
+
+
+def admit_entries(conn: Connection, ledger: str, entries: Sequence[NewEntry]) -> list[Admission]:
+    """Admit entries to ``ledger`` as pending, in the order given, in one
+    transaction; idempotent by uid. Returns one Admission per entry. Commits.
+
+    An entry whose uid is already admitted with the same content keeps its
     sequence number. Preconditions: the ledger exists (see `ensure_ledger`).
 
-    Raises RecordError when the fields cannot form a record (invalid Unicode,
-    oversized or malformed fields; NUL characters, which PostgreSQL text cannot
-    hold), EntryConflictError when the uid is already admitted with different
-    content, LedgerNameError or UnknownLedgerError. Nothing is written on error.
+    Raises RecordError when any entry's fields cannot form a record (invalid
+    Unicode, oversized or malformed fields, NUL characters, which PostgreSQL
+    text cannot hold), EntryConflictError when a uid is already admitted (or
+    repeated in `entries`) with different content, ValueError for more than
+    MAX_ADMISSION_BATCH entries, LedgerNameError or UnknownLedgerError.
+    Nothing is written on error.
     """
-    record = entry_record(
-        ledger=ledger,
-        entry=entry,
-        uid=uid,
-        author=author,
-        message=message,
-        submitted_at=submitted_at,
-    )
-    for value, what in ((author, "author"), (message, "message"), (uid, "uid")):
-        if "\x00" in value:
-            raise RecordError(f"{what} contains a NUL character; remove it and submit again")
-    # Store the text exactly as in the record (NFC), so fields and record agree.
-    fields = _record_fields(record)
+    if len(entries) > MAX_ADMISSION_BATCH:
+        raise ValueError(f"admit at most {MAX_ADMISSION_BATCH} entries at once; got {len(entries)}")
+    records: dict[str, bytes] = {}
+    for fields in entries:
+        record = _record(ledger, fields)
+        if records.setdefault(fields.uid, record) != record:
+            raise _conflict(fields.uid)
+    if not records:
+        return []
     with conn, conn.cursor() as cur:
         found = find_ledger(cur, ledger)
-        existing = _existing(cur, found.id, uid, record)
-        if existing is not None:
-            return Admission(seq=existing, admitted_now=False)
-        cur.execute(
-            "UPDATE ledgers SET next_seq = next_seq + 1 WHERE id = %s RETURNING next_seq - 1",
-            (found.id,),
-        )
+        # Taking the sequencer lock first serialises admissions to this ledger, so
+        # the check for existing uids below cannot race with another admission.
+        cur.execute("SELECT next_seq FROM ledgers WHERE id = %s FOR UPDATE", (found.id,))
         row = cur.fetchone()
-        assert row is not None  # find_ledger saw the row, and ledgers are never deleted
-        seq: int = row[0]
-        # Re-check under the ledger lock: a concurrent admission of this uid may
-        # have committed while we waited for it.
-        existing = _existing(cur, found.id, uid, record)
-        if existing is not None:
-            conn.rollback()
-            return Admission(seq=existing, admitted_now=False)
+        assert row is not None  # find_ledger saw it, and ledgers are never deleted
+        next_seq: int = row[0]
         cur.execute(
-            "INSERT INTO entries (ledger_id, seq, uid, entry_name, author, message,"
-            " submitted_at, record) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (found.id, seq, uid, entry, fields["author"], fields["message"], submitted_at, record),
+            "SELECT uid, seq, record FROM entries WHERE ledger_id = %s AND uid = ANY(%s)",
+            (found.id, list(records)),
         )
-    return Admission(seq=seq, admitted_now=True)
+        seqs: dict[str, int] = {}
+        for uid, seq, stored in cur.fetchall():
+            if bytes(stored) != records[uid]:
+                raise _conflict(uid)
+            seqs[uid] = seq
+        new_rows = []
+        for uid, record in records.items():
+            if uid not in seqs:
+                seqs[uid] = next_seq
+                parsed = json.loads(record)
+                new_rows.append(
+                    (
+                        found.id,
+                        next_seq,
+                        uid,
+                        parsed["entry"],
+                        parsed["author"],
+                        parsed["message"],
+                        parsed["submittedAt"],
+                        record,
+                    )
+                )
+                next_seq += 1
+        if new_rows:
+            execute_values(
+                cur,
+                "INSERT INTO entries (ledger_id, seq, uid, entry_name, author, message,"
+                " submitted_at, record) VALUES %s",
+                new_rows,
+                page_size=len(new_rows),
+            )
+            cur.execute("UPDATE ledgers SET next_seq = %s WHERE id = %s", (next_seq, found.id))
+    admitted_now = {row[2] for row in new_rows}
+    return [
+        Admission(uid=fields.uid, seq=seqs[fields.uid], admitted_now=fields.uid in admitted_now)
+        for fields in entries
+    ]
 
 
-def _record_fields(record: bytes) -> dict[str, str]:
-    parsed: dict[str, str] = json.loads(record)
-    return parsed
-
-
-def _existing(cur: Cursor, ledger_id: int, uid: str, record: bytes) -> int | None:
-    """The sequence number of `uid` if admitted with this exact record, else None.
-
-    Raises EntryConflictError when the uid is admitted with a different record.
-    """
-    cur.execute(
-        "SELECT seq, record FROM entries WHERE ledger_id = %s AND uid = %s", (ledger_id, uid)
+def _record(ledger: str, fields: NewEntry) -> bytes:
+    """The canonical record of `fields`; raises RecordError when it cannot be made."""
+    record = entry_record(
+        ledger=ledger,
+        entry=fields.entry,
+        uid=fields.uid,
+        author=fields.author,
+        message=fields.message,
+        submitted_at=fields.submitted_at,
     )
-    row = cur.fetchone()
-    if row is None:
-        return None
-    if bytes(row[1]) != record:
-        raise EntryConflictError(
-            f"An entry with uid {uid!r} is already in the ledger with different content; "
-            "an entry never changes, so submit a new entry instead."
-        )
-    seq: int = row[0]
-    return seq
+    for value, what in (
+        (fields.author, "author"),
+        (fields.message, "message"),
+        (fields.uid, "uid"),
+    ):
+        if "\x00" in value:
+            raise RecordError(f"{what} contains a NUL character; remove it and submit again")
+    return record
+
+
+def _conflict(uid: str) -> EntryConflictError:
+    return EntryConflictError(
+        f"An entry with uid {uid!r} is already admitted with different content; "
+        "an entry never changes, so submit a new entry instead."
+    )
 
 
 def withdraw_entry(conn: Connection, ledger: str, uid: str) -> None:

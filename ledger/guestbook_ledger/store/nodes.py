@@ -30,25 +30,29 @@ def read_nodes(cur: Cursor, ledger_id: int, nodes: Sequence[tuple[int, int]]) ->
         return []
     levels = [level for level, _ in nodes]
     indexes = [index for _, index in nodes]
+    # Two index lookups, one per table, so no node probes the other table's index.
     cur.execute(
-        "SELECT wanted.ord, CASE WHEN wanted.level = 0 THEN e.leaf_hash ELSE n.hash END"
-        " FROM unnest(%s::smallint[], %s::bigint[]) WITH ORDINALITY"
-        "   AS wanted (level, node_index, ord)"
-        " LEFT JOIN tree_nodes n ON wanted.level > 0 AND n.ledger_id = %s"
-        "   AND n.level = wanted.level AND n.node_index = wanted.node_index"
-        " LEFT JOIN entries e ON wanted.level = 0 AND e.ledger_id = %s"
-        "   AND e.leaf_index = wanted.node_index"
-        " ORDER BY wanted.ord",
+        "WITH wanted AS (SELECT * FROM unnest(%s::smallint[], %s::bigint[])"
+        "   WITH ORDINALITY AS w (level, node_index, ord))"
+        " SELECT wanted.ord, n.hash FROM wanted JOIN tree_nodes n"
+        "   ON n.ledger_id = %s AND n.level = wanted.level AND n.node_index = wanted.node_index"
+        "   WHERE wanted.level > 0"
+        " UNION ALL"
+        " SELECT wanted.ord, e.leaf_hash FROM wanted JOIN entries e"
+        "   ON e.ledger_id = %s AND e.leaf_index = wanted.node_index"
+        "   WHERE wanted.level = 0 AND e.leaf_hash IS NOT NULL",
         (levels, indexes, ledger_id, ledger_id),
     )
+    by_position = {ordinal: bytes(node_hash) for ordinal, node_hash in cur.fetchall()}
     hashes = []
-    for (_, node_hash), (level, index) in zip(cur.fetchall(), nodes, strict=True):
+    for ordinal, (level, index) in enumerate(nodes, start=1):
+        node_hash = by_position.get(ordinal)
         if node_hash is None:
             raise MissingNodeError(
                 f"Tree node (level {level}, index {index}) of ledger id {ledger_id} is missing "
                 "from the database; run `guestbook-ledger audit` to find the damage."
             )
-        hashes.append(bytes(node_hash))
+        hashes.append(node_hash)
     return hashes
 
 
