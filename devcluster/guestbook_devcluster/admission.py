@@ -131,6 +131,8 @@ def prepare_create(
         _default_job(obj)
     elif info.plural == "customresourcedefinitions":
         obj = prepare_crd(obj, registry)
+    elif info.plural == "secrets" and info.group == "":
+        obj["type"] = obj.get("type") or "Opaque"
     return obj, warnings
 
 
@@ -200,8 +202,14 @@ def _default_job(job: Obj) -> None:
     if not isinstance(spec, dict):
         raise errors.bad_request("spec must be an object")
     meta = job["metadata"]
-    spec.setdefault("parallelism", 1)
-    spec.setdefault("completions", 1)
+    # As Kubernetes: completions defaults to 1 only when parallelism is unset too;
+    # a Job with parallelism and no completions is a work queue (done when one pod succeeds).
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    if spec.get("completions") is None:
+        spec.pop("completions", None)
+    if spec.get("parallelism") is None:
+        spec["parallelism"] = 1
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)

@@ -25,7 +25,7 @@ from guestbook_devcluster.representation import (
 from guestbook_devcluster.selectors import combine, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
-_WRITE_TYPES = (wire.JSON, "application/yaml", "application/vnd.kubernetes.protobuf")
+_WRITE_TYPES = (wire.JSON, "application/yaml", wire.PROTOBUF)
 _PATCH_TYPES = (wire.JSON_PATCH, wire.MERGE_PATCH, wire.STRATEGIC_PATCH, wire.APPLY_PATCH)
 
 
@@ -189,7 +189,7 @@ async def create(ctx: ApiContext, request: Request, target: Target) -> Response:
             f"the server could not find the requested resource: {info.plural} "
             "are namespaced; POST to /namespaces/{namespace}/" + info.plural,
         )
-    body = await wire.read_body(request, _WRITE_TYPES[:2])
+    body = await wire.read_body(request, _WRITE_TYPES)
     dry_run = _dry_run(request)
     validation = _field_validation(request)
     obj = check_kind(info, body)
@@ -277,7 +277,7 @@ def _check_writable_subresource(target: Target) -> None:
 async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
     _check_writable_subresource(target)
     info = target.info
-    body = check_kind(info, await wire.read_body(request, _WRITE_TYPES[:2]))
+    body = check_kind(info, await wire.read_body(request, _WRITE_TYPES))
     dry_run = _dry_run(request)
     validation = _field_validation(request)
     if not body["metadata"].get("resourceVersion") and not info.allow_unconditional_update:
@@ -367,6 +367,11 @@ async def _delete_options(request: Request) -> Obj:
     params = request.query_params
     if "propagationPolicy" in params:
         options["propagationPolicy"] = params["propagationPolicy"]
+    if "gracePeriodSeconds" in params:
+        try:
+            options["gracePeriodSeconds"] = int(params["gracePeriodSeconds"])
+        except ValueError:
+            raise errors.bad_request("gracePeriodSeconds must be an integer") from None
     if "orphanDependents" in params:
         options["orphanDependents"] = params["orphanDependents"] == "true"
     if params.getlist("dryRun"):
@@ -401,8 +406,18 @@ async def delete(ctx: ApiContext, request: Request, target: Target) -> Response:
         propagation=_propagation(options),
         preconditions=options.get("preconditions"),
         dry_run=bool(options.get("dryRun")),
+        grace_period=_grace_period(options),
     )
     return respond(ctx, request, info, obj, 200 if gone else 202)
+
+
+def _grace_period(options: Obj) -> int | None:
+    value = options.get("gracePeriodSeconds")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise errors.bad_request("gracePeriodSeconds must be an integer")
+    return value
 
 
 async def delete_collection(ctx: ApiContext, request: Request, target: Target) -> Response:

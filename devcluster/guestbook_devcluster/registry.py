@@ -85,7 +85,6 @@ def _r(
     sub: tuple[str, ...] = (),
     fields: tuple[str, ...] = (),
     default_orphan: bool = False,
-    columns: tuple[dict[str, Any], ...] = (),
 ) -> ResourceInfo:
     return ResourceInfo(
         group=group,
@@ -99,15 +98,8 @@ def _r(
         subresources=sub,
         field_labels=fields,
         default_orphan=default_orphan,
-        printer_columns=columns,
     )
 
-
-def _col(name: str, path: str, *, type_: str = "string", priority: int = 0) -> dict[str, Any]:
-    return {"name": name, "type": type_, "jsonPath": path, "priority": priority}
-
-
-_AGE = _col("Age", ".metadata.creationTimestamp", type_="date")
 
 _EVENT_FIELDS = (
     "involvedObject.kind",
@@ -133,7 +125,6 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         short=("ns",),
         sub=("status", "finalize"),
         fields=("status.phase",),
-        columns=(_col("Status", ".status.phase"), _AGE),
     ),
     _r(
         "",
@@ -142,13 +133,6 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "events",
         short=("ev",),
         fields=_EVENT_FIELDS,
-        columns=(
-            _col("Last Seen", ".lastTimestamp", type_="date"),
-            _col("Type", ".type"),
-            _col("Reason", ".reason"),
-            _col("Object", ".involvedObject.name"),
-            _col("Message", ".message"),
-        ),
     ),
     _r(
         "",
@@ -167,17 +151,28 @@ BUILTINS: tuple[ResourceInfo, ...] = (
             "status.podIP",
             "status.nominatedNodeName",
         ),
-        columns=(
-            _col("Status", ".status.phase"),
-            _col("Restarts", ".status.containerStatuses[0].restartCount", type_="integer"),
-            _AGE,
-            _col("IP", ".status.podIP", priority=1),
-            _col("Node", ".spec.nodeName", priority=1),
-        ),
     ),
-    _r("", "v1", "Secret", "secrets", fields=("type",), columns=(_col("Type", ".type"), _AGE)),
-    _r("", "v1", "ConfigMap", "configmaps", short=("cm",), columns=(_AGE,)),
-    _r("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), columns=(_AGE,)),
+    _r(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        fields=("type",),
+    ),
+    _r(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        short=("cm",),
+    ),
+    _r(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        short=("sa",),
+    ),
     _r(
         "batch",
         "v1",
@@ -186,20 +181,12 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         categories=("all",),
         sub=("status",),
         default_orphan=True,
-        columns=(
-            _col("Completions", ".status.succeeded", type_="integer"),
-            _col("Active", ".status.active", type_="integer"),
-            _AGE,
-            _col("Containers", ".spec.template.spec.containers[*].name", priority=1),
-            _col("Images", ".spec.template.spec.containers[*].image", priority=1),
-        ),
     ),
     _r(
         "coordination.k8s.io",
         "v1",
         "Lease",
         "leases",
-        columns=(_col("Holder", ".spec.holderIdentity"), _AGE),
     ),
     _r(
         "events.k8s.io",
@@ -216,20 +203,18 @@ BUILTINS: tuple[ResourceInfo, ...] = (
             "reportingController",
             "type",
         ),
-        columns=(
-            _col("Type", ".type"),
-            _col("Reason", ".reason"),
-            _col("Object", ".regarding.name"),
-            _col("Note", ".note"),
-        ),
     ),
-    _r("rbac.authorization.k8s.io", "v1", "Role", "roles", columns=(_AGE,)),
+    _r(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+    ),
     _r(
         "rbac.authorization.k8s.io",
         "v1",
         "RoleBinding",
         "rolebindings",
-        columns=(_col("Role", ".roleRef.name"), _AGE),
     ),
     _r(
         "rbac.authorization.k8s.io",
@@ -237,7 +222,6 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "ClusterRole",
         "clusterroles",
         namespaced=False,
-        columns=(_AGE,),
     ),
     _r(
         "rbac.authorization.k8s.io",
@@ -245,7 +229,6 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "ClusterRoleBinding",
         "clusterrolebindings",
         namespaced=False,
-        columns=(_col("Role", ".roleRef.name"), _AGE),
     ),
     _r(
         "apiextensions.k8s.io",
@@ -256,7 +239,6 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         short=("crd", "crds"),
         categories=("api-extensions",),
         sub=("status",),
-        columns=(_col("Created At", ".metadata.creationTimestamp"),),
     ),
 )
 

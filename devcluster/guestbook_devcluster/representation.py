@@ -12,7 +12,6 @@ from guestbook_devcluster.registry import ResourceInfo
 from guestbook_devcluster.wire import Accept
 
 Obj = dict[str, Any]
-NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "jsonPath": ".metadata.name"}
 
 
 def convert_raw(info: ResourceInfo, raw: bytes, multi_version: bool) -> bytes:
@@ -52,10 +51,9 @@ def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
 
 
 def table_columns(info: ResourceInfo) -> list[dict[str, Any]]:
-    columns = list(info.printer_columns)
-    if not info.builtin and not columns:
-        columns = [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-    return columns
+    if info.builtin:
+        return schema_seam.builtin_columns(info.kind)
+    return list(info.printer_columns)
 
 
 def render_list(
@@ -78,10 +76,9 @@ def render_list(
             resource_version=str(rv),
             continue_token=continue_token,
         )
-        if table is not None:
-            if remaining is not None:
-                table.setdefault("metadata", {})["remainingItemCount"] = remaining
-            return orjson.dumps(table)
+        if remaining is not None:
+            table["metadata"]["remainingItemCount"] = remaining
+        return orjson.dumps(table)
     meta: Obj = {"resourceVersion": str(rv)}
     if continue_token:
         meta["continue"] = continue_token
@@ -112,8 +109,7 @@ def render_object(info: ResourceInfo, raw: bytes, accept: Accept, include_object
             resource_version=str(obj.get("metadata", {}).get("resourceVersion", "")),
             continue_token=None,
         )
-        if table is not None:
-            return orjson.dumps(table)
+        return orjson.dumps(table)
     if accept.partial_metadata:
         return orjson.dumps(partial_metadata(orjson.loads(raw)))
     return raw

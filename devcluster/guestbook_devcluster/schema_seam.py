@@ -10,7 +10,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from guestbook_devcluster.schema import defaults, prune, structural
+from guestbook_devcluster.schema import defaults, prune, rules, structural, tables
 from guestbook_devcluster.schema.errors import FieldError
 
 
@@ -50,11 +50,7 @@ def validate(schema: dict[str, Any], obj: dict[str, Any]) -> list[FieldError]:
 def evaluate_rules(
     schema: dict[str, Any], new: dict[str, Any], old: dict[str, Any] | None
 ) -> list[FieldError]:
-    rules = _optional("rules")
-    if rules is None:
-        return []
-    found: list[FieldError] = rules.evaluate_rules(schema, new, old)
-    return found
+    return rules.evaluate_rules(schema, new, old)
 
 
 def to_table(
@@ -64,19 +60,20 @@ def to_table(
     include_object: str,
     resource_version: str,
     continue_token: str | None,
-) -> dict[str, Any] | None:
-    """A meta.k8s.io/v1 Table, or None when the tables module is not available."""
-    tables = _optional("tables")
-    if tables is None:
-        return None
-    table: dict[str, Any] = tables.to_table(
+) -> dict[str, Any]:
+    """A meta.k8s.io/v1 Table of ``objects``."""
+    return tables.to_table(
         columns,
         objects,
         include_object=include_object,
         resource_version=resource_version,
         continue_token=continue_token,
     )
-    return table
+
+
+def builtin_columns(kind: str) -> list[dict[str, Any]]:
+    """The columns kube-apiserver prints for a built-in kind."""
+    return tables.default_columns(kind)
 
 
 def openapi_module() -> ModuleType | None:

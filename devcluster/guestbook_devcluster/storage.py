@@ -98,6 +98,24 @@ def _finalizers(obj: Obj, key: ResourceKey) -> list[str]:
     return found
 
 
+def _pod_grace(key: ResourceKey, pod: Obj, grace_period: int | None) -> int | None:
+    """Seconds a deleted pod is kept for its kubelet to stop it, or None: delete now.
+
+    As in Kubernetes: only pods bound to a node (the job runner's kubelet binds
+    the pods it runs) and not finished are deleted gracefully; the grace period
+    is DeleteOptions.gracePeriodSeconds, else spec.terminationGracePeriodSeconds.
+    """
+    if key != ("", "pods"):
+        return None
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return None
+    if grace_period is None:
+        grace_period = spec.get("terminationGracePeriodSeconds")
+    grace = 30 if grace_period is None else int(grace_period)
+    return grace if grace > 0 else None
+
+
 class Storage:
     """All objects of the server. Methods are thread-safe and never await.
 
@@ -400,7 +418,9 @@ class Storage:
             return old  # a no-op write keeps the resourceVersion and sends no event
         if dry_run:
             return new
-        if deleting and not _finalizers(new, info.key):
+        # A pod in its grace period stays until its kubelet deletes it with grace 0.
+        grace_left = meta.get("deletionGracePeriodSeconds")
+        if deleting and not _finalizers(new, info.key) and not grace_left:
             return self._commit(info.key, "DELETED", new, old)
         return self._commit(info.key, "MODIFIED", new, old)
 
@@ -413,11 +433,15 @@ class Storage:
         propagation: str | None = None,
         preconditions: dict[str, Any] | None = None,
         dry_run: bool = False,
+        grace_period: int | None = None,
     ) -> tuple[Obj, bool]:
         """Delete an object; returns it and whether it is gone (False: finalizers pending).
 
         ``propagation`` is Foreground, Background or Orphan (None: the kind's
-        default). Raises NotFound, or Conflict when ``preconditions`` fail.
+        default). ``grace_period`` is DeleteOptions.gracePeriodSeconds: a pod
+        running on a node is only marked (see ``_pod_grace``) until its kubelet
+        deletes it again with 0. Raises NotFound, or Conflict when
+        ``preconditions`` fail.
         """
         namespace = namespace if info.namespaced else ""
         with self.lock:
@@ -462,19 +486,28 @@ class Storage:
                 and FOREGROUND not in finalizers
             ):
                 finalizers.append(FOREGROUND)
+            grace = _pod_grace(info.key, obj, grace_period)
             if "deletionTimestamp" in meta:
+                # A shorter grace period wins; 0 (the kubelet's final delete) ends it.
+                wanted = grace or 0
+                if wanted < int(meta.get("deletionGracePeriodSeconds") or 0):
+                    if wanted == 0 and not finalizers:
+                        return self._commit(info.key, "DELETED", obj, None), True
+                    new = copy.deepcopy(obj)
+                    new["metadata"]["deletionGracePeriodSeconds"] = wanted
+                    obj = self._commit(info.key, "MODIFIED", new, obj)
                 if finalizers != list(meta.get("finalizers") or []):
                     new = copy.deepcopy(obj)
                     new["metadata"]["finalizers"] = finalizers
                     obj = self._commit(info.key, "MODIFIED", new, obj)
                 self._after_mark(info, obj, propagation)
                 return obj, False
-            if finalizers or _finalizers(obj, info.key):
+            if finalizers or _finalizers(obj, info.key) or grace is not None:
                 new = copy.deepcopy(obj)
                 new_meta = new["metadata"]
                 new_meta["finalizers"] = finalizers
                 new_meta["deletionTimestamp"] = now_rfc3339()
-                new_meta["deletionGracePeriodSeconds"] = 0
+                new_meta["deletionGracePeriodSeconds"] = grace or 0
                 new_meta["generation"] = meta.get("generation", 1) + 1
                 if not finalizers:
                     new_meta.pop("finalizers")

@@ -17,6 +17,7 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
@@ -51,7 +52,7 @@ def media_type(request: Request) -> str:
 
 async def read_body(request: Request, accepted: tuple[str, ...]) -> Any:
     """The decoded request body; raises UnsupportedMediaType or BadRequest."""
-    kind = media_type(request)
+    kind = media_type(request) or JSON  # clients such as pykube send no Content-Type
     raw = await request.body()
     if kind not in accepted:
         raise errors.unsupported_media_type(kind, list(accepted))
@@ -62,6 +63,10 @@ def decode(raw: bytes, kind: str) -> Any:
     """Parse ``raw`` as JSON (or YAML for YAML media types); raises BadRequest."""
     if not raw.strip():
         raise errors.bad_request("the request body is empty: send a JSON object")
+    if kind == PROTOBUF:
+        from guestbook_devcluster import protobuf
+
+        return protobuf.decode(raw)
     if "yaml" in kind:
         try:
             return yaml.safe_load(raw)

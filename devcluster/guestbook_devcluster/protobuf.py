@@ -1,0 +1,146 @@
+"""Just enough of Kubernetes' protobuf encoding to read what kubectl's typed clients send.
+
+``kubectl create namespace|configmap|secret|serviceaccount`` encode the new
+object as protobuf (``application/vnd.kubernetes.protobuf``); everything else
+kubectl writes is JSON. This decodes those four kinds into the JSON form.
+Other kinds raise UnsupportedMediaType with a hint to use JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from guestbook_devcluster import errors
+
+MAGIC = b"k8s\x00"
+Fields = list[tuple[int, int, Any]]  # (field number, wire type, value)
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            yield number, wire, value
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            yield number, wire, data[pos : pos + length]
+            pos += length
+        elif wire == 1:
+            yield number, wire, data[pos : pos + 8]
+            pos += 8
+        elif wire == 5:
+            yield number, wire, data[pos : pos + 4]
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+
+
+def _map_entry(data: bytes, value_as: Callable[[bytes], Any]) -> tuple[str, Any]:
+    key, value = "", value_as(b"")
+    for number, _, raw in _fields(data):
+        if number == 1:
+            key = raw.decode()
+        elif number == 2:
+            value = value_as(raw)
+    return key, value
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _object_meta(data: bytes) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    names = {1: "name", 2: "generateName", 3: "namespace", 5: "uid", 6: "resourceVersion"}
+    for number, _, raw in _fields(data):
+        if number in names and raw:
+            meta[names[number]] = raw.decode()
+        elif number in (11, 12):
+            key, value = _map_entry(raw, _text)
+            meta.setdefault("labels" if number == 11 else "annotations", {})[key] = value
+        elif number == 14:
+            meta.setdefault("finalizers", []).append(raw.decode())
+    return meta
+
+
+def _local_ref(data: bytes) -> dict[str, Any]:
+    return {"name": next((r.decode() for n, _, r in _fields(data) if n == 1), "")}
+
+
+def _decode_kind(kind: str, data: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            obj["metadata"] = _object_meta(raw)
+        elif kind == "Namespace" and number == 2:
+            finalizers = [r.decode() for n, _, r in _fields(raw) if n == 1]
+            obj["spec"] = {"finalizers": finalizers} if finalizers else {}
+        elif kind == "ConfigMap" and number in (2, 3):
+            key, value = _map_entry(raw, _text if number == 2 else _b64)
+            obj.setdefault("data" if number == 2 else "binaryData", {})[key] = value
+        elif kind in ("ConfigMap", "Secret") and number == (4 if kind == "ConfigMap" else 5):
+            obj["immutable"] = bool(raw)
+        elif kind == "Secret" and number in (2, 4):
+            key, value = _map_entry(raw, _b64 if number == 2 else _text)
+            obj.setdefault("data" if number == 2 else "stringData", {})[key] = value
+        elif kind == "Secret" and number == 3 and raw:
+            obj["type"] = raw.decode()
+        elif kind == "ServiceAccount" and number in (2, 3):
+            field = "secrets" if number == 2 else "imagePullSecrets"
+            obj.setdefault(field, []).append(_local_ref(raw))
+        elif kind == "ServiceAccount" and number == 4:
+            obj["automountServiceAccountToken"] = bool(raw)
+    return obj
+
+
+SUPPORTED_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount")
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The JSON form of a protobuf-encoded object; raises UnsupportedMediaType or BadRequest."""
+    if not body.startswith(MAGIC):
+        raise errors.bad_request("the protobuf body lacks the Kubernetes 'k8s\\0' prefix")
+    try:
+        api_version = kind = ""
+        raw = b""
+        for number, _, value in _fields(body[len(MAGIC) :]):
+            if number == 1:
+                for n, _, v in _fields(value):
+                    if n == 1:
+                        api_version = v.decode()
+                    elif n == 2:
+                        kind = v.decode()
+            elif number == 2:
+                raw = value
+        if kind not in SUPPORTED_KINDS:
+            raise errors.unsupported_media_type(
+                f"application/vnd.kubernetes.protobuf ({kind or 'unknown kind'})",
+                ["application/json", "application/yaml"],
+            )
+        obj = _decode_kind(kind, raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.bad_request(f"the protobuf body cannot be decoded: {exc}") from None
+    obj["apiVersion"], obj["kind"] = api_version, kind
+    return obj

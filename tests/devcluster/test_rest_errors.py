@@ -1,0 +1,121 @@
+"""Every failure is a Kubernetes Status with the right code and reason; bad input changes
+nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from guestbook_devcluster.cluster import DevCluster
+
+pytestmark = pytest.mark.timeout(60)
+
+CM = "/api/v1/namespaces/default/configmaps"
+
+
+def _status(response: httpx.Response, code: int, reason: str) -> dict[str, Any]:
+    assert response.status_code == code, response.text
+    body: dict[str, Any] = response.json()
+    assert body["kind"] == "Status" and body["apiVersion"] == "v1"
+    assert body["status"] == "Failure" and body["code"] == code and body["reason"] == reason
+    assert body["message"]
+    return body
+
+
+@pytest.fixture
+def api(devcluster: DevCluster) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=devcluster.url, timeout=10) as client:
+        yield client
+
+
+def _configmap(name: str, **data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def test_not_found_names_the_object(api: httpx.Client) -> None:
+    body = _status(api.get(f"{CM}/missing"), 404, "NotFound")
+    assert body["details"] == {"name": "missing", "kind": "configmaps"}
+    assert body["message"] == 'configmaps "missing" not found'
+
+
+def test_unknown_resource_and_path(api: httpx.Client) -> None:
+    _status(api.get("/api/v1/widgets"), 404, "NotFound")
+    _status(api.get("/apis/nowhere.example.com/v1/things"), 404, "NotFound")
+    _status(api.get("/not/an/api/path"), 404, "NotFound")
+
+
+def test_already_exists_and_conflict(api: httpx.Client) -> None:
+    created = api.post(CM, json=_configmap("a", x="1"))
+    assert created.status_code == 201
+    _status(api.post(CM, json=_configmap("a", x="2")), 409, "AlreadyExists")
+    stale = created.json()
+    api.put(f"{CM}/a", json={**stale, "data": {"x": "2"}}).raise_for_status()
+    body = _status(api.put(f"{CM}/a", json={**stale, "data": {"x": "3"}}), 409, "Conflict")
+    assert "the object has been modified" in body["message"]
+    assert api.get(f"{CM}/a").json()["data"] == {"x": "2"}
+
+
+def test_malformed_bodies_change_nothing(api: httpx.Client) -> None:
+    api.post(CM, json=_configmap("b", x="1")).raise_for_status()
+    before = api.get(f"{CM}/b").json()
+    headers = {"Content-Type": "application/json"}
+    _status(api.post(CM, content=b"{not json", headers=headers), 400, "BadRequest")
+    _status(api.put(f"{CM}/b", content=b"[1, 2]", headers=headers), 400, "BadRequest")
+    merge = {"Content-Type": "application/merge-patch+json"}
+    _status(api.patch(f"{CM}/b", content=b"{oops", headers=merge), 400, "BadRequest")
+    _status(
+        api.patch(f"{CM}/b", content=b'{"data":{"x":"9"}}', headers={"Content-Type": "text/plain"}),
+        415,
+        "UnsupportedMediaType",
+    )
+    json_patch = {"Content-Type": "application/json-patch+json"}
+    failing = (
+        b'[{"op":"replace","path":"/data/x","value":"9"},'
+        b'{"op":"test","path":"/data/x","value":"0"}]'
+    )
+    _status(api.patch(f"{CM}/b", content=failing, headers=json_patch), 422, "Invalid")
+    assert api.get(f"{CM}/b").json() == before
+
+
+def test_method_not_allowed_and_bad_selectors(api: httpx.Client) -> None:
+    _status(api.post(f"{CM}/b", json=_configmap("b")), 405, "MethodNotAllowed")
+    body = _status(api.get(CM, params={"fieldSelector": "spec.nothing=1"}), 400, "BadRequest")
+    assert "field label not supported" in body["message"]
+    _status(api.get(CM, params={"labelSelector": "a in (b"}), 400, "BadRequest")
+
+
+def test_missing_namespace_and_terminating_namespace(api: httpx.Client) -> None:
+    missing = api.post("/api/v1/namespaces/ghost/configmaps", json=_configmap("c"))
+    body = _status(missing, 404, "NotFound")
+    assert body["message"] == 'namespaces "ghost" not found'
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "closing"}}
+    api.post("/api/v1/namespaces", json=ns).raise_for_status()
+    held = {**_configmap("held"), "metadata": {"name": "held", "finalizers": ["test/hold"]}}
+    api.post("/api/v1/namespaces/closing/configmaps", json=held).raise_for_status()
+    assert api.delete("/api/v1/namespaces/closing").status_code in (200, 202)
+    assert api.get("/api/v1/namespaces/closing").json()["status"]["phase"] == "Terminating"
+    refused = api.post("/api/v1/namespaces/closing/configmaps", json=_configmap("late"))
+    _status(refused, 403, "Forbidden")
+    api.patch(
+        "/api/v1/namespaces/closing/configmaps/held",
+        content=b'{"metadata":{"finalizers":null}}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    ).raise_for_status()
+    _status(api.get("/api/v1/namespaces/closing"), 404, "NotFound")
+
+
+def test_invalid_object_lists_causes(api: httpx.Client) -> None:
+    body = _status(api.post(CM, json=_configmap("Not_Valid")), 422, "Invalid")
+    assert body["details"]["causes"][0]["field"] == "metadata.name"
+    nameless = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}
+    body = _status(api.post(CM, json=nameless), 422, "Invalid")
+    assert "name or generateName is required" in body["message"]
+
+
+def test_generate_name(api: httpx.Client) -> None:
+    generated = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "run-"}}
+    first = api.post(CM, json=generated).json()["metadata"]["name"]
+    second = api.post(CM, json=generated).json()["metadata"]["name"]
+    assert first.startswith("run-") and second.startswith("run-") and first != second
