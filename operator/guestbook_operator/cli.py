@@ -102,6 +102,11 @@ def _logging(verbose: bool = False) -> None:
     )
 
 
+class _QuietTimers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Timer ")
+
+
 def run_operator(args: argparse.Namespace) -> int:
     from guestbook_operator.config import ConfigError, load_config
 
@@ -114,6 +119,9 @@ def run_operator(args: argparse.Namespace) -> int:
     import guestbook_operator.handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose)
+    if not args.verbose:
+        # Timers succeed every few seconds per Ledger; their log lines say nothing new.
+        logging.getLogger("kopf.objects").addFilter(_QuietTimers())
     kopf.run(
         clusterwide=not args.namespace,
         namespaces=args.namespace,

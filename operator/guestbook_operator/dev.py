@@ -15,7 +15,7 @@ from guestbook_devcluster.sqlite_persistence import SqlitePersistence
 from guestbook_ledger.cli import UsageError
 from guestbook_ledger.store.embedded import EmbeddedPostgres, EmbeddedPostgresError, start_postgres
 
-from guestbook_operator.localsystem import ledger_manifest, start_local_system
+from guestbook_operator.localsystem import create_ledger, ledger_manifest, start_local_system
 
 DATABASE = "guestbook"
 
@@ -62,7 +62,7 @@ def run_dev(state_dir: str, *, port: int = 0) -> int:
                 f"Cannot listen on port {port} ({exc}); pick another --port."
             ) from None
         try:
-            system.apply(ledger_manifest())
+            create_ledger(system.kubeconfig, ledger_manifest())
             system.start_operator()
             print(
                 "\nGuestbook Ledger is running.\n"

@@ -21,6 +21,8 @@ from guestbook_operator.manifests import GROUP, VERSION
 ENTRY_PLURAL = "guestbookentries"
 LEDGER_PLURAL = "ledgers"
 _PAGE = 500
+# Sent explicitly: kubernetes>=37 posts JSON bodies without a Content-Type.
+JSON = "application/json"
 
 
 class KubeError(RuntimeError):
@@ -183,7 +185,9 @@ class Kube:
             "reportingComponent": component,
         }
         try:
-            self._core.create_namespaced_event(meta["namespace"], cast(Any, event))
+            self._core.create_namespaced_event(
+                meta["namespace"], cast(Any, event), _content_type=JSON
+            )
         except ApiException as exc:
             where = meta["namespace"]
             raise KubeError(f"Cannot record an event in {where}: {exc.reason}") from None
@@ -211,7 +215,9 @@ class Kube:
 
         meta = manifest["metadata"]
         try:
-            self._core.create_namespaced_secret(meta["namespace"], cast(Any, dict(manifest)))
+            self._core.create_namespaced_secret(
+                meta["namespace"], cast(Any, dict(manifest)), _content_type=JSON
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -247,7 +253,9 @@ class Kube:
 
         namespace = manifest["metadata"]["namespace"]
         try:
-            created = self._batch.create_namespaced_job(namespace, cast(Any, dict(manifest)))
+            created = self._batch.create_namespaced_job(
+                namespace, cast(Any, dict(manifest)), _content_type=JSON
+            )
         except ApiException as exc:
             raise KubeError(f"Cannot create a Job in {namespace}: {exc.reason}") from None
         return str(created.metadata.name if created.metadata else "")

@@ -21,6 +21,8 @@ from guestbook_devcluster.cluster import DevCluster
 from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
 from guestbook_devcluster.kubectl import Kubectl
 
+from guestbook_operator.kube import JSON
+
 CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
 
 
@@ -39,6 +41,53 @@ def crds_dir() -> Path:
         + ", ".join(str(c) for c in candidates)
         + "); reinstall guestbook-ledger."
     )
+
+
+def install_crds(kubeconfig: Path) -> None:
+    """Create or replace the project's CRDs through the API (as ``kubectl apply`` would)."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api_client = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+    try:
+        api = client.ApiextensionsV1Api(api_client)
+        for name in CRD_FILES:
+            manifest = yaml.safe_load((crds_dir() / name).read_text(encoding="utf-8"))
+            try:
+                api.create_custom_resource_definition(manifest, _content_type=JSON)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                current = api.read_custom_resource_definition(manifest["metadata"]["name"])
+                assert current.metadata is not None
+                manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+                api.replace_custom_resource_definition(
+                    manifest["metadata"]["name"], manifest, _content_type=JSON
+                )
+    finally:
+        api_client.close()
+
+
+def create_ledger(kubeconfig: Path, manifest: dict[str, Any]) -> None:
+    """Create the Ledger unless one of that name exists."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api_client = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+    try:
+        client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+            "ledger.guestbook.io",
+            "v1alpha1",
+            manifest["metadata"]["namespace"],
+            "ledgers",
+            manifest,
+            _content_type=JSON,
+        )
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    finally:
+        api_client.close()
 
 
 def ledger_manifest(
@@ -145,9 +194,7 @@ def start_local_system(
         runner.start_thread()
         kubeconfig = cluster.write_kubeconfig(state_dir / "kubeconfig")
         kubectl = Kubectl(kubeconfig, state_dir / "kube-cache")
-        crds = crds_dir()
-        for name in CRD_FILES:
-            kubectl("apply", "-f", str(crds / name))
+        install_crds(kubeconfig)
         kubectl(
             "wait",
             "--for=condition=Established",

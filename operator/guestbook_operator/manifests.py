@@ -136,7 +136,11 @@ def _job(
                 "image": config.worker_image,
                 "command": list(config.worker_command),
                 "args": args,
-                "env": env + [{"name": k, "value": v} for k, v in sorted(config.extra_env.items())],
+                "env": [
+                    *env,
+                    {"name": "PYTHONUNBUFFERED", "value": "1"},  # logs reach `kubectl logs` at once
+                    *({"name": k, "value": v} for k, v in sorted(config.extra_env.items())),
+                ],
             }
         ],
     }
