@@ -67,9 +67,16 @@ def unknown_fields(schema: Schema, obj: object) -> list[str]:
     return found
 
 
-def strict_decoding_message(fields: list[str]) -> str:
-    """The BadRequest message kube-apiserver gives for unknown fields in a Strict write."""
-    return "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in fields)
+def strict_decoding_message(fields: list[str], kind: str = "", version: str = "") -> str:
+    """The BadRequest message kube-apiserver gives for unknown fields in a Strict write.
+
+    With ``kind`` and ``version`` it is prefixed as the apiserver prefixes it:
+    ``GuestbookEntry in version "v1alpha1" cannot be handled as a GuestbookEntry: ...``.
+    """
+    message = "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in fields)
+    if kind and version:
+        return f'{kind} in version "{version}" cannot be handled as a {kind}: {message}'
+    return message
 
 
 def _walk(

@@ -151,3 +151,7 @@ def test_strict_decoding_message_names_every_field() -> None:
     assert strict_decoding_message(["spec.foo", "spec.bar"]) == (
         'strict decoding error: unknown field "spec.foo", unknown field "spec.bar"'
     )
+    assert strict_decoding_message(["spec.foo"], "GuestbookEntry", "v1alpha1") == (
+        'GuestbookEntry in version "v1alpha1" cannot be handled as a GuestbookEntry: '
+        'strict decoding error: unknown field "spec.foo"'
+    )

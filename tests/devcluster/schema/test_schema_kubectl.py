@@ -1,0 +1,277 @@
+"""The schema machinery as people meet it: real kubectl against the local API server.
+
+No ``--validate=false`` anywhere: kubectl reads our OpenAPI, leaves validation to
+the server (``fieldValidation=Strict``) and prints the server's answers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig
+
+CRDS = Path(__file__).resolve().parents[3] / "crds"
+
+pytestmark = pytest.mark.timeout(240)
+__all__ = ["devcluster", "kubeconfig"]
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def kubectl(kubeconfig: Path, tmp_path: Path) -> Run:
+    """Run the real kubectl against the test's cluster; returns the completed process."""
+    binary = shutil.which("kubectl") or "/usr/bin/kubectl"
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [binary, f"--kubeconfig={kubeconfig}", f"--cache-dir={tmp_path / 'cache'}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def crds(kubectl: Run) -> Run:
+    """kubectl with the project's CRDs applied and established."""
+    applied = kubectl("apply", "-f", str(CRDS))
+    assert applied.returncode == 0, applied.stderr
+    waited = kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/guestbookentries.ledger.guestbook.io",
+        "crd/ledgers.ledger.guestbook.io",
+    )
+    assert waited.returncode == 0, waited.stderr
+    return kubectl
+
+
+def manifest(kind: str, name: str, spec: dict[str, object]) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "ledger.guestbook.io/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+    )
+
+
+def get_json(kubectl: Run, *what: str) -> dict[str, object]:
+    result = kubectl("get", *what, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    found: dict[str, object] = json.loads(result.stdout)
+    return found
+
+
+def test_unknown_fields_are_refused_by_the_server_and_nothing_is_created(crds: Run) -> None:
+    entry = manifest("GuestbookEntry", "hello", {"message": "hi", "colour": "red"})
+    refused = crds("apply", "-f", "-", stdin=entry)
+    assert refused.returncode == 1
+    assert 'strict decoding error: unknown field "spec.colour"' in refused.stderr
+    assert crds("get", "gbe", "hello").returncode == 1
+    # Warn keeps the object (pruned) and tells the user.
+    warned = crds("apply", "--validate=warn", "-f", "-", stdin=entry)
+    assert warned.returncode == 0, warned.stderr
+    assert 'unknown field "spec.colour"' in warned.stderr
+    stored = get_json(crds, "gbe", "hello")
+    assert stored["spec"] == {"message": "hi", "author": "", "ledger": "guestbook"}
+
+
+def test_invalid_entry_lists_every_violated_field(crds: Run) -> None:
+    bad = manifest(
+        "GuestbookEntry", "bad", {"ledger": "Not_A_Ledger", "author": "x" * 65, "message": ""}
+    )
+    refused = crds("apply", "-f", "-", stdin=bad)
+    assert refused.returncode == 1
+    assert 'The GuestbookEntry "bad" is invalid' in refused.stderr
+    for line in (
+        "spec.author: Too long: may not be more than 64 bytes",
+        'spec.message: Invalid value: "": spec.message in body should be at least 1 chars long',
+        'spec.ledger: Invalid value: "Not_A_Ledger": spec.ledger in body should match',
+    ):
+        assert line in refused.stderr
+    assert crds("get", "gbe", "bad").returncode == 1
+
+
+def test_defaults_are_applied_on_create(crds: Run) -> None:
+    created = crds("apply", "-f", "-", stdin=manifest("GuestbookEntry", "short", {"message": "hi"}))
+    assert created.returncode == 0, created.stderr
+    spec = crds(
+        "get", "gbe", "short", "-o", "jsonpath={.spec.ledger}/{.spec.author}/{.spec.message}"
+    )
+    assert spec.stdout == "guestbook//hi"
+    ledger = crds("apply", "-f", "-", stdin=manifest("Ledger", "guestbook", {"maxWorkers": 8}))
+    assert ledger.returncode == 0, ledger.stderr
+    stored = get_json(crds, "ledger", "guestbook")["spec"]
+    assert isinstance(stored, dict)
+    assert stored["maxWorkers"] == 8 and stored["minWorkers"] == 0
+    assert stored["batch"] == {"maxEntries": 1000, "maxWaitSeconds": 0.2}
+
+
+def test_spec_is_immutable_but_status_can_change(crds: Run) -> None:
+    first = manifest("GuestbookEntry", "signed", {"message": "original", "author": "ada"})
+    assert crds("apply", "-f", "-", stdin=first).returncode == 0
+    edited = manifest("GuestbookEntry", "signed", {"message": "edited", "author": "ada"})
+    refused = crds("apply", "-f", "-", stdin=edited)
+    assert refused.returncode == 1
+    assert 'The GuestbookEntry "signed" is invalid: spec: Invalid value: "object": ' in (
+        refused.stderr
+    )
+    assert "spec is immutable" in refused.stderr
+    patched = crds("patch", "gbe", "signed", "--type=merge", "-p", '{"spec":{"message":"sneaky"}}')
+    assert patched.returncode == 1 and "spec is immutable" in patched.stderr
+    message = crds("get", "gbe", "signed", "-o", "jsonpath={.spec.message}")
+    assert message.stdout == "original"
+    status = crds(
+        "patch",
+        "gbe",
+        "signed",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"phase":"Sealed","leafIndex":0}}',
+    )
+    assert status.returncode == 0, status.stderr
+    assert crds("get", "gbe", "signed", "-o", "jsonpath={.status.phase}").stdout == "Sealed"
+
+
+def test_status_is_validated_too(crds: Run) -> None:
+    assert (
+        crds("apply", "-f", "-", stdin=manifest("GuestbookEntry", "e", {"message": "m"})).returncode
+        == 0
+    )
+    refused = crds(
+        "patch",
+        "gbe",
+        "e",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"phase":"Done","leafHash":"XYZ"}}',
+    )
+    assert refused.returncode == 1
+    assert 'status.phase: Unsupported value: "Done"' in refused.stderr
+    assert "status.leafHash" in refused.stderr
+
+
+def test_ledger_rule_compares_worker_bounds(crds: Run) -> None:
+    refused = crds(
+        "apply", "-f", "-", stdin=manifest("Ledger", "l", {"minWorkers": 5, "maxWorkers": 2})
+    )
+    assert refused.returncode == 1
+    assert "minWorkers must not exceed maxWorkers" in refused.stderr
+    assert crds("get", "ledger", "l").returncode == 1
+
+
+def test_explain_shows_the_crd_field_docs(crds: Run) -> None:
+    explained = crds("explain", "guestbookentry.spec")
+    assert explained.returncode == 0, explained.stderr
+    text = explained.stdout
+    assert "KIND:       GuestbookEntry" in text
+    assert "The message as submitted. Immutable" in text
+    assert "The message (1 to 2000 characters)." in text
+    assert "message\t<string> -required-" in text
+    batch = crds("explain", "ledger.spec.batch.maxWaitSeconds")
+    assert batch.returncode == 0, batch.stderr
+    assert "Longest a worker waits for a batch to fill" in batch.stdout
+    pod = crds("explain", "pod.spec.containers.env")
+    assert pod.returncode == 0, pod.stderr
+    assert "Name of the environment variable" in pod.stdout
+
+
+def test_ledger_printer_columns_with_condition_filter_and_wide(crds: Run) -> None:
+    assert crds("apply", "-f", "-", stdin=manifest("Ledger", "guestbook", {})).returncode == 0
+    status = {
+        "status": {
+            "treeSize": 3,
+            "pending": 1,
+            "activeWorkers": 2,
+            "desiredWorkers": 2,
+            "conditions": [
+                {
+                    "type": "Verified",
+                    "status": "True",
+                    "reason": "AuditPassed",
+                    "message": "",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+        }
+    }
+    patched = crds(
+        "patch",
+        "ldg",
+        "guestbook",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    assert patched.returncode == 0, patched.stderr
+    table = crds("get", "ledgers").stdout.splitlines()
+    assert table[0].split() == ["NAME", "SIZE", "ROOT", "PENDING", "WORKERS", "VERIFIED", "AGE"]
+    # kubectl prints a null cell (no root hash yet) as nothing, like a real cluster.
+    assert table[1].split()[:5] == ["guestbook", "3", "1", "2", "True"]
+    assert table[1][table[0].index("ROOT") : table[0].index("PENDING")].strip() == ""
+    wide = crds("get", "ledgers", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-1] == "DESIRED"
+    assert wide[1].split()[-1] == "2"
+
+
+def test_builtins_apply_without_validate_false_and_merge_by_key(
+    kubectl: Run, tmp_path: Path
+) -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "hash"},
+        "spec": {
+            "suspend": True,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": "worker",
+                            "image": "python",
+                            "command": ["python", "-c", "pass"],
+                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                        }
+                    ],
+                }
+            },
+        },
+    }
+    others = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ledgers"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}},
+    ]
+    stream = yaml.safe_dump_all([job, *others])
+    applied = kubectl("apply", "-f", "-", stdin=stream)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.count("created") == 4
+    # Change one env var by key: a strategic merge patch computed from kubectl's own types.
+    job["spec"]["template"]["spec"]["containers"][0]["env"][1]["value"] = "3"  # type: ignore[index]
+    again = kubectl("apply", "-f", "-", stdin=yaml.safe_dump(job))
+    assert again.returncode == 0, again.stderr
+    env = kubectl("get", "job", "hash", "-o", "jsonpath={.spec.template.spec.containers[0].env}")
+    assert json.loads(env.stdout) == [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}]
+    header = kubectl("get", "jobs").stdout.splitlines()[0].split()
+    assert header == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    namespaces = kubectl("get", "namespaces").stdout.splitlines()
+    assert namespaces[0].split() == ["NAME", "STATUS", "AGE"]
+    assert any(line.split()[:2] == ["ledgers", "Active"] for line in namespaces[1:])
