@@ -105,8 +105,11 @@ def _collect_compile_errors(schema: object, path: str, errors: list[FieldError])
                 errors.append(
                     FieldError(child_path(where, "rule"), "FieldValueInvalid", str(error), text)
                 )
-    for key, sub in (schema.get("properties") or {}).items():
-        _collect_compile_errors(sub, child_path(child_path(path, "properties"), key), errors)
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for key, sub in properties.items():
+            # Kubernetes names schema nodes properties[name] in CRD errors.
+            _collect_compile_errors(sub, f"{child_path(path, 'properties')}[{key}]", errors)
     for key in ("items", "additionalProperties"):
         _collect_compile_errors(schema.get(key), child_path(path, key), errors)
 

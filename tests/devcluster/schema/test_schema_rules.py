@@ -172,7 +172,7 @@ def test_uncompilable_rules_are_reported_for_the_crd() -> None:
     }
     errors = rule_compile_errors(schema, "spec.validation.openAPIV3Schema")
     assert [e.field for e in errors] == [
-        "spec.validation.openAPIV3Schema.properties.spec.x-kubernetes-validations[0].rule"
+        "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
     ]
     # At evaluation time the same rule is an error, never an exception.
     failed = evaluate_rules(schema, {"spec": {"a": 1}}, None)
