@@ -98,7 +98,7 @@ def custom_resource(
         return obj, warnings
     unknown = schema_seam.unknown_fields(info.schema, obj)
     if unknown and field_validation == "Strict":
-        raise errors.bad_request(schema_seam.strict_message(unknown))
+        raise errors.bad_request(schema_seam.strict_message(unknown, info.kind, info.version))
     if unknown and field_validation == "Warn":
         warnings = [f'unknown field "{f}"' for f in unknown]
     obj = schema_seam.prune_object(info.schema, obj)
@@ -289,6 +289,8 @@ def _crd_problems(crd: Obj) -> list[dict[str, Any]]:
                 causes.append(
                     _cause(f"spec.versions[{n}].name", "FieldValueRequired", "Required value")
                 )
+    if not causes:
+        causes += [e.to_cause() for e in schema_seam.crd_schema_errors(crd)]
     name = crd.get("metadata", {}).get("name")
     if not causes and name != f"{names['plural']}.{group}":
         causes.append(

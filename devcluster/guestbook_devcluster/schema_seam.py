@@ -10,6 +10,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from guestbook_devcluster.schema import crd as crd_checks
 from guestbook_devcluster.schema import defaults, prune, rules, structural, tables
 from guestbook_devcluster.schema.errors import FieldError
 
@@ -33,8 +34,13 @@ def unknown_fields(schema: dict[str, Any], obj: dict[str, Any]) -> list[str]:
     return prune.unknown_fields(schema, obj)
 
 
-def strict_message(fields: list[str]) -> str:
-    return prune.strict_decoding_message(fields)
+def strict_message(fields: list[str], kind: str = "", version: str = "") -> str:
+    return prune.strict_decoding_message(fields, kind, version)
+
+
+def crd_schema_errors(crd: dict[str, Any]) -> list[FieldError]:
+    """Problems of a CRD's version schemas and printer columns (refused with 422)."""
+    return crd_checks.crd_schema_errors(crd)
 
 
 def default_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:

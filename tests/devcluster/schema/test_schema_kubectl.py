@@ -80,7 +80,10 @@ def test_unknown_fields_are_refused_by_the_server_and_nothing_is_created(crds: R
     entry = manifest("GuestbookEntry", "hello", {"message": "hi", "colour": "red"})
     refused = crds("apply", "-f", "-", stdin=entry)
     assert refused.returncode == 1
-    assert 'strict decoding error: unknown field "spec.colour"' in refused.stderr
+    assert (
+        'GuestbookEntry in version "v1alpha1" cannot be handled as a GuestbookEntry: '
+        'strict decoding error: unknown field "spec.colour"'
+    ) in refused.stderr
     assert crds("get", "gbe", "hello").returncode == 1
     # Warn keeps the object (pruned) and tells the user.
     warned = crds("apply", "--validate=warn", "-f", "-", stdin=entry)
@@ -275,3 +278,21 @@ def test_builtins_apply_without_validate_false_and_merge_by_key(
     namespaces = kubectl("get", "namespaces").stdout.splitlines()
     assert namespaces[0].split() == ["NAME", "STATUS", "AGE"]
     assert any(line.split()[:2] == ["ledgers", "Active"] for line in namespaces[1:])
+
+
+def test_crd_with_broken_schema_is_refused_and_not_served(kubectl: Run) -> None:
+    crd = yaml.safe_load((CRDS / "guestbookentries.yaml").read_text(encoding="utf-8"))
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
+        "x-kubernetes-validations"
+    ] = [{"rule": "self.message +"}]
+    refused = kubectl("apply", "-f", "-", stdin=yaml.safe_dump(crd))
+    assert refused.returncode == 1
+    assert 'The CustomResourceDefinition "guestbookentries.ledger.guestbook.io" is invalid' in (
+        refused.stderr
+    )
+    assert (
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0]"
+        ".rule: Invalid value" in refused.stderr
+    )
+    assert kubectl("get", "crd", "guestbookentries.ledger.guestbook.io").returncode == 1
+    assert "guestbookentries" not in kubectl("api-resources").stdout
