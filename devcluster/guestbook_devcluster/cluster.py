@@ -27,6 +27,8 @@ from guestbook_devcluster.logs import LogSource
 from guestbook_devcluster.persistence import Persistence
 from guestbook_devcluster.registry import NAMESPACE_KEY, Registry
 from guestbook_devcluster.server import build_app
+from guestbook_devcluster.services import ClusterServices
+from guestbook_devcluster.sqlite_persistence import SqlitePersistence
 from guestbook_devcluster.storage import DEFAULT_HISTORY, Storage
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -67,18 +69,33 @@ class DevCluster:
         history_size: int = DEFAULT_HISTORY,
         bookmark_interval: float = 30.0,
         token: str = DEFAULT_TOKEN,
+        data_dir: Path | None = None,
+        job_runner: bool = True,
+        pod_start_delay: float = 0.0,
+        authorization: str = "AlwaysAllow",
     ) -> None:
         self.host = host
         self.requested_port = port
         self.token = token
         self.registry = Registry()
+        if data_dir is not None and persistence is None:
+            # --data-dir: objects in SQLite, pod files and the token key beside them.
+            persistence = SqlitePersistence(data_dir)
         self.storage = Storage(self.registry, persistence, history_size=history_size)
         lifecycle.install(self.storage, self.registry)
         bootstrap(self.storage, self.registry)
         self.context = ApiContext(
             registry=self.registry, storage=self.storage, bookmark_interval=bookmark_interval
         )
-        self.app = build_app(self.context)
+        # Job runner, request gate (tokens, RBAC, faults, request log): services.py.
+        self.services = ClusterServices(
+            self,
+            job_runner=job_runner,
+            pod_start_delay=pod_start_delay,
+            authorization=authorization,
+            state_dir=data_dir,
+        )
+        self.app = self.services.wrap(build_app(self.context), token)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -129,9 +146,11 @@ class DevCluster:
             if not self._thread.is_alive():
                 raise RuntimeError("the local API server failed to start; see the log above")
             threading.Event().wait(0.01)
+        self.services.start(self.url)
 
     def stop(self) -> None:
-        """End every watch, stop serving and wait for the server thread."""
+        """Stop the job runner, end every watch, stop serving and wait for the thread."""
+        self.services.stop()
         self.storage.close_watchers()
         if self._server is not None:
             self._server.should_exit = True

@@ -28,6 +28,7 @@ from .process import CannotRun, LocalProcess
 log = logging.getLogger(__name__)
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+NODE_NAME = "devcluster"  # the one node; the kubelet binds every pod it runs to it
 # Host variables a process needs to behave (locale, home, temp); the rest of
 # the host environment is not leaked into pods, as in a container.
 PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER")
@@ -116,6 +117,14 @@ class PodWorker:
         spec = self.pod.get("spec") or {}
         containers = spec.get("containers") or [{}]
         container: Obj = containers[0]
+        if not spec.get("nodeName"):
+            # Bind the pod (the scheduler's job): graceful deletion applies from now on.
+            path = resource_path("v1", "pods", self.namespace, self.name)
+            bound = await with_retries(
+                lambda: self.kubelet.client.merge_patch(path, {"spec": {"nodeName": NODE_NAME}})
+            )
+            if bound is None:
+                return
         await self._patch_status(
             pod_status.waiting(self.pod, container, self.start_time, "ContainerCreating", None)
         )
@@ -271,6 +280,7 @@ class PodWorker:
         """A pod deleted gracefully is removed for good once its process ended."""
         if not self.stopping.is_set() or self.deleted:
             return
+        self.kubelet.removed.add(self.uid)
         path = resource_path("v1", "pods", self.namespace, self.name)
         options = {"gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}}
         with contextlib.suppress(ApiError):
@@ -285,6 +295,7 @@ class Kubelet:
         self.config = config
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self._finished: set[str] = set()  # uids whose worker ended
+        self.removed: set[str] = set()  # uids this kubelet deleted for good
         self.informer = Informer(client, "/api/v1/pods", self._on_event)
 
     def pod_dir(self, namespace: str, name: str, uid: str) -> Path:
@@ -326,17 +337,55 @@ class Kubelet:
             if meta.get("deletionTimestamp"):
                 worker.stop(_grace_seconds(pod), deleted=False)
             return
-        if uid in self._finished:
-            return
         phase = (pod.get("status") or {}).get("phase")
         node = (pod.get("spec") or {}).get("nodeName")
-        if meta.get("deletionTimestamp"):
+        if node and node != NODE_NAME:
             return
-        if phase in TERMINAL_PHASES or (node and node != "devcluster"):
+        if meta.get("deletionTimestamp"):
+            # Its process has ended (or never ran here): finish the graceful deletion.
+            if node and uid not in self.removed:
+                self.removed.add(uid)
+                await self._remove(pod)
+            return
+        if uid in self._finished or phase in TERMINAL_PHASES:
+            return
+        if phase == "Running":
+            # Running before this kubelet started: its process died with the old one.
+            self._finished.add(uid)
+            await self._report_lost(pod)
             return
         worker = PodWorker(self, pod)
         self.workers[uid] = worker
         worker.task = asyncio.create_task(self._run_worker(worker), name=f"pod {object_key(pod)}")
+
+    async def _remove(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        path = resource_path("v1", "pods", str(meta.get("namespace")), str(meta["name"]))
+        options = {"gracePeriodSeconds": 0, "preconditions": {"uid": meta.get("uid")}}
+        with contextlib.suppress(ApiError):
+            await with_retries(lambda: self.client.delete(path, options))
+
+    async def _report_lost(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        containers = (pod.get("spec") or {}).get("containers") or [{}]
+        now = pod_status.now_rfc3339()
+        status = pod_status.terminated(
+            pod,
+            containers[0],
+            str((pod.get("status") or {}).get("startTime") or now),
+            exit_code=137,
+            reason="ContainerStatusUnknown",
+            message="The container could not be located when the pod was terminated",
+            started_at=None,
+            finished_at=now,
+            pid=None,
+            restarts=0,
+        )
+        path = resource_path("v1", "pods", str(meta.get("namespace")), str(meta["name"]))
+        with contextlib.suppress(ApiError):
+            await with_retries(
+                lambda: self.client.merge_patch(path + "/status", {"status": status})
+            )
 
     async def _run_worker(self, worker: PodWorker) -> None:
         try:

@@ -1,0 +1,110 @@
+"""What a DevCluster runs besides the API itself: job runner, request gate, faults.
+
+``ClusterServices`` is created by ``DevCluster`` and owns:
+
+- ``tokens``: the TokenAuthority (ServiceAccount and user tokens);
+- ``request_log``: every request with identity, verb, resource and code;
+- ``faults``: the FaultInjector (also at ``/_devcluster/faults`` on loopback);
+- ``runner``: the job runner (Job controller + kubelet), unless disabled;
+- the RBAC authorizer when ``authorization == "rbac"``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from guestbook_devcluster.access import AccessLayer, App
+from guestbook_devcluster.faults import FaultInjector
+from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
+from guestbook_devcluster.rbac import RbacAuthorizer
+from guestbook_devcluster.request_log import RequestLog
+from guestbook_devcluster.tokens import AUTHENTICATED, MASTERS, Identity, TokenAuthority
+
+if TYPE_CHECKING:
+    from guestbook_devcluster.cluster import DevCluster
+
+AUTHORIZATION_MODES = ("AlwaysAllow", "rbac")
+ADMIN_USER = "devcluster-admin"
+JOB_RUNNER_USER = "system:devcluster:job-runner"
+
+
+class ClusterServices:
+    """The job runner, request gate and fault injector of one DevCluster.
+
+    ``state_dir`` holds pod files (logs, kubeconfigs) and the token key; None
+    means a temporary directory removed at stop. Raises ValueError for an
+    unknown ``authorization`` mode.
+    """
+
+    def __init__(
+        self,
+        cluster: DevCluster,
+        *,
+        job_runner: bool = True,
+        pod_start_delay: float = 0.0,
+        authorization: str = "AlwaysAllow",
+        state_dir: Path | None = None,
+    ) -> None:
+        if authorization not in AUTHORIZATION_MODES:
+            raise ValueError(
+                f'unknown authorization mode "{authorization}"; use one of '
+                + ", ".join(AUTHORIZATION_MODES)
+            )
+        if pod_start_delay < 0:
+            raise ValueError("the pod start delay must be zero or more seconds")
+        self.cluster = cluster
+        self._temporary = state_dir is None
+        self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="devcluster-"))
+        self.tokens = TokenAuthority(None if self._temporary else self.state_dir / "token.key")
+        self.request_log = RequestLog()
+        self.authorizer = (
+            RbacAuthorizer(cluster.storage.iter_objects) if authorization == "rbac" else None
+        )
+        self.runner: JobRunner | None = None
+        if job_runner:
+            self.runner = JobRunner(
+                JobRunnerConfig(
+                    server_url="",  # known once the server listens
+                    state_dir=self.state_dir / "kubelet",
+                    token=self.tokens.issue(JOB_RUNNER_USER, (MASTERS,)),
+                    token_for=self.tokens.for_service_account,
+                    pod_start_delay=pod_start_delay,
+                )
+            )
+            cluster.context.logs = self.runner.log_source()
+        self.faults = FaultInjector(
+            drop_watch_streams=cluster.storage.close_watchers,
+            kill_pod=self.runner.kill_pod_process if self.runner else None,
+        )
+
+    def wrap(self, app: App, admin_token: str) -> AccessLayer:
+        """The API application behind the request gate."""
+        admin = Identity(ADMIN_USER, (MASTERS, AUTHENTICATED))
+        return AccessLayer(
+            app,
+            request_log=self.request_log,
+            tokens=self.tokens,
+            static_tokens={admin_token: admin},
+            authorizer=self.authorizer,
+            faults=self.faults,
+        )
+
+    def start(self, url: str) -> None:
+        """Start the job runner against the listening server at ``url``."""
+        if self.runner is not None:
+            self.runner.config.server_url = url
+            self.runner.start_thread()
+
+    def stop(self) -> None:
+        """Stop the job runner (its pod processes end) and remove temporary files."""
+        if self.runner is not None:
+            self.runner.stop_thread()
+        if self._temporary:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def user_token(self, user: str, groups: tuple[str, ...] = ()) -> str:
+        """A bearer token for ``user`` in ``groups`` (for RBAC tests)."""
+        return self.tokens.issue(user, groups)
