@@ -1,0 +1,116 @@
+"""`guestbook-ledger bench …`: benchmark scripts (never timed tests).
+
+`bench ledger` measures the ledger core: the root of 10⁶ leaves in memory
+against the `merkle` and `pymerkle` packages, and appends and proofs against
+a stored ledger at growing sizes; it prints a Markdown section for
+docs/benchmarks.md on stdout and its progress on stderr.
+
+Other components add their own `bench` subcommands: each module listed in
+BENCH_MODULES exposes ``register_bench(bench_subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from itertools import pairwise
+
+from guestbook_ledger.cli import UsageError
+
+BENCH_MODULES: tuple[str, ...] = (
+    "guestbook_devcluster.bench_cli",  # bench devcluster | jobs
+    "guestbook_operator.bench_cli",  # bench e2e
+)
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+TARGET_ROOT_S = 1.0
+TARGET_APPEND_MS = 100.0
+TARGET_PROOF_MS = 5.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="run a benchmark and print its figures as Markdown"
+    )
+    benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
+    ledger = benches.add_parser(
+        "ledger",
+        help="root of 10⁶ leaves in memory; appends and proofs on stored ledgers",
+        description=(
+            "Measure the ledger core and print a Markdown section for docs/benchmarks.md. "
+            "Without --dsn it starts a throwaway embedded PostgreSQL (fsync on)."
+        ),
+    )
+    ledger.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SIZES),
+        metavar="N",
+        help="stored ledger sizes to measure at, ascending (default: 10000 100000 1000000)",
+    )
+    ledger.add_argument(
+        "--memory-leaves",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="leaves for the in-memory root comparison (default: 1000000)",
+    )
+    ledger.add_argument(
+        "--dsn",
+        help="a superuser DSN of an empty database to use instead of an embedded server",
+    )
+    ledger.set_defaults(func=run_ledger)
+    for name in BENCH_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register_bench(benches)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    sizes: list[int] = args.sizes
+    batch, appends = 1000, 5
+    if any(size < 1 for size in sizes) or args.memory_leaves < 2:
+        raise UsageError("sizes must be at least 1 and --memory-leaves at least 2.")
+    if any(later - earlier < batch * appends for earlier, later in pairwise(sizes)):
+        raise UsageError(
+            f"sizes must ascend by at least {batch * appends} "
+            f"(each measurement appends {appends} batches of {batch})."
+        )
+    if max(sizes) > 10_000_000:
+        raise UsageError("sizes above 10,000,000 would take hours to load; choose smaller ones.")
+
+    from guestbook_ledger.bench.environment import describe_machine
+    from guestbook_ledger.bench.memory import bench_root
+    from guestbook_ledger.bench.report import ledger_markdown
+    from guestbook_ledger.bench.stored import bench_stored
+    from guestbook_ledger.bench.throwaway import bench_database
+    from guestbook_ledger.store.errors import StoreError
+
+    _progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
+    memory = bench_root(args.memory_leaves)
+    try:
+        with bench_database(args.dsn, progress=_progress) as (conn, server_settings):
+            stored = bench_stored(conn, sizes, progress=_progress, batch=batch, appends=appends)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        ledger_markdown(
+            machine=describe_machine(),
+            server=server_settings,
+            memory=memory,
+            stored=stored,
+            batch=batch,
+            targets=(TARGET_ROOT_S, TARGET_APPEND_MS, TARGET_PROOF_MS),
+        )
+    )
+    return 0
