@@ -1,0 +1,81 @@
+"""The whole system for end-to-end tests: a fresh ledger database, the local
+Kubernetes API with its job runner, the CRDs, and the operator as a process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from guestbook_operator.localsystem import LocalSystem, start_local_system, wait_until
+
+# Short intervals so repair and audit happen within a test's patience.
+OPERATOR_ENV = {
+    "GUESTBOOK_REPAIR_INTERVAL": "2",
+    "GUESTBOOK_RECONCILE_INTERVAL": "0.5",
+}
+
+
+@pytest.fixture
+def system(ledger_dsn: str) -> Iterator[LocalSystem]:
+    # Not pytest's tmp_path: pod processes and PostgreSQL may run as other users.
+    state = Path(tempfile.mkdtemp(prefix="guestbook-e2e-"))
+    local = start_local_system(state, ledger_dsn, operator_env=OPERATOR_ENV)
+    try:
+        local.start_operator()
+        yield local
+    finally:
+        local.stop()
+        if local.operator_log is not None and local.operator_log.exists():
+            # Shown by pytest only when the test failed.
+            print(local.operator_log.read_text(errors="replace")[-20_000:])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def get_json(system: LocalSystem, *args: str) -> Any:
+    return json.loads(system.kubectl("get", *args, "-o", "json"))
+
+
+def ledger_yaml(name: str = "guestbook", **spec: Any) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "ledger.guestbook.io/v1alpha1",
+            "kind": "Ledger",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": spec,
+        }
+    )
+
+
+def entries_yaml(count: int, *, prefix: str = "entry", ledger: str = "guestbook") -> str:
+    docs = [
+        {
+            "apiVersion": "ledger.guestbook.io/v1alpha1",
+            "kind": "GuestbookEntry",
+            "metadata": {"name": f"{prefix}-{i}", "namespace": "default"},
+            "spec": {"ledger": ledger, "author": f"Author {i}", "message": f"Message number {i} ✓"},
+        }
+        for i in range(count)
+    ]
+    return yaml.safe_dump_all(docs, allow_unicode=True)
+
+
+def wait_ledger_ready(system: LocalSystem, name: str = "guestbook") -> None:
+    system.kubectl(
+        "wait", "--for=condition=Ready", f"ledger/{name}", "--timeout=120s", "-n", "default"
+    )
+
+
+def wait_all_sealed(system: LocalSystem, count: int, timeout: float = 180.0) -> list[Any]:
+    def sealed() -> list[Any] | None:
+        items = get_json(system, "guestbookentries", "-n", "default")["items"]
+        done = [i for i in items if (i.get("status") or {}).get("phase") == "Sealed"]
+        return done if len(done) >= count else None
+
+    result: list[Any] = wait_until(sealed, timeout=timeout, interval=0.5, what="entries sealed")
+    return result
