@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -116,6 +117,15 @@ def test_scaling_parallelism_starts_pods_and_stops_the_newest(
     )
     apply(kubectl, python_job("pool", code, parallelism=1, completions=None))
     wait_for(lambda: get_json(kubectl, "job", "pool")["status"].get("active") == 1, "1 pod")
+    first = job_pods(kubectl, "pool")[0]["metadata"]
+    # creationTimestamp has whole seconds: let the clock pass it so "newest" is well defined.
+    wait_for(
+        lambda: (
+            datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            > first["creationTimestamp"]
+        ),
+        "the next second",
+    )
 
     kubectl("patch", "job", "pool", "--type=merge", "-p", '{"spec":{"parallelism":3}}')
 
@@ -124,7 +134,8 @@ def test_scaling_parallelism_starts_pods_and_stops_the_newest(
         return running if len(running) == 3 else None
 
     running = wait_for(three_running, "3 running pods")
-    oldest = running[0]["metadata"]["name"]
+    oldest = first["name"]
+    assert running[0]["metadata"]["name"] == oldest
     newest_pids = [_pid(p) for p in running[1:]]
 
     kubectl("patch", "job", "pool", "--type=merge", "-p", '{"spec":{"parallelism":1}}')
