@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-
-CRDS = Path(__file__).resolve().parents[3] / "crds"
-
-
-def load_crd(filename: str) -> dict[str, Any]:
-    crd: dict[str, Any] = yaml.safe_load((CRDS / filename).read_text(encoding="utf-8"))
-    return crd
+from crd_fixtures import load_crd
 
 
 @pytest.fixture

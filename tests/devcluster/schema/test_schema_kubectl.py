@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from crd_fixtures import CRDS
 from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig
-
-CRDS = Path(__file__).resolve().parents[3] / "crds"
 
 pytestmark = pytest.mark.timeout(240)
 __all__ = ["devcluster", "kubeconfig"]
