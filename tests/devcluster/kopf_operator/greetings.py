@@ -34,11 +34,11 @@ def tick(status: Any, patch: Any, **_: Any) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-def farewell(name: str, namespace: str, **_: Any) -> None:
+def farewell(name: str, namespace: str | None, **_: Any) -> None:
     # KUBECONFIG is read explicitly: the client captures its default path at import.
-    config.load_kube_config(config_file=os.environ["KUBECONFIG"])
+    config.load_kube_config(config_file=os.environ["KUBECONFIG"])  # type: ignore[no-untyped-call]
     core = client.CoreV1Api()
     core.create_namespaced_config_map(
-        namespace,
+        namespace or "default",
         client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"farewell-{name}")),
     )
