@@ -92,7 +92,7 @@ def run_ledger(args: argparse.Namespace) -> int:
     from guestbook_ledger.bench.environment import describe_machine
     from guestbook_ledger.bench.memory import bench_root
     from guestbook_ledger.bench.report import ledger_markdown
-    from guestbook_ledger.bench.stored import bench_stored
+    from guestbook_ledger.bench.stored import bench_audit, bench_stored
     from guestbook_ledger.bench.throwaway import bench_database
     from guestbook_ledger.store.errors import StoreError
 
@@ -101,6 +101,7 @@ def run_ledger(args: argparse.Namespace) -> int:
     try:
         with bench_database(args.dsn, progress=_progress) as (conn, server_settings):
             stored = bench_stored(conn, sizes, progress=_progress, batch=batch, appends=appends)
+            audit = bench_audit(conn, _progress)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     print(
@@ -109,6 +110,7 @@ def run_ledger(args: argparse.Namespace) -> int:
             server=server_settings,
             memory=memory,
             stored=stored,
+            audit=audit,
             batch=batch,
             targets=(TARGET_ROOT_S, TARGET_APPEND_MS, TARGET_PROOF_MS),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestbook_ledger.bench.stored import StoredFigures
+from guestbook_ledger.bench.stored import AuditFigures, StoredFigures
 
 
 def _verdict(value: float, target: float) -> str:
@@ -15,6 +15,7 @@ def ledger_markdown(
     server: str,
     memory: dict[str, float],
     stored: list[StoredFigures],
+    audit: AuditFigures,
     batch: int,
     targets: tuple[float, float, float],
 ) -> str:
@@ -72,4 +73,11 @@ def ledger_markdown(
             f"{row.inclusion_p95_ms:.2f} ms | {row.consistency_ms:.2f} / "
             f"{row.consistency_p95_ms:.2f} ms |"
         )
+    findings = "no mismatches" if not audit.mismatches else f"**{audit.mismatches} mismatches**"
+    lines += [
+        "",
+        f"Full audit (`guestbook-ledger audit`: every record, leaf hash, node and signed head "
+        f"recomputed) of the final {audit.leaves:,}-leaf ledger: {audit.seconds:.1f} s "
+        f"({audit.leaves / audit.seconds:,.0f} entries/s), {findings}.",
+    ]
     return "\n".join(lines)

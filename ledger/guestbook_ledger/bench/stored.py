@@ -33,6 +33,7 @@ from guestbook_ledger.format.ranges import (
 from guestbook_ledger.format.record import entry_record
 from guestbook_ledger.format.sth import sign_tree_head
 from guestbook_ledger.store.admission import NewEntry, admit_entries
+from guestbook_ledger.store.audit import DEFAULT_CHUNK, audit_ledger
 from guestbook_ledger.store.heads import insert_head, read_latest_head
 from guestbook_ledger.store.ledgers import Ledger, ensure_ledger, find_ledger
 from guestbook_ledger.store.nodes import read_nodes
@@ -218,6 +219,31 @@ def measure_at_size(
         inclusion_p95_ms=_p95(inclusion),
         consistency_ms=statistics.median(consistency),
         consistency_p95_ms=_p95(consistency),
+    )
+
+
+@dataclass(frozen=True)
+class AuditFigures:
+    """One full audit of the bench ledger: its size, duration and findings."""
+
+    leaves: int
+    seconds: float
+    mismatches: int
+
+
+def bench_audit(conn: Connection, progress: Progress) -> AuditFigures:
+    """Time one full audit of the bench ledger (every leaf recomputed)."""
+    step = 100_000
+
+    def report(checked: int) -> None:
+        if checked % step < DEFAULT_CHUNK:
+            progress(f"audited {checked:,} entries")
+
+    start = time.perf_counter()
+    result = audit_ledger(conn, BENCH_LEDGER, progress=report)
+    seconds = time.perf_counter() - start
+    return AuditFigures(
+        leaves=result.entries_checked, seconds=seconds, mismatches=len(result.mismatches)
     )
 
 

@@ -1,7 +1,7 @@
 -- Ledger store, version 1: ledgers, their signing keys, entries, stored Merkle tree
 -- nodes and signed tree heads. The database itself keeps the ledger append-only:
 -- triggers reject UPDATE, DELETE and TRUNCATE of everything that is part of the
--- ledger's history (see docs/decisions/0010-stored-tree-nodes.md and 0011-*).
+-- ledger's history (see docs/decisions/0010-stored-tree-nodes.md and 0013-append-only-in-the-database.md).
 
 CREATE FUNCTION ledger_reject_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
