@@ -14,12 +14,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from guestbook_devcluster.access import AccessLayer, App
 from guestbook_devcluster.faults import FaultInjector
 from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
-from guestbook_devcluster.rbac import RbacAuthorizer
+from guestbook_devcluster.rbac import BUILTIN_CLUSTER_ROLES, RbacAuthorizer
 from guestbook_devcluster.request_log import RequestLog
 from guestbook_devcluster.tokens import AUTHENTICATED, MASTERS, Identity, TokenAuthority
 
@@ -60,9 +60,10 @@ class ClusterServices:
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="devcluster-"))
         self.tokens = TokenAuthority(None if self._temporary else self.state_dir / "token.key")
         self.request_log = RequestLog()
-        self.authorizer = (
-            RbacAuthorizer(cluster.storage.iter_objects) if authorization == "rbac" else None
-        )
+        self.authorizer: RbacAuthorizer | None = None
+        if authorization == "rbac":
+            self.authorizer = RbacAuthorizer(cluster.storage.iter_objects)
+            _bootstrap_rbac(cluster)
         self.runner: JobRunner | None = None
         if job_runner:
             self.runner = JobRunner(
@@ -108,3 +109,54 @@ class ClusterServices:
     def user_token(self, user: str, groups: tuple[str, ...] = ()) -> str:
         """A bearer token for ``user`` in ``groups`` (for RBAC tests)."""
         return self.tokens.issue(user, groups)
+
+
+# kubectl (client-go) never sends a bearer token over plain http, so its requests
+# arrive anonymous. RBAC mode therefore starts with this binding, visible and
+# deletable like any other, so that kubectl keeps working as the admin.
+ANONYMOUS_ADMIN_BINDING = "devcluster-anonymous-admin"
+
+
+def _bootstrap_rbac(cluster: DevCluster) -> None:
+    """Create the cluster-admin ClusterRole and the anonymous-admin binding if missing."""
+    from guestbook_devcluster import admission
+
+    objects: list[tuple[str, dict[str, Any]]] = [
+        (
+            "clusterroles",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": "cluster-admin"},
+                "rules": BUILTIN_CLUSTER_ROLES["cluster-admin"],
+            },
+        ),
+        (
+            "clusterrolebindings",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": ANONYMOUS_ADMIN_BINDING},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "cluster-admin",
+                },
+                "subjects": [
+                    {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Group",
+                        "name": "system:unauthenticated",
+                    }
+                ],
+            },
+        ),
+    ]
+    for plural, obj in objects:
+        info = cluster.registry.lookup("rbac.authorization.k8s.io", "v1", plural)
+        assert info is not None
+        if cluster.storage.find(info.key, "", obj["metadata"]["name"]) is None:
+            obj, _ = admission.prepare_create(
+                info, obj, cluster.registry, field_validation="Strict"
+            )
+            cluster.storage.create(info, obj)
