@@ -106,7 +106,7 @@ def custom_resource(
     name = str(
         obj.get("metadata", {}).get("name") or obj.get("metadata", {}).get("generateName") or ""
     )
-    problems = schema_seam.validate(info.schema, obj)
+    problems = schema_seam.validate(info.schema, obj, old)
     problems += schema_seam.evaluate_rules(info.schema, obj, old)
     _raise_invalid(info, name, problems)
     return obj, warnings

@@ -49,8 +49,13 @@ def default_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any
     return result
 
 
-def validate(schema: dict[str, Any], obj: dict[str, Any]) -> list[FieldError]:
-    return structural.validate(schema, obj)
+def validate(
+    schema: dict[str, Any], obj: dict[str, Any], old: dict[str, Any] | None = None
+) -> list[FieldError]:
+    """Structural errors; on update (``old`` given) unchanged values are ratcheted."""
+    if old is None:
+        return structural.validate(schema, obj)
+    return structural.validate(schema, obj, old=old)
 
 
 def evaluate_rules(

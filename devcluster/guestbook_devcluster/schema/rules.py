@@ -3,8 +3,10 @@
 Each rule is evaluated at the schema node that declares it, with ``self`` bound
 to the value at that node. Transition rules (those that mention ``oldSelf``)
 run only on updates and only where the old object has a value at the same
-place: object properties correlate by name, ``x-kubernetes-list-type: map``
-items by their keys; nothing below other lists correlates. Values absent from
+place; other rules are not re-checked on values an update leaves unchanged
+(validation ratcheting, as Kubernetes 1.30+ does). Old values correlate by
+property name and, in ``x-kubernetes-list-type: map`` lists, by the items'
+keys; nothing below other lists correlates. Values absent from
 the object are not checked (``required`` does that).
 
 JSON values become CEL values by their schema type, as in Kubernetes: an
@@ -34,10 +36,12 @@ from guestbook_devcluster.schema.structural import (
     child_path,
     index_path,
     json_type,
+    same_json,
     shown_path,
 )
 
 _OLD_SELF: Final = re.compile(r"\boldSelf\b")
+_IMMUTABLE: Final = re.compile(r"^\s*(self\s*==\s*oldSelf|oldSelf\s*==\s*self)\s*$")
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CEL_RESERVED: Final = frozenset(
     {
@@ -197,10 +201,13 @@ def _check_node(
     cel_self: Any = None
     cel_old: Any = None
     schema_type = str(schema.get("type") or json_type(value))
+    unchanged = has_old and same_json(value, old)
     for rule in rules:
         if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str):
             continue
         text: str = rule["rule"]
+        if unchanged and _IMMUTABLE.match(text):
+            continue  # an unchanged value equals its old self; spare the CEL round trip
         where = _error_path(path, rule.get("fieldPath"))
         try:
             compiled = compile_rule(text)
@@ -209,6 +216,8 @@ def _check_node(
             continue
         if compiled.uses_old_self and not has_old:
             continue
+        if unchanged and not compiled.uses_old_self:
+            continue  # validation ratcheting: an unchanged value is not checked again
         if cel_self is None:
             cel_self = to_cel(schema, value, root=root)
         activation: dict[str, Any] = {"self": cel_self}

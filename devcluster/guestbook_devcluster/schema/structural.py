@@ -65,18 +65,86 @@ def shown_path(path: str) -> str:
     return path or "<nil>"
 
 
-def validate(schema: Schema, obj: object, path: str = "") -> list[FieldError]:
+class _NoOld:
+    """Marker: no old value corresponds to this place (create, or a new field)."""
+
+    def __repr__(self) -> str:
+        return "NO_OLD"
+
+
+NO_OLD: Final = _NoOld()
+
+
+def validate(
+    schema: Schema, obj: object, path: str = "", *, old: object = NO_OLD
+) -> list[FieldError]:
     """Every way ``obj`` violates ``schema``, as field errors (empty when valid).
 
     ``path`` is the JSON path of ``obj`` inside the object being validated ("" for
-    the whole object). Never raises for any JSON value; a schema keyword with an
-    unusable value (a pattern that does not compile) is ignored rather than
-    failing every write.
+    the whole object). On update pass the stored object as ``old``: values that
+    are unchanged from it are not validated again (validation ratcheting, on by
+    default since Kubernetes 1.30), so tightening a CRD never blocks status
+    updates of existing objects. Values correlate by property name and by the
+    keys of ``x-kubernetes-list-type: map`` lists (set items by value).
+
+    Never raises for any JSON value; a schema keyword with an unusable value (a
+    pattern that does not compile) is ignored rather than failing every write.
     """
     errors: list[FieldError] = []
-    _validate_node(schema, obj, path, errors)
-    _validate_list_types(schema, obj, path, errors)
+    _validate_node(schema, obj, path, errors, old)
+    _validate_list_types(schema, obj, path, errors, old)
     return errors
+
+
+def same_json(a: object, b: object) -> bool:
+    """JSON equality: 1 equals 1.0, but true is not 1 and key order does not matter."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(same_json(v, b[k]) for k, v in a.items())
+        )
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(same_json, a, b))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _unchanged(value: object, old: object) -> bool:
+    return old is not NO_OLD and same_json(value, old)
+
+
+def correlate_items(schema: Schema, value: list[Any], old: object) -> list[object]:
+    """For each item of ``value``, its old counterpart or NO_OLD.
+
+    Map lists correlate by their keys, set lists by value; items of other lists
+    have no counterpart (Kubernetes does not correlate them by index).
+    """
+    result: list[object] = [NO_OLD] * len(value)
+    if not isinstance(old, list):
+        return result
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type == "set":
+        for index, item in enumerate(value):
+            if any(same_json(item, candidate) for candidate in old):
+                result[index] = item
+    elif list_type == "map":
+        keys = [k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
+
+        def identity(item: object) -> str | None:
+            if not isinstance(item, dict) or not keys:
+                return None
+            return _canonical({k: item.get(k) for k in keys})
+
+        by_key = {identity(item): item for item in old if identity(item) is not None}
+        for index, item in enumerate(value):
+            ident = identity(item)
+            if ident is not None and ident in by_key:
+                result[index] = by_key[ident]
+    return result
 
 
 def _allowed_types(schema: Schema) -> list[str]:
@@ -101,8 +169,10 @@ def _type_matches(allowed: list[str], value: object) -> bool:
     return actual == "integer" and "number" in allowed
 
 
-def _validate_node(schema: Schema, value: object, path: str, errors: list[FieldError]) -> None:
-    if not isinstance(schema, dict):
+def _validate_node(
+    schema: Schema, value: object, path: str, errors: list[FieldError], old: object
+) -> None:
+    if not isinstance(schema, dict) or _unchanged(value, old):
         return
     allowed = _allowed_types(schema)
     if value is None:
@@ -113,16 +183,16 @@ def _validate_node(schema: Schema, value: object, path: str, errors: list[FieldE
         _type_error(path, ",".join(allowed), json_type(value), errors)
         return
     for sub in schema.get("allOf") or []:
-        _validate_node(sub, value, path, errors)
+        _validate_node(sub, value, path, errors, old)
     if isinstance(value, str):
         _validate_string(schema, value, path, errors)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         _validate_number(schema, value, path, errors)
     elif isinstance(value, list):
-        _validate_array(schema, value, path, errors)
+        _validate_array(schema, value, path, errors, old)
     _validate_enum(schema, value, path, errors)
     if isinstance(value, dict):
-        _validate_object(schema, value, path, errors)
+        _validate_object(schema, value, path, errors, old)
 
 
 def _type_error(path: str, expected: str, actual: str, errors: list[FieldError]) -> None:
@@ -202,11 +272,14 @@ def _validate_number(schema: Schema, value: float, path: str, errors: list[Field
             _invalid(path, value, detail, errors)
 
 
-def _validate_array(schema: Schema, value: list[Any], path: str, errors: list[FieldError]) -> None:
+def _validate_array(
+    schema: Schema, value: list[Any], path: str, errors: list[FieldError], old: object
+) -> None:
     items = schema.get("items")
     if isinstance(items, dict):
+        olds = correlate_items(schema, value, old)
         for index, item in enumerate(value):
-            _validate_node(items, item, index_path(path, index), errors)
+            _validate_node(items, item, index_path(path, index), errors, olds[index])
     min_items = schema.get("minItems")
     if isinstance(min_items, int) and len(value) < min_items:
         _invalid(path, len(value), f"{path} in body should have at least {min_items} items", errors)
@@ -240,8 +313,9 @@ def _validate_enum(schema: Schema, value: object, path: str, errors: list[FieldE
 
 
 def _validate_object(
-    schema: Schema, value: dict[str, Any], path: str, errors: list[FieldError]
+    schema: Schema, value: dict[str, Any], path: str, errors: list[FieldError], old: object
 ) -> None:
+    old_map = old if isinstance(old, dict) else {}
     max_props = schema.get("maxProperties")
     if isinstance(max_props, int) and len(value) > max_props:
         noun = "item" if max_props == 1 else "items"
@@ -265,10 +339,11 @@ def _validate_object(
     additional = schema.get("additionalProperties")
     for key, item in value.items():
         sub = properties.get(key)
+        old_item = old_map.get(key, NO_OLD)
         if sub is not None:
-            _validate_node(sub, item, child_path(path, key), errors)
+            _validate_node(sub, item, child_path(path, key), errors, old_item)
         elif isinstance(additional, dict):
-            _validate_node(additional, item, child_path(path, key), errors)
+            _validate_node(additional, item, child_path(path, key), errors, old_item)
         elif additional is False and not schema.get("x-kubernetes-preserve-unknown-fields"):
             detail = f"{path or '.'}.{key} in body is a forbidden property"
             _invalid(path, key, detail, errors)
@@ -299,10 +374,10 @@ def _json_equal(a: object, b: object) -> bool:
 
 
 def _validate_list_types(
-    schema: Schema, value: object, path: str, errors: list[FieldError]
+    schema: Schema, value: object, path: str, errors: list[FieldError], old: object
 ) -> None:
     """Duplicate checks of ``set`` and ``map`` lists, after the schema checks (as Kubernetes)."""
-    if not isinstance(schema, dict):
+    if not isinstance(schema, dict) or _unchanged(value, old):
         return
     if isinstance(value, list):
         list_type = schema.get("x-kubernetes-list-type")
@@ -312,18 +387,21 @@ def _validate_list_types(
             _check_map_list(schema, value, path, errors)
         items = schema.get("items")
         if isinstance(items, dict):
+            olds = correlate_items(schema, value, old)
             for index, item in enumerate(value):
-                _validate_list_types(items, item, index_path(path, index), errors)
+                _validate_list_types(items, item, index_path(path, index), errors, olds[index])
     elif isinstance(value, dict):
         properties = schema.get("properties")
         properties = properties if isinstance(properties, dict) else {}
         additional = schema.get("additionalProperties")
+        old_map = old if isinstance(old, dict) else {}
         for key, item in value.items():
             sub = properties.get(key)
             if sub is None and isinstance(additional, dict):
                 sub = additional
             if sub is not None:
-                _validate_list_types(sub, item, child_path(path, key), errors)
+                item_path = child_path(path, key)
+                _validate_list_types(sub, item, item_path, errors, old_map.get(key, NO_OLD))
 
 
 def _check_set(value: list[Any], path: str, errors: list[FieldError]) -> None:

@@ -295,3 +295,27 @@ def test_crd_with_broken_schema_is_refused_and_not_served(kubectl: Run) -> None:
     )
     assert kubectl("get", "crd", "guestbookentries.ledger.guestbook.io").returncode == 1
     assert "guestbookentries" not in kubectl("api-resources").stdout
+
+
+def test_tightened_crd_ratchets_unchanged_fields(crds: Run) -> None:
+    ledger = manifest("Ledger", "big", {"maxWorkers": 8})
+    assert crds("apply", "-f", "-", stdin=ledger).returncode == 0
+    crd = yaml.safe_load((CRDS / "ledgers.yaml").read_text(encoding="utf-8"))
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["maxWorkers"]["maximum"] = 4
+    tightened = crds("apply", "-f", "-", stdin=yaml.safe_dump(crd))
+    assert tightened.returncode == 0, tightened.stderr
+    # The stored maxWorkers no longer validates, but writes that leave it alone pass.
+    status_patch = '{"status":{"treeSize":1}}'
+    status = crds("patch", "ldg", "big", "--subresource=status", "--type=merge", "-p", status_patch)
+    assert status.returncode == 0, status.stderr
+    other = crds(
+        "apply", "-f", "-", stdin=manifest("Ledger", "big", {"maxWorkers": 8, "minWorkers": 1})
+    )
+    assert other.returncode == 0, other.stderr
+    refused = crds("apply", "-f", "-", stdin=manifest("Ledger", "big", {"maxWorkers": 9}))
+    assert refused.returncode == 1
+    expected = "spec.maxWorkers: Invalid value: 9: spec.maxWorkers in body should be less than"
+    assert f"{expected} or equal to 4" in refused.stderr
+    fresh = crds("apply", "-f", "-", stdin=manifest("Ledger", "new", {"maxWorkers": 8}))
+    assert fresh.returncode == 1 and "less than or equal to 4" in fresh.stderr

@@ -200,3 +200,13 @@ def test_formats_become_cel_types(fmt: str, value: str, rule: str) -> None:
         "properties": {"v": {"type": "string", "format": fmt}},
     }
     assert evaluate_rules(schema, {"v": value}, None) == []
+
+
+def test_unchanged_values_are_not_rechecked_but_changed_ones_are(
+    ledger_schema: dict[str, Any],
+) -> None:
+    legacy = {"spec": {"minWorkers": 5, "maxWorkers": 2}}
+    status_update = {**copy.deepcopy(legacy), "status": {"treeSize": 3}}
+    assert evaluate_rules(ledger_schema, status_update, legacy) == []
+    edited = {"spec": {"minWorkers": 6, "maxWorkers": 2}}
+    assert [e.field for e in evaluate_rules(ledger_schema, edited, legacy)] == ["spec"]

@@ -191,3 +191,37 @@ def test_schema_errors_come_before_list_type_errors() -> None:
 
 def test_bad_pattern_in_schema_is_ignored_not_raised() -> None:
     assert validate({"type": "string", "pattern": "(unclosed"}, "x") == []
+
+
+def test_unchanged_invalid_values_are_ratcheted_on_update(entry_schema: dict[str, Any]) -> None:
+    # Stored before the schema was tightened: too long an author, a bad status phase.
+    old = entry(author="a" * 80)
+    old["status"] = {"phase": "Legacy", "leafIndex": 1}
+    new = entry(author="a" * 80)
+    new["status"] = {"phase": "Legacy", "leafIndex": 2}
+    assert validate(entry_schema, new, old=old) == []
+    assert len(validate(entry_schema, new)) == 2  # on create nothing is ratcheted
+    changed = entry(author="b" * 80)
+    changed["status"] = {"phase": "Legacy", "leafIndex": -1}
+    assert [e.field for e in validate(entry_schema, changed, old=old)] == [
+        "spec.author",
+        "status.leafIndex",
+    ]
+
+
+def test_ratcheting_correlates_map_list_items_by_key() -> None:
+    schema = {
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["name"],
+        "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "n": {"type": "integer", "maximum": 1}},
+        },
+    }
+    old = [{"name": "a", "n": 5}]
+    new = [{"name": "b", "n": 0}, {"name": "a", "n": 5}, {"name": "c", "n": 9}]
+    assert [e.field for e in validate(schema, new, old=old)] == ["[2].n"]
+    # true is not 1: a changed type is validated again.
+    flag = {"type": "object", "properties": {"f": {"type": "integer"}}}
+    assert [e.field for e in validate(flag, {"f": True}, old={"f": 1})] == ["f"]
