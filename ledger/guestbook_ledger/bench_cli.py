@@ -89,11 +89,14 @@ def run_ledger(args: argparse.Namespace) -> int:
     if max(sizes) > 10_000_000:
         raise UsageError("sizes above 10,000,000 would take hours to load; choose smaller ones.")
 
+    import psycopg2
+
     from guestbook_ledger.bench.environment import describe_machine
     from guestbook_ledger.bench.memory import bench_root
     from guestbook_ledger.bench.report import ledger_markdown
     from guestbook_ledger.bench.stored import bench_audit, bench_stored
     from guestbook_ledger.bench.throwaway import bench_database
+    from guestbook_ledger.store.embedded import EmbeddedPostgresError
     from guestbook_ledger.store.errors import StoreError
 
     _progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
@@ -102,8 +105,14 @@ def run_ledger(args: argparse.Namespace) -> int:
         with bench_database(args.dsn, progress=_progress) as (conn, server_settings):
             stored = bench_stored(conn, sizes, progress=_progress, batch=batch, appends=appends)
             audit = bench_audit(conn, _progress)
-    except StoreError as exc:
+    except (StoreError, EmbeddedPostgresError) as exc:
         raise UsageError(str(exc)) from None
+    except psycopg2.Error as exc:
+        reason = " ".join(str(exc).split())
+        raise UsageError(
+            f"The benchmark database failed ({reason}); the bulk load needs a superuser DSN "
+            "of an empty database."
+        ) from None
     print(
         ledger_markdown(
             machine=describe_machine(),
