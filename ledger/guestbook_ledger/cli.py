@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "guestbook_ledger.bench_cli",  # bench ledger | ...
     "guestbook_devcluster.cli",  # devcluster --port --kubeconfig
     "guestbook_operator.cli",  # operator, worker, dev
+    "guestbook_webui.cli",  # webui --port --kubeconfig --dsn
 )
 
 

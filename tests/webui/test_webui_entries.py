@@ -1,0 +1,185 @@
+"""Signing the guestbook through the web UI creates GuestbookEntry resources in the
+real (local) Kubernetes API; bad input creates nothing and says what is wrong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from guestbook_devcluster.kubectl import Kubectl
+from starlette.testclient import TestClient
+
+PROBLEM = "application/problem+json"
+
+
+def entries_in_cluster(kubectl: Kubectl) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(
+        kubectl("get", "guestbookentries", "-n", "default", "-o", "json")
+    )["items"]
+    return items
+
+
+def test_posting_json_creates_an_entry_visible_in_kubernetes_and_the_api(
+    client: TestClient, crds: Kubectl
+) -> None:
+    response = client.post("/entries", json={"author": "Ada", "message": "Hello, ledger!"})
+
+    assert response.status_code == 201
+    created = response.json()
+    assert created["name"].startswith("entry-")
+    assert response.headers["location"] == f"/api/entries/{created['name']}"
+    assert created["spec"] == {"ledger": "guestbook", "author": "Ada", "message": "Hello, ledger!"}
+    [stored] = entries_in_cluster(crds)
+    assert stored["metadata"]["name"] == created["name"]
+    assert stored["metadata"]["uid"] == created["uid"]
+    assert stored["spec"]["message"] == "Hello, ledger!"
+
+    listed = client.get("/api/entries").json()
+    assert [item["name"] for item in listed["items"]] == [created["name"]]
+    one = client.get(f"/api/entries/{created['name']}")
+    assert one.status_code == 200
+    assert one.json()["spec"]["author"] == "Ada"
+    assert one.json()["createdAt"] == stored["metadata"]["creationTimestamp"]
+
+
+def test_the_page_lists_entries_newest_first_with_their_phase(
+    client: TestClient, crds: Kubectl
+) -> None:
+    for message in ("first <b>bold</b>", "second", "third"):
+        assert client.post("/entries", json={"message": message}).status_code == 201
+
+    page = client.get("/")
+
+    assert page.status_code == 200
+    html = page.text.split("<template")[0]  # the list, not the script's blank entry
+    positions = [html.index(message) for message in ("third", "second", "first &lt;b&gt;")]
+    assert positions == sorted(positions), "newest first"
+    assert "<b>bold</b>" not in html, "messages are escaped"
+    assert html.count('data-phase="Pending"') == 3
+    assert "Anonymous" in html
+
+
+def test_a_browser_form_post_redirects_to_the_page_showing_the_entry(
+    client: TestClient, crds: Kubectl
+) -> None:
+    response = client.post(
+        "/entries",
+        data={"author": "Grace", "message": "Signed from a form"},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    [stored] = entries_in_cluster(crds)
+    assert response.headers["location"] == f"/#gbe-{stored['metadata']['name']}"
+    page = client.get("/").text.split("<template")[0]
+    assert "Signed from a form" in page and "Grace" in page
+
+
+def test_bad_json_input_gives_problem_details_and_creates_nothing(
+    client: TestClient, crds: Kubectl
+) -> None:
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"author": "Ada", "message": ""}, {"#/message"}),
+        ({"message": "   \n"}, {"#/message"}),
+        ({"message": "x" * 2001}, {"#/message"}),
+        ({"author": "y" * 65, "message": "fine"}, {"#/author"}),
+        ({"author": 7, "message": "a\x00b"}, {"#/author", "#/message"}),
+    ]
+    for body, pointers in cases:
+        response = client.post("/entries", json=body)
+        assert response.status_code == 422, body
+        assert response.headers["content-type"] == PROBLEM
+        problem = response.json()
+        assert problem["type"] == "urn:guestbook-ledger:problem:invalid-entry"
+        assert problem["status"] == 422
+        assert problem["instance"] == "/entries"
+        assert {error["pointer"] for error in problem["errors"]} == pointers
+        assert all(error["detail"] for error in problem["errors"])
+
+    for raw, status in (("[1, 2]", 400), ("{not json", 400)):
+        response = client.post(
+            "/entries", content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == status
+        assert response.headers["content-type"] == PROBLEM
+    response = client.post("/entries", content="hi", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    big = {"message": "z" * 70_000}
+    assert client.post("/entries", json=big).status_code == 413
+
+    assert entries_in_cluster(crds) == []
+
+
+def test_a_bad_form_re_renders_the_page_with_the_typed_text_and_the_error(
+    client: TestClient, crds: Kubectl
+) -> None:
+    response = client.post(
+        "/entries",
+        data={"author": "Ann <3", "message": "  "},
+        headers={"Accept": "text/html"},
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "Write a message before signing the guestbook." in html
+    assert 'value="Ann &lt;3"' in html
+    assert 'aria-invalid="true"' in html
+    assert entries_in_cluster(crds) == []
+
+
+def test_a_form_posted_from_another_site_is_refused(client: TestClient, crds: Kubectl) -> None:
+    response = client.post(
+        "/entries",
+        data={"message": "CSRF"},
+        headers={"Origin": "https://evil.example", "Accept": "application/json"},
+    )
+
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:guestbook-ledger:problem:cross-site-form"
+    assert entries_in_cluster(crds) == []
+    same_site = client.post(
+        "/entries", json={"message": "ok"}, headers={"Origin": "http://testserver"}
+    )
+    assert same_site.status_code == 201
+
+
+def test_text_is_stored_in_nfc_as_the_ledger_records_it(client: TestClient, crds: Kubectl) -> None:
+    decomposed = "Cafe\u0301"  # "Café" with a combining accent
+    response = client.post("/entries", json={"author": decomposed, "message": decomposed})
+
+    assert response.status_code == 201
+    [stored] = entries_in_cluster(crds)
+    assert stored["spec"]["message"] == "Caf\u00e9"
+    assert stored["spec"]["author"] == "Caf\u00e9"
+
+
+def test_an_unknown_entry_is_a_404_problem(client: TestClient) -> None:
+    response = client.get("/api/entries/no-such-entry")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    assert "no-such-entry" in response.json()["detail"]
+
+
+def test_entries_of_another_ledger_are_not_shown(client: TestClient, crds: Kubectl) -> None:
+    other = {
+        "apiVersion": "ledger.guestbook.io/v1alpha1",
+        "kind": "GuestbookEntry",
+        "metadata": {"name": "elsewhere", "namespace": "default"},
+        "spec": {"ledger": "other", "message": "not for this guestbook"},
+    }
+    crds("apply", "-f", "-", input=json.dumps(other))
+    assert client.post("/entries", json={"message": "mine"}).status_code == 201
+
+    names = [item["name"] for item in client.get("/api/entries").json()["items"]]
+    assert "elsewhere" not in names and len(names) == 1
+    assert client.get("/api/entries/elsewhere").status_code == 404
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    page = client.get("/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]

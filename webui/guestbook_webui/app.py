@@ -1,0 +1,96 @@
+"""The web UI application, assembled explicitly.
+
+    app = create_app(WebSettings(namespace="default", ledger="guestbook", dsn=...))
+
+Its lifespan opens the Kubernetes client, starts the entry feed (one list and
+watch shared by every browser) and the read-only ledger database reader, and
+closes them again on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from guestbook_webui import routes_api, routes_events, routes_health, routes_pages
+from guestbook_webui.app_state import WebState
+from guestbook_webui.entry_feed import EntryFeed
+from guestbook_webui.entry_view import phase, short_hash
+from guestbook_webui.kube import KubeApi
+from guestbook_webui.ledger_reader import LedgerReader
+from guestbook_webui.middleware import SecurityHeadersMiddleware
+from guestbook_webui.problems import Problem, handle_problem
+from guestbook_webui.settings import WebSettings
+
+HERE = Path(__file__).parent
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["short_hash"] = short_hash
+    templates.env.globals["phase"] = phase
+    return templates
+
+
+def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlette:
+    """The Starlette app for ``settings``. ``kube`` defaults to a client from
+    ``settings.kubeconfig`` (made when the app starts; KubeUnavailableError then
+    when no configuration is usable)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = kube if kube is not None else KubeApi.from_kubeconfig(settings.kubeconfig)
+        feed = EntryFeed(client, settings.namespace, settings.ledger)
+        reader = LedgerReader(settings.dsn, settings.ledger_name) if settings.dsn else None
+        app.state.web = WebState(settings, client, feed, reader, _templates())
+        task = asyncio.create_task(feed.run(), name="entry-feed")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if reader is not None:
+                reader.close()
+            await client.aclose()
+
+    routes = [
+        Route("/", routes_pages.index, methods=["GET"], name="index"),
+        Route("/entries", routes_pages.create_entry, methods=["POST"], name="create_entry"),
+        Route("/how-to-verify", routes_pages.how_to_verify, methods=["GET"], name="how_to_verify"),
+        Route("/entries/{name}/verify", routes_pages.verify, methods=["GET"], name="verify"),
+        Route("/events", routes_events.events, methods=["GET"], name="events"),
+        Route("/api/entries", routes_api.list_entries, methods=["GET"], name="api_entries"),
+        Route("/api/entries/{name}", routes_api.get_entry, methods=["GET"], name="api_entry"),
+        Route("/api/ledger", routes_api.ledger, methods=["GET"], name="api_ledger"),
+        Route("/api/proofs/inclusion", routes_api.inclusion, methods=["GET"], name="inclusion"),
+        Route(
+            "/api/proofs/consistency",
+            routes_api.consistency,
+            methods=["GET"],
+            name="consistency",
+        ),
+        Route("/api/public-key", routes_api.public_key, methods=["GET"], name="public_key"),
+        Route("/healthz", routes_health.healthz, methods=["GET"], name="healthz"),
+        Route("/readyz", routes_health.readyz, methods=["GET"], name="readyz"),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={Problem: handle_problem},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,30 @@
+"""What the routes of a running web UI share, kept on ``app.state.web``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from guestbook_webui.entry_feed import EntryFeed
+from guestbook_webui.kube import KubeApi
+from guestbook_webui.ledger_reader import LedgerReader
+from guestbook_webui.settings import WebSettings
+
+
+@dataclass
+class WebState:
+    """``reader`` is None when no ledger database is configured."""
+
+    settings: WebSettings
+    kube: KubeApi
+    feed: EntryFeed
+    reader: LedgerReader | None
+    templates: Jinja2Templates
+
+
+def web_state(request: Request) -> WebState:
+    """The running application's WebState (set by its lifespan)."""
+    state: WebState = request.app.state.web
+    return state

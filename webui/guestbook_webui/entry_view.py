@@ -1,0 +1,58 @@
+"""GuestbookEntry resources as the page and the JSON API show them (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SHORT_HASH = 12
+"""Hex digits of a leaf hash shown in the list (48 bits: enough to tell entries apart)."""
+
+
+def entry_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON representation of an entry in every response and event: the
+    resource's identity (name, namespace, uid, creation time), its ``spec`` and its
+    ``status`` (empty until the operator writes one), without server bookkeeping
+    such as managedFields. Everything a verifier needs to rebuild the entry record
+    is here: the ledger, name, uid, author, message and ``createdAt``."""
+    meta = entry.get("metadata") or {}
+    spec = dict(entry.get("spec") or {})
+    spec.setdefault("ledger", "guestbook")
+    spec.setdefault("author", "")
+    return {
+        "name": str(meta.get("name", "")),
+        "namespace": str(meta.get("namespace", "")),
+        "uid": str(meta.get("uid", "")),
+        "createdAt": str(meta.get("creationTimestamp") or ""),
+        "spec": spec,
+        "status": dict(entry.get("status") or {}),
+    }
+
+
+def phase(entry: Mapping[str, Any]) -> str:
+    """The entry's phase as shown: Pending until the operator writes another."""
+    return str((entry.get("status") or {}).get("phase") or "Pending")
+
+
+def short_hash(leaf_hash: object) -> str:
+    """The first SHORT_HASH hex digits of a leaf hash, or "" when there is none."""
+    return leaf_hash[:SHORT_HASH] if isinstance(leaf_hash, str) else ""
+
+
+def newest_first(
+    entries: Iterable[Mapping[str, Any]], arrival: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """``entries`` ordered newest first: by creation time, then ledger position (not
+    yet sealed = newest), then ``arrival`` (the order this process first saw them
+    in, by name), then name. creationTimestamp has only second precision, hence
+    the tie-breakers."""
+    seen = arrival or {}
+
+    def key(entry: Mapping[str, Any]) -> tuple[str, float, int, str]:
+        meta = entry.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        index = (entry.get("status") or {}).get("leafIndex")
+        position = float(index) if isinstance(index, int) else float("inf")
+        return (str(meta.get("creationTimestamp") or ""), position, seen.get(name, -1), name)
+
+    return [dict(entry) for entry in sorted(entries, key=key, reverse=True)]

@@ -1,0 +1,197 @@
+"""The JSON API: entries from Kubernetes, tree heads, proofs and keys from the ledger
+database. Hashes are lowercase hex; a proof is a list of hex hashes, as
+`guestbook-ledger verify` takes them. Errors are RFC 9457 problem details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from guestbook_ledger.store import (
+    DatabaseUnavailableError,
+    LedgerNameError,
+    TreeSizeError,
+    UnknownLedgerError,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from guestbook_webui.app_state import web_state
+from guestbook_webui.entry_view import entry_json
+from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_webui.kube_problems import kube_problem
+from guestbook_webui.ledger_reader import LedgerReader
+from guestbook_webui.problems import (
+    LEDGER_DATABASE_NOT_CONFIGURED,
+    LEDGER_DATABASE_UNAVAILABLE,
+    Problem,
+    invalid_parameter,
+    not_found,
+)
+
+T = TypeVar("T")
+MAX_LIST = 1000
+
+
+def int_param(request: Request, name: str, *, default: int | None = None) -> int:
+    """The query parameter ``name`` as a non-negative integer; raises Problem 400
+    when it is missing (and has no default) or malformed."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise invalid_parameter(name, f"Give the query parameter {name}, an integer.")
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise invalid_parameter(
+            name, f"The query parameter {name} must be a non-negative integer; got {raw[:40]!r}."
+        )
+    return int(raw)
+
+
+def reader_of(request: Request) -> LedgerReader:
+    reader = web_state(request).reader
+    if reader is None:
+        raise Problem(
+            503,
+            LEDGER_DATABASE_NOT_CONFIGURED,
+            "Ledger database not configured",
+            "This web UI was started without a ledger database, so it serves no tree heads "
+            "or proofs; start it with --dsn (or GUESTBOOK_DSN).",
+        )
+    return reader
+
+
+async def from_ledger(read: Awaitable[T]) -> T:
+    """Await a ledger database read, turning store errors into problems."""
+    try:
+        return await read
+    except DatabaseUnavailableError as exc:
+        raise Problem(
+            503, LEDGER_DATABASE_UNAVAILABLE, "Ledger database unavailable", str(exc)
+        ) from None
+    except UnknownLedgerError:
+        raise not_found(
+            "The ledger has no entries in the database yet; it appears with its first sealed entry."
+        ) from None
+    except (TreeSizeError, LedgerNameError) as exc:
+        raise Problem(400, "about:blank", "Bad Request", str(exc)) from None
+
+
+async def list_entries(request: Request) -> JSONResponse:
+    """``GET /api/entries?limit=N``: this ledger's entries, newest first (default 100)."""
+    state = web_state(request)
+    limit = int_param(request, "limit", default=state.settings.page_size)
+    if not 1 <= limit <= MAX_LIST:
+        raise invalid_parameter("limit", f"limit must be between 1 and {MAX_LIST}; got {limit}.")
+    if not state.feed.synced.is_set():
+        raise kube_problem(
+            KubeUnavailableError(
+                "The web UI has not yet read the entries from Kubernetes"
+                + (f" ({state.feed.last_error})" if state.feed.last_error else "")
+                + "; try again shortly."
+            )
+        )
+    items = [entry_json(entry) for entry in state.feed.entries(limit)]
+    return JSONResponse(
+        {"namespace": state.settings.namespace, "ledger": state.settings.ledger, "items": items}
+    )
+
+
+async def get_entry(request: Request) -> JSONResponse:
+    """``GET /api/entries/{name}``: one entry, read from the Kubernetes API."""
+    state = web_state(request)
+    name = request.path_params["name"]
+    try:
+        found = await state.kube.get_entry(state.settings.namespace, name)
+    except (KubeApiError, KubeUnavailableError) as exc:
+        raise kube_problem(exc) from None
+    ledger = (found or {}).get("spec", {}).get("ledger", "guestbook")
+    if found is None or ledger != state.settings.ledger:
+        raise not_found(
+            f"There is no guestbook entry {name!r} in ledger "
+            f"{state.settings.ledger_name!r}; check the name."
+        )
+    return JSONResponse(entry_json(found))
+
+
+async def ledger(request: Request) -> JSONResponse:
+    """``GET /api/ledger``: tree size, root and the latest signed tree head."""
+    state = web_state(request)
+    head = await from_ledger(reader_of(request).latest_tree_head())
+    body: dict[str, Any] = {
+        "ledger": state.settings.ledger_name,
+        "treeSize": 0 if head is None else head.tree_size,
+        "rootHash": None if head is None else head.root_hash.hex(),
+        "signedTreeHead": None if head is None else head.to_dict(),
+    }
+    return JSONResponse(body)
+
+
+async def inclusion(request: Request) -> JSONResponse:
+    """``GET /api/proofs/inclusion?index=I&size=N``: the inclusion proof of leaf I in
+    the tree of N leaves (default: the latest signed size), with that tree's root
+    and, when one was signed at exactly N, its signed tree head."""
+    reader = reader_of(request)
+    index = int_param(request, "index")
+    size = request.query_params.get("size")
+    if size is None or size == "":
+        head = await from_ledger(reader.latest_tree_head())
+        tree_size = 0 if head is None else head.tree_size
+    else:
+        tree_size = int_param(request, "size")
+    proof, root = await from_ledger(reader.inclusion(index, tree_size))
+    head = await from_ledger(reader.tree_head_at(tree_size))
+    return JSONResponse(
+        {
+            "ledger": reader.ledger,
+            "leafIndex": index,
+            "treeSize": tree_size,
+            "rootHash": root.hex(),
+            "proof": [element.hex() for element in proof],
+            "signedTreeHead": None if head is None else head.to_dict(),
+        }
+    )
+
+
+async def consistency(request: Request) -> JSONResponse:
+    """``GET /api/proofs/consistency?from=A&to=B``: the consistency proof between the
+    trees of A and B leaves (B defaults to the latest signed size), with both roots."""
+    reader = reader_of(request)
+    size1 = int_param(request, "from")
+    raw_to = request.query_params.get("to")
+    if raw_to is None or raw_to == "":
+        head = await from_ledger(reader.latest_tree_head())
+        size2 = 0 if head is None else head.tree_size
+    else:
+        size2 = int_param(request, "to")
+    proof, root1, root2 = await from_ledger(reader.consistency(size1, size2))
+    return JSONResponse(
+        {
+            "ledger": reader.ledger,
+            "from": size1,
+            "to": size2,
+            "fromRootHash": root1.hex(),
+            "toRootHash": root2.hex(),
+            "proof": [element.hex() for element in proof],
+        }
+    )
+
+
+async def public_key(request: Request) -> Response:
+    """``GET /api/public-key[?keyId=K]``: the Ed25519 key (PEM) that signs the tree
+    heads — by default the one that signed the latest head."""
+    reader = reader_of(request)
+    keys = await from_ledger(reader.public_keys())
+    wanted = request.query_params.get("keyId")
+    if not wanted:
+        head = await from_ledger(reader.latest_tree_head())
+        wanted = head.key_id if head is not None else (keys[0].key_id if keys else "")
+    for key in keys:
+        if key.key_id == wanted:
+            return PlainTextResponse(
+                key.pem,
+                media_type="application/x-pem-file",
+                headers={"X-Key-Id": key.key_id},
+            )
+    raise not_found(f"No signing key with id {wanted!r} is registered for {reader.ledger!r}.")

@@ -1,0 +1,204 @@
+"""The pages people see, and signing the guestbook (``POST /entries``).
+
+``POST /entries`` takes a browser form or JSON. A browser gets the page again:
+after success a redirect to it (the new entry on top, Pending), after invalid
+input the form with what was typed and what is wrong. A JSON client gets the
+entry (201) or RFC 9457 problem details. Nothing is created on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from guestbook_webui.app_state import WebState, web_state
+from guestbook_webui.entry_view import entry_json
+from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_webui.kube_problems import kube_problem
+from guestbook_webui.problems import (
+    CROSS_SITE_FORM,
+    INVALID_ENTRY,
+    TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    Problem,
+    problem_response,
+)
+from guestbook_webui.submission import (
+    FieldError,
+    InvalidSubmission,
+    parse_submission,
+    shown_text,
+)
+
+MAX_BODY = 64 * 1024
+"""Largest request body read: a full message is at most 8000 bytes of UTF-8."""
+
+
+def wants_json(request: Request) -> bool:
+    """True for API clients: a JSON body, or an Accept header that prefers JSON."""
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "text/html" not in accept
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (CSRF): browsers send Origin on POST."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    if origin == "null" or urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Problem(
+            403,
+            CROSS_SITE_FORM,
+            "Cross-site request refused",
+            "Sign the guestbook from its own page; forms posted from other sites are refused.",
+        )
+
+
+async def read_fields(request: Request) -> dict[str, object]:
+    """The submitted fields of a JSON object or URL-encoded form body.
+
+    Raises Problem 413 for a body over MAX_BODY, 415 for another media type,
+    400 for a body that does not parse.
+    """
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Problem(
+                413,
+                TOO_LARGE,
+                "Request too large",
+                f"The request body is over {MAX_BODY} bytes; a message has at most 2000 "
+                "characters.",
+            )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if media_type == "application/json":
+            fields = json.loads(body)
+            if not isinstance(fields, dict):
+                raise ValueError("not an object")
+            return fields
+        if media_type == "application/x-www-form-urlencoded":
+            text = body.decode("utf-8")
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20))
+    except ValueError:
+        raise Problem(
+            400,
+            INVALID_ENTRY,
+            "Malformed request body",
+            'Send a JSON object such as {"author": "Ada", "message": "Hello"}, '
+            "or a form with the fields author and message.",
+        ) from None
+    raise Problem(
+        415,
+        UNSUPPORTED_MEDIA_TYPE,
+        "Unsupported media type",
+        "Send the entry as application/json or application/x-www-form-urlencoded.",
+    )
+
+
+def render_index(
+    request: Request,
+    state: WebState,
+    *,
+    status_code: int = 200,
+    author: str = "",
+    message: str = "",
+    errors: list[FieldError] | None = None,
+    alert: str = "",
+) -> Response:
+    settings = state.settings
+    entries = [entry_json(entry) for entry in state.feed.entries(settings.page_size)]
+    by_field: dict[str, str] = {}
+    for error in errors or ():
+        by_field.setdefault(error.field, error.detail)
+    context: dict[str, Any] = {
+        "settings": settings,
+        "entries": entries,
+        "synced": state.feed.synced.is_set(),
+        "author": author,
+        "message": message,
+        "errors": by_field,
+        "alert": alert,
+    }
+    return state.templates.TemplateResponse(request, "index.html", context, status_code)
+
+
+async def index(request: Request) -> Response:
+    """``GET /``: the form and the entries, newest first."""
+    return render_index(request, web_state(request))
+
+
+async def create_entry(request: Request) -> Response:
+    """``POST /entries``: create a GuestbookEntry (generateName ``entry-``)."""
+    state = web_state(request)
+    as_json = wants_json(request)
+    fields: dict[str, object] = {}
+    try:
+        check_same_origin(request)
+        fields = await read_fields(request)
+        submission = parse_submission(fields)
+        created = await state.kube.create_entry(
+            state.settings.namespace,
+            ledger=state.settings.ledger,
+            author=submission.author,
+            message=submission.message,
+        )
+    except InvalidSubmission as exc:
+        problem = Problem(
+            422,
+            INVALID_ENTRY,
+            "Invalid guestbook entry",
+            str(exc),
+            errors=exc.errors,
+        )
+        if as_json:
+            return problem_response(problem, request.url.path)
+        return render_index(
+            request,
+            state,
+            status_code=422,
+            author=exc.author,
+            message=exc.message,
+            errors=exc.errors,
+            alert=problem.detail,
+        )
+    except (Problem, KubeApiError, KubeUnavailableError) as exc:
+        problem = exc if isinstance(exc, Problem) else kube_problem(exc)
+        if as_json:
+            return problem_response(problem, request.url.path)
+        return render_index(
+            request,
+            state,
+            status_code=problem.status,
+            author=shown_text(fields.get("author")),
+            message=shown_text(fields.get("message")),
+            errors=problem.errors,
+            alert=problem.detail,
+        )
+    state.feed.remember(created)
+    body = entry_json(created)
+    if as_json:
+        location = request.url_for("api_entry", name=body["name"]).path
+        return JSONResponse(body, 201, headers={"Location": location})
+    return RedirectResponse(f"/#gbe-{body['name']}", status_code=303)
+
+
+async def verify(request: Request) -> Response:
+    """``GET /entries/{name}/verify``: the page that checks one entry in the browser."""
+    state = web_state(request)
+    context = {"settings": state.settings, "name": request.path_params["name"]}
+    return state.templates.TemplateResponse(request, "verify.html", context)
+
+
+async def how_to_verify(request: Request) -> Response:
+    """``GET /how-to-verify``: how to check the ledger without trusting this server."""
+    state = web_state(request)
+    context = {"settings": state.settings, "base": str(request.base_url)}
+    return state.templates.TemplateResponse(request, "how_to_verify.html", context)
