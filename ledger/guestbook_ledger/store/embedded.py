@@ -146,6 +146,7 @@ def _prepare_for_service_user(data_dir: Path, account: pwd.struct_passwd) -> Non
     """Let the service user reach the binaries and own the data directory."""
     for path in (data_dir, binaries_dir()):
         _ensure_traversable(path.parent)
+    _ensure_readable_install(binaries_dir().parent)
     if data_dir.stat().st_uid != account.pw_uid:
         for folder, _dirs, files in os.walk(data_dir):
             os.chown(folder, account.pw_uid, account.pw_gid)
@@ -163,6 +164,20 @@ def _ensure_traversable(folder: Path) -> None:
         mode = path.stat().st_mode
         if not mode & stat.S_IXOTH:
             path.chmod(mode | stat.S_IXOTH)
+
+
+def _ensure_readable_install(install: Path) -> None:
+    """Let other users read the wheel's PostgreSQL install (programs, libraries,
+    share files) when it was installed under a restrictive umask."""
+    postgres = install / "bin" / "postgres"
+    if postgres.stat().st_mode & stat.S_IXOTH:
+        return  # installed with the usual umask: nothing to do
+    for folder, _dirs, files in os.walk(install):
+        Path(folder).chmod(Path(folder).stat().st_mode | stat.S_IROTH | stat.S_IXOTH)
+        for name in files:
+            path = Path(folder, name)
+            mode = path.stat().st_mode
+            path.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR else 0))
 
 
 def _initdb(data_dir: Path) -> None:
