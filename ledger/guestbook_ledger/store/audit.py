@@ -37,9 +37,9 @@ from guestbook_ledger.format.proof import verify_consistency
 from guestbook_ledger.format.ranges import consistency_ranges, new_perfect_nodes, root_from_frontier
 from guestbook_ledger.format.record import entry_record
 from guestbook_ledger.format.sth import SignedTreeHead, verify_tree_head
+from guestbook_ledger.store.errors import MissingNodeError
 from guestbook_ledger.store.heads import HEAD_COLUMNS, head_from_row
 from guestbook_ledger.store.ledgers import Ledger, find_ledger, ledger_public_keys
-from guestbook_ledger.store.nodes import MissingNodeError
 from guestbook_ledger.store.proofs import range_hashes
 from guestbook_ledger.store.schema import Connection
 

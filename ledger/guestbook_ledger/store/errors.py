@@ -45,3 +45,11 @@ class SigningKeyError(StoreError, ValueError):
 
 class TreeSizeError(StoreError, ValueError):
     """A tree size or leaf index is out of range for the stored tree."""
+
+
+class TreeDamagedError(StoreError):
+    """The stored tree does not match its latest signed head; sealing refuses to extend it."""
+
+
+class MissingNodeError(StoreError):
+    """A node the tree must have is not stored: the database was damaged."""

@@ -13,11 +13,7 @@ from collections.abc import Sequence
 from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import execute_values
 
-from guestbook_ledger.store.errors import StoreError
-
-
-class MissingNodeError(StoreError):
-    """A node the tree must have is not stored: the database was damaged."""
+from guestbook_ledger.store.errors import MissingNodeError
 
 
 def read_nodes(cur: Cursor, ledger_id: int, nodes: Sequence[tuple[int, int]]) -> list[bytes]:

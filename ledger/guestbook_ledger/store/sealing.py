@@ -19,7 +19,7 @@ from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import rfc3339_utc
 from guestbook_ledger.format.ranges import new_perfect_nodes, perfect_subtrees, root_from_frontier
 from guestbook_ledger.format.sth import SignedTreeHead, key_id, sign_tree_head
-from guestbook_ledger.store.errors import SigningKeyError, StoreError
+from guestbook_ledger.store.errors import SigningKeyError, TreeDamagedError
 from guestbook_ledger.store.heads import insert_head, read_latest_head
 from guestbook_ledger.store.ledgers import find_ledger
 from guestbook_ledger.store.locks import SEAL_LOCK_CLASS
@@ -56,10 +56,6 @@ class SealResult:
 
     tree_head: SignedTreeHead
     sealed: list[SealedEntry]
-
-
-class TreeDamagedError(StoreError):
-    """The stored tree does not match its latest signed head; sealing refuses to extend it."""
 
 
 def _check_limit(limit: int, what: str) -> None:

@@ -14,6 +14,7 @@ from guestbook_ledger.store import (
     Connection,
     NewEntry,
     SigningKeyError,
+    TreeDamagedError,
     admit_entries,
     claim_pending,
     latest_tree_head,
@@ -190,3 +191,19 @@ def test_batch_limits_out_of_range_are_refused(
         claim_pending(conn, ledger, limit=limit)
     with pytest.raises(ValueError, match="from 1 to 10000"):
         seal_batch(conn, ledger, signer, max_entries=limit)
+
+
+def test_sealing_refuses_to_extend_a_damaged_tree(
+    conn: Connection, ledger: str, signer: Ed25519PrivateKey, admit: Admit
+) -> None:
+    admit(6)
+    sealed_head = seal_batch(conn, ledger, signer).tree_head
+    with conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")
+        cur.execute("UPDATE tree_nodes SET hash = sha256('forged') WHERE level = 2")
+    admit(3)
+    before = _table_counts(conn)
+    with pytest.raises(TreeDamagedError, match="does not reproduce its signed root at size 6"):
+        seal_batch(conn, ledger, signer)
+    assert _table_counts(conn) == before
+    assert latest_tree_head(conn, ledger) == sealed_head
