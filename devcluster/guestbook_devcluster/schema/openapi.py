@@ -377,6 +377,31 @@ def openapi_v2(kinds: list[KindSchema]) -> Schema:
     }
 
 
+PROTOBUF_V2: Final = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What kube-apiserver answers with: "@" is not a valid media type character, and
+# Go's mime parser in kubectl refuses a response labelled with the requested type.
+PROTOBUF_V2_RESPONSE: Final = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _proto_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2); payloads here are < 128 bytes."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def openapi_v2_protobuf() -> bytes:
+    """``/openapi/v2`` as kubectl asks for it: a gnostic OpenAPI v2 Document, without kinds.
+
+    kubectl falls back to it where v3 does not serve its purpose — client-side
+    validation of ``kind: List`` files and strategic-merge metadata. A document
+    that names no kinds makes kubectl skip its own validation (the server
+    validates with ``fieldValidation=Strict``) and use its compiled-in patch
+    metadata, instead of failing (decision 0035).
+    """
+    info = _proto_field(1, b"Kubernetes") + _proto_field(2, KUBERNETES_VERSION.encode())
+    return _proto_field(1, b"2.0") + _proto_field(2, info)
+
+
 # --- the HTTP edge ---------------------------------------------------------------------
 
 
@@ -437,8 +462,7 @@ async def serve(registry: Any, request: Any) -> Any:
 
     ``registry`` is the server's Registry (``all()`` and ``generation``);
     ``request`` a Starlette request. Unknown paths are 404 NotFound; ``/openapi/v2``
-    asked for only as protobuf is 406 NotAcceptable (kubectl then carries on
-    without it).
+    is JSON, or the kind-less protobuf document for kubectl (other media types 406).
     """
     from guestbook_devcluster import errors, wire
 
@@ -456,5 +480,7 @@ async def serve(registry: Any, request: Any) -> Any:
         accept = request.headers.get("accept", "")
         if not accept or "json" in accept or "*/*" in accept:
             return wire.json_response(documents.v2)
-        raise errors.not_acceptable("only application/json is supported for /openapi/v2")
+        if PROTOBUF_V2 in accept:
+            return wire.json_response(openapi_v2_protobuf(), media_type=PROTOBUF_V2_RESPONSE)
+        raise errors.not_acceptable("/openapi/v2 is served as application/json")
     raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -319,3 +319,21 @@ def test_tightened_crd_ratchets_unchanged_fields(crds: Run) -> None:
     assert f"{expected} or equal to 4" in refused.stderr
     fresh = crds("apply", "-f", "-", stdin=manifest("Ledger", "new", {"maxWorkers": 8}))
     assert fresh.returncode == 1 and "less than or equal to 4" in fresh.stderr
+
+
+def test_list_files_from_get_o_yaml_apply_back(crds: Run) -> None:
+    for name in ("one", "two"):
+        created = crds(
+            "apply", "-f", "-", stdin=manifest("GuestbookEntry", name, {"message": name})
+        )
+        assert created.returncode == 0, created.stderr
+    listing = crds("get", "gbe", "-o", "yaml")
+    assert listing.returncode == 0 and "kind: List" in listing.stdout
+    again = crds("apply", "-f", "-", stdin=listing.stdout)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(" configured") == 2  # last-applied now records everything
+    bad = yaml.safe_load(listing.stdout)
+    bad["items"][0]["spec"]["colour"] = "red"
+    refused = crds("apply", "-f", "-", stdin=yaml.safe_dump(bad))
+    assert refused.returncode == 1
+    assert 'unknown field "spec.colour"' in refused.stderr

@@ -9,6 +9,7 @@ from guestbook_devcluster.schema.openapi import (
     KindSchema,
     document_hash,
     openapi_v2,
+    openapi_v2_protobuf,
     openapi_v3_document,
     openapi_v3_index,
 )
@@ -163,3 +164,11 @@ def test_v2_uses_definitions_and_bare_refs(entry_crd: dict[str, Any]) -> None:
     assert "#/components/" not in repr(document)
     patch = document["paths"]["/apis/batch/v1/namespaces/{namespace}/jobs/{name}"]["patch"]
     assert any(p["name"] == "fieldValidation" for p in patch["parameters"])
+
+
+def test_v2_protobuf_is_a_kindless_gnostic_document() -> None:
+    data = openapi_v2_protobuf()
+    # field 1 (swagger) = "2.0"; field 2 (info) = {title: "Kubernetes", version}
+    assert data[:5] == b"\x0a\x032.0"
+    assert data[5] == 0x12 and data[6] == len(data) - 7
+    assert data[7:] == b"\x0a\x0aKubernetes\x12\x07v1.32.0"
