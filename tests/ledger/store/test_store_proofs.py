@@ -3,6 +3,7 @@ cost O(log n) rows however large the ledger."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,11 +18,16 @@ from guestbook_ledger.store import (
     TreeSizeError,
     admit_entries,
     consistency_proof,
+    ensure_ledger,
     inclusion_proof,
+    latest_tree_head,
     root_hash_at,
     seal_batch,
     tree_head_at,
+    withdraw_entry,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 Admit = Callable[[int], None]
 
@@ -219,3 +225,59 @@ def test_appends_and_proofs_read_logarithmically_many_rows(
     _, append_server, _, proofs_server = costs[large]
     assert append_server <= 4 * 15
     assert proofs_server <= 2 * 2 * 15 + 20
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    batches=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),
+    withdrawn=st.sets(st.integers(min_value=0, max_value=239), max_size=10),
+    picks=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 10**9)), min_size=1),
+)
+def test_random_histories_serve_the_same_proofs_as_the_in_memory_tree(
+    conn: Connection,
+    signer: Ed25519PrivateKey,
+    make_entries: Callable[..., Any],
+    batches: list[int],
+    withdrawn: set[int],
+    picks: list[tuple[int, int]],
+) -> None:
+    # A new ledger per example (same database): no state carries over.
+    ledger = f"hypothesis/ledger-{uuid.uuid4().hex[:12]}"
+    ensure_ledger(conn, ledger, public_key=signer.public_key())
+    admitted = 0
+    for batch in batches:
+        admit_entries(conn, ledger, make_entries(batch, admitted))
+        for number in range(admitted, admitted + batch):
+            if number in withdrawn:
+                withdraw_entry(conn, ledger, f"uid-{number}")
+        admitted += batch
+        seal_batch(conn, ledger, signer)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT e.leaf_hash, e.uid FROM entries e JOIN ledgers l ON l.id = e.ledger_id"
+            " WHERE l.namespace || '/' || l.name = %s AND e.state = 'sealed'"
+            " ORDER BY e.leaf_index",
+            (ledger,),
+        )
+        rows = cur.fetchall()
+    leaves = [bytes(h) for h, _ in rows]
+    assert [uid for _, uid in rows] == [f"uid-{n}" for n in range(admitted) if n not in withdrawn]
+    head = latest_tree_head(conn, ledger)
+    assert head is not None and head.tree_size == len(leaves)
+    assert head.root_hash == tree.root_hash(leaves)
+    if not leaves:
+        return
+    for first, second in picks:
+        size = 1 + second % len(leaves)
+        index = first % size
+        assert inclusion_proof(conn, ledger, index, size) == tree.inclusion_proof(
+            leaves[:size], index
+        )
+        size1 = 1 + first % size
+        assert consistency_proof(conn, ledger, size1, size) == tree.consistency_proof(
+            leaves[:size], size1
+        )
