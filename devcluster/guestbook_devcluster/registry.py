@@ -273,8 +273,6 @@ def resources_from_crd(crd: dict[str, Any]) -> list[ResourceInfo]:
         subresources = ver.get("subresources") or {}
         if "status" in subresources:
             sub.append("status")
-        if "scale" in subresources:
-            sub.append("scale")
         schema = (ver.get("schema") or {}).get("openAPIV3Schema")
         infos.append(
             ResourceInfo(

@@ -19,12 +19,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from guestbook_devcluster import errors
+from guestbook_devcluster import errors, schema_seam
 from guestbook_devcluster.context import ApiContext
 from guestbook_devcluster.handlers import list_predicate
 from guestbook_devcluster.paths import Target
 from guestbook_devcluster.registry import ResourceInfo
+from guestbook_devcluster.representation import table_columns
 from guestbook_devcluster.watchers import WatchEvent
+from guestbook_devcluster.wire import parse_accept
 
 Predicate = Callable[[dict[str, Any]], bool]
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -43,31 +45,60 @@ def _bookmark(info: ResourceInfo, rv: int, *, initial_end: bool = False) -> byte
     )
 
 
-def _render(
-    info: ResourceInfo, event: WatchEvent, predicate: Predicate | None, convert: bool
-) -> bytes | None:
-    """The stream line for ``event`` as this watcher sees it (None: not sent)."""
-    if predicate is None and not convert:
-        return event.line
-    obj = orjson.loads(event.raw)
-    if convert:
-        obj["apiVersion"] = info.api_version
-    event_type = event.type
-    if predicate is not None:
-        now = predicate(obj)
-        before = predicate(orjson.loads(event.old_raw)) if event.old_raw is not None else now
-        if event_type == "MODIFIED":
-            if now and not before:
-                event_type = "ADDED"
-            elif before and not now:
-                event_type = "DELETED"
+class _Presenter:
+    """Turns stored events into the stream lines one watcher receives."""
+
+    def __init__(
+        self,
+        info: ResourceInfo,
+        predicate: Predicate | None,
+        convert: bool,
+        table: bool,
+        include_object: str,
+    ) -> None:
+        self.info = info
+        self.predicate = predicate
+        self.convert = convert
+        self.table = table
+        self.include_object = include_object
+        self.columns_sent = False
+
+    def line(self, event: WatchEvent) -> bytes | None:
+        """The stream line for ``event`` (None: this watcher does not see it)."""
+        if self.predicate is None and not self.convert and not self.table:
+            return event.line
+        obj = orjson.loads(event.raw)
+        if self.convert:
+            obj["apiVersion"] = self.info.api_version
+        event_type = event.type
+        if self.predicate is not None:
+            now = self.predicate(obj)
+            before = self.predicate(orjson.loads(event.old_raw)) if event.old_raw else now
+            if event_type == "MODIFIED":
+                if now and not before:
+                    event_type = "ADDED"
+                elif before and not now:
+                    event_type = "DELETED"
+                elif not now:
+                    return None
             elif not now:
                 return None
-        elif not now:
-            return None
-    if predicate is None and not convert:
-        return event.line
-    return _event_line(event_type, obj)
+        if self.table:
+            return _event_line(event_type, self._table(obj))
+        return _event_line(event_type, obj)
+
+    def _table(self, obj: dict[str, Any]) -> dict[str, Any]:
+        table = schema_seam.to_table(
+            table_columns(self.info),
+            [obj],
+            include_object=self.include_object,
+            resource_version=str(obj.get("metadata", {}).get("resourceVersion", "")),
+            continue_token=None,
+        )
+        if self.columns_sent:  # as the API server: column definitions come once
+            table["columnDefinitions"] = []
+        self.columns_sent = True
+        return table
 
 
 def _parse_rv(value: str | None) -> int | None:
@@ -101,6 +132,13 @@ async def watch(ctx: ApiContext, request: Request, target: Target) -> Response:
     except ValueError:
         raise errors.bad_request("timeoutSeconds must be a number of seconds") from None
     convert = info.crd_name is not None and len(ctx.registry.crd_infos(info.crd_name)) > 1
+    presenter = _Presenter(
+        info,
+        predicate,
+        convert,
+        parse_accept(request).table,
+        params.get("includeObject", "Metadata"),
+    )
     loop = asyncio.get_running_loop()
     try:
         watcher, initial = ctx.storage.watch(info, target.namespace, since, loop)
@@ -120,7 +158,7 @@ async def watch(ctx: ApiContext, request: Request, target: Target) -> Response:
             last_rv = start_rv
             batch: list[bytes] = []
             for past in initial:
-                line = _render(info, past, predicate, convert)
+                line = presenter.line(past)
                 if line is not None:
                     batch.append(line)
             if batch:
@@ -150,7 +188,7 @@ async def watch(ctx: ApiContext, request: Request, target: Target) -> Response:
                 event: WatchEvent | None = first
                 while event is not None:
                     last_rv = event.rv
-                    line = _render(info, event, predicate, convert)
+                    line = presenter.line(event)
                     if line is not None:
                         lines.append(line)
                     if watcher.queue.empty() or len(lines) >= 100:

@@ -207,21 +207,32 @@ def test_wait_for_jsonpath(crds: Kubectl, devcluster: DevCluster) -> None:
 
 
 def test_get_watch_streams_changes(crds: Kubectl) -> None:
+    crds("apply", "-f", "-", input=entry("watched-1"))
     watcher = subprocess.Popen(
-        [*_argv(crds), "get", "gbe", "-w", "--request-timeout=20s", "-o", "name"],
+        [*_argv(crds), "get", "gbe", "-w", "--request-timeout=8s"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         deadline = time.monotonic() + 60
-        crds("apply", "-f", "-", input=entry("watched-1"))
         crds("apply", "-f", "-", input=entry("watched-2"))
+        crds(
+            "patch",
+            "gbe",
+            "watched-1",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            '{"status":{"phase":"Sealed"}}',
+        )
         out, _ = waiter_output(watcher, deadline)
     finally:
         watcher.kill()
-    assert "guestbookentry.ledger.guestbook.io/watched-1" in out
-    assert "guestbookentry.ledger.guestbook.io/watched-2" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert lines[0] == ["NAME", "AUTHOR", "PHASE", "INDEX", "HASH", "AGE"]
+    assert ["watched-2", "alice"] in [row[:2] for row in lines]
+    assert ["watched-1", "alice", "Sealed"] in [row[:3] for row in lines]
 
 
 def waiter_output(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
