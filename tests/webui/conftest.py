@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_devcluster.kubectl import Kubectl
 from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig, kubectl
 from guestbook_ledger.store import Connection, ensure_ledger, open_store
-from guestbook_operator.localsystem import wait_until
 from guestbook_webui.app import create_app
 from guestbook_webui.settings import WebSettings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from webui_server import ready_client
 
 __all__ = ["devcluster", "kubeconfig", "kubectl"]
 
@@ -66,16 +66,6 @@ def make_app(kubeconfig: Path, crds: Kubectl, ledger_dsn: str) -> Callable[..., 
         return create_app(WebSettings(**values))
 
     return make
-
-
-def ready_client(app: Starlette) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        wait_until(
-            lambda: client.get("/readyz").status_code == 200,
-            timeout=60,
-            what="the web UI to read the entries",
-        )
-        yield client
 
 
 @pytest.fixture

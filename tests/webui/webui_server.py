@@ -1,5 +1,6 @@
-"""Serve a web UI app with uvicorn on 127.0.0.1 (a free port) in a thread, for the
-tests that need a real HTTP server: event streams and the browser."""
+"""Run a web UI app for a test: in a TestClient once it is ready, or served by
+uvicorn on 127.0.0.1 (a free port) in a thread, for the tests that need a real
+HTTP server: event streams and the browser."""
 
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
+from guestbook_operator.localsystem import wait_until
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+
+def ready_client(app: Starlette) -> Iterator[TestClient]:
+    """Yield a TestClient of ``app`` once it has read the entries from Kubernetes."""
+    with TestClient(app) as client:
+        wait_until(
+            lambda: client.get("/readyz").status_code == 200,
+            timeout=60,
+            what="the web UI to read the entries",
+        )
+        yield client
 
 
 @contextlib.contextmanager

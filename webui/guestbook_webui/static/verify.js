@@ -80,13 +80,15 @@
     fact("rootHash", head.rootHash);
     fact("timestamp", head.timestamp);
     fact("keyId", head.keyId);
-    ok = check("The tree head belongs to this ledger", head.ledger === page.dataset.ledger,
-      `tree head of ${head.ledger}`) && ok;
+    const ours = head.ledger === page.dataset.ledger;
+    ok = check("The tree head belongs to this ledger", ours,
+      ours ? "" : `it is the tree head of ${head.ledger}`) && ok;
 
     const inclusion = await getJson(
       `/api/proofs/inclusion?index=${status.leafIndex}&size=${head.treeSize}`);
     const proofList = page.querySelector('[data-fact="proof"]');
-    proofList.replaceChildren(...inclusion.proof.map((h) => {
+    if (!inclusion.proof.length) proofList.textContent = "(empty: the leaf is the whole tree)";
+    else proofList.replaceChildren(...inclusion.proof.map((h) => {
       const li = document.createElement("li");
       const code = document.createElement("code");
       code.className = "wrap";
@@ -122,8 +124,9 @@
       `--proof '${inclusion.proof.join(",")}'`,
     ].join(" \\\n    "));
     if (ok) {
+      const entries = head.treeSize === 1 ? "1 entry" : `${head.treeSize} entries`;
       finish("verified", `Verified: this entry is leaf #${status.leafIndex} of the ledger's tree of ` +
-        `${head.treeSize} entries, whose root is signed by key ${head.keyId.slice(0, 12)}…`);
+        `${entries}, whose root is signed by key ${head.keyId.slice(0, 12)}…`);
     } else {
       finish("failed", "Verification FAILED: the server's data does not add up (see the checks below).");
     }

@@ -1,0 +1,185 @@
+"""In a real browser: sign the guestbook, see the entry at once as Pending, see its
+hash appear when the operator's workers have sealed it — without a reload — and
+verify it in the browser, which catches a server that lies."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import chromium
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_devcluster.kubectl import Kubectl
+from guestbook_ledger.store import Connection, admit_entry, seal_batch
+from guestbook_operator.localsystem import LocalSystem, ledger_manifest, start_local_system
+from guestbook_webui.app import create_app
+from guestbook_webui.settings import WebSettings
+from playwright.sync_api import Browser, Page, expect
+from webui_server import serve
+
+SEALED_TIMEOUT_MS = 180_000  # the operator starts a worker Job; generous on a loaded machine
+
+# Records every phase each entry shows, from before the click on: proves the entry
+# was shown as Pending first, whatever the speed of the workers.
+PHASE_RECORDER = """
+() => {
+  window.phaseHistory = {};
+  window.notReloaded = true;
+  const record = () => {
+    for (const li of document.querySelectorAll('#entries li.entry')) {
+      const seen = (window.phaseHistory[li.dataset.name] ||= []);
+      if (seen[seen.length - 1] !== li.dataset.phase) seen.push(li.dataset.phase);
+    }
+  };
+  new MutationObserver(record).observe(document.getElementById('entries'),
+    { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase'] });
+  record();
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def system(ledger_dsn: str) -> Iterator[LocalSystem]:
+    """The whole system: local Kubernetes API with its job runner, CRDs, a Ledger,
+    the operator; the web UI is served on top of it by the test."""
+    state = Path(tempfile.mkdtemp(prefix="guestbook-webui-"))
+    local = start_local_system(state, ledger_dsn)
+    try:
+        local.apply(ledger_manifest())
+        local.start_operator()
+        yield local
+    finally:
+        local.stop()
+        if local.operator_log is not None and local.operator_log.exists():
+            print(local.operator_log.read_text(errors="replace")[-20_000:])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
+    system: LocalSystem, ledger_dsn: str, page: Page
+) -> None:
+    settings = WebSettings(kubeconfig=str(system.kubeconfig), dsn=ledger_dsn)
+    with serve(create_app(settings)) as url:
+        page.goto(url)
+        expect(page.get_by_text("No one has signed yet")).to_be_visible()
+        page.evaluate(PHASE_RECORDER)
+
+        page.get_by_label("Your name").fill("Ada Lovelace")
+        page.get_by_label("Message").fill("Hello from the browser ✓")
+        page.get_by_role("button", name="Sign").click()
+
+        entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")
+        expect(entry).to_have_count(1)
+        expect(entry.locator(".author")).to_have_text("Ada Lovelace")
+        expect(page.get_by_label("Message")).to_have_value("")
+        hash_code = entry.locator("code.hash")
+        expect(hash_code).to_be_visible(timeout=SEALED_TIMEOUT_MS)
+        expect(entry.locator(".phase")).to_have_text("Sealed")
+
+        name = entry.get_attribute("data-name")
+        assert name is not None
+        resource = json.loads(system.kubectl("get", "gbe", name, "-o", "json"))
+        leaf_hash = resource["status"]["leafHash"]
+        expect(hash_code).to_have_text(leaf_hash[:12])
+        expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
+        history = page.evaluate("window.phaseHistory")[name]
+        assert history[0] == "Pending" and history[-1] == "Sealed", history
+        assert page.evaluate("window.notReloaded") is True
+
+        entry.get_by_role("link", name="verify").click()
+        verdict = page.locator("#verdict")
+        expect(verdict).to_have_attribute("data-result", "verified", timeout=60_000)
+        expect(verdict).to_contain_text(f"leaf #{resource['status']['leafIndex']}")
+        expect(page.locator('#checks li[data-result="pass"]')).to_have_count(5)
+        expect(page.locator("[data-fact=leafHash]")).to_have_text(leaf_hash)
+
+
+def test_verification_in_the_browser_does_not_trust_the_server(
+    crds: Kubectl,
+    kubeconfig: Path,
+    store: Connection,
+    signer: Ed25519PrivateKey,
+    ledger_dsn: str,
+    page: Page,
+) -> None:
+    # Sealed through the store, as a worker does; then the resource's status lies.
+    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
+    with serve(create_app(settings)) as url:
+        page.goto(url)
+        page.get_by_label("Message").fill("Checked by the browser")
+        page.get_by_role("button", name="Sign").click()
+        entry = page.locator("#entries li.entry", has_text="Checked by the browser")
+        expect(entry.locator(".phase")).to_have_text("Pending")
+        name = entry.get_attribute("data-name")
+        assert name is not None
+        resource = json.loads(crds("get", "gbe", name, "-o", "json"))
+        meta, spec = resource["metadata"], resource["spec"]
+        admit_entry(
+            store,
+            "default/guestbook",
+            entry=name,
+            uid=meta["uid"],
+            author=spec["author"],
+            message=spec["message"],
+            submitted_at=meta["creationTimestamp"],
+        )
+        sealed = seal_batch(store, "default/guestbook", signer).sealed[0]
+        honest = {"phase": "Sealed", "leafIndex": 0, "leafHash": sealed.leaf_hash.hex()}
+        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+             "-p", json.dumps({"status": honest}))  # fmt: skip
+
+        expect(entry.locator("code.hash")).to_have_text(sealed.leaf_hash.hex()[:12])
+        page.goto(f"{url}/entries/{name}/verify")
+        expect(page.locator("#verdict")).to_have_attribute("data-result", "verified")
+
+        lie = {"status": {"leafHash": "ab" * 32}}
+        crds("patch", "gbe", name, "--subresource=status", "--type=merge", "-p", json.dumps(lie))
+        page.reload()
+        verdict = page.locator("#verdict")
+        expect(verdict).to_have_attribute("data-result", "failed")
+        failed = page.locator('#checks li[data-result="fail"]')
+        expect(failed).to_have_count(1)
+        expect(failed).to_contain_text("leaf hash in the entry's status")
+        expect(page.locator("[data-fact=leafHash]")).to_have_text(sealed.leaf_hash.hex())
+
+
+def test_without_event_source_the_page_polls_for_changes(
+    crds: Kubectl, kubeconfig: Path, ledger_dsn: str, page: Page
+) -> None:
+    page.add_init_script("delete window.EventSource")
+    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
+    with serve(create_app(settings)) as url:
+        page.goto(url)
+        page.get_by_label("Message").fill("Polled")
+        page.get_by_role("button", name="Sign").click()
+        entry = page.locator("#entries li.entry", has_text="Polled")
+        expect(entry.locator(".phase")).to_have_text("Pending")
+        name = entry.get_attribute("data-name")
+        assert name is not None
+
+        status = {"phase": "Sealed", "leafIndex": 0, "leafHash": "cd" * 32}
+        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+             "-p", json.dumps({"status": status}))  # fmt: skip
+        expect(entry.locator("code.hash")).to_have_text("cd" * 6)
+        crds("delete", "gbe", name)
+        expect(entry).to_have_count(0)
+        expect(page.get_by_text("No one has signed yet")).to_be_visible()
