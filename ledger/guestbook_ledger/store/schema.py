@@ -49,16 +49,16 @@ def connect(dsn: str, *, connect_timeout_seconds: int = 10) -> Connection:
     the server cannot be reached or refuses the connection.
     """
     try:
-        psycopg2.extensions.parse_dsn(dsn)
+        parsed = psycopg2.extensions.parse_dsn(dsn)
     except psycopg2.ProgrammingError as exc:
         raise InvalidDsnError(
             f"The connection string {dsn!r} is not a valid PostgreSQL DSN "
             "(expected e.g. postgresql://user@host:5432/dbname)."
         ) from exc
+    # Keyword arguments replace the DSN's own, so keep any options it sets.
+    options = f"{parsed.get('options', '')} -c timezone=UTC".strip()
     try:
-        conn = psycopg2.connect(
-            dsn, connect_timeout=connect_timeout_seconds, options="-c timezone=UTC"
-        )
+        conn = psycopg2.connect(dsn, connect_timeout=connect_timeout_seconds, options=options)
     except psycopg2.OperationalError as exc:
         reason = " ".join(str(exc).split()) or "no reason given"
         raise DatabaseUnavailableError(

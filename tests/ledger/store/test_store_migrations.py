@@ -94,3 +94,13 @@ def test_an_unreachable_database_is_a_clear_error(postgres_server: EmbeddedPostg
         connect(postgres_server.dsn("no_such_database"))
     with pytest.raises(DatabaseUnavailableError, match="check that PostgreSQL is running"):
         connect("postgresql://postgres@127.0.0.1:1/postgres", connect_timeout_seconds=5)
+
+
+def test_options_in_the_dsn_are_kept(ledger_dsn: str) -> None:
+    conn = connect(f"{ledger_dsn}?options=-c%20application_name%3Dauditor")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT current_setting('application_name'), current_setting('TimeZone')")
+            assert cur.fetchone() == ("auditor", "UTC")
+    finally:
+        conn.close()
