@@ -4,9 +4,15 @@ real (local) Kubernetes API; bad input creates nothing and says what is wrong.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from guestbook_devcluster.kubectl import Kubectl
+from guestbook_operator.localsystem import wait_until
+from guestbook_webui.app import create_app
+from guestbook_webui.kube import KubeApiError
+from guestbook_webui.kube_problems import kube_problem
+from guestbook_webui.settings import WebSettings
 from starlette.testclient import TestClient
 
 PROBLEM = "application/problem+json"
@@ -183,3 +189,49 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ready"}
     page = client.get("/")
     assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_without_the_crds_signing_says_to_install_them(kubeconfig: Path, ledger_dsn: str) -> None:
+    app = create_app(WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn))
+    with TestClient(app) as client:
+        not_ready = wait_until(
+            lambda: (r := client.get("/readyz")).json().get("detail") and r,
+            timeout=60,
+            what="the web UI to report why it is not ready",
+        )
+        assert not_ready.status_code == 503
+
+        response = client.post("/entries", json={"message": "hello?"})
+        assert response.status_code == 503
+        assert response.headers["content-type"] == PROBLEM
+        assert "apply the CRDs" in response.json()["detail"]
+        assert client.get("/api/entries").status_code == 503
+
+        page = client.post("/entries", data={"message": "hello?"}, headers={"Accept": "text/html"})
+        assert page.status_code == 503
+        assert "apply the CRDs" in page.text
+        assert "hello?" in page.text
+
+
+def test_kubernetes_field_errors_point_at_the_body_fields() -> None:
+    status = {
+        "kind": "Status",
+        "code": 422,
+        "reason": "Invalid",
+        "message": 'GuestbookEntry.ledger.guestbook.io "x" is invalid',
+        "details": {
+            "causes": [
+                {"field": "spec.message", "message": "Too long: may not be more than 2000"},
+                {"field": "metadata.name", "message": "Invalid value"},
+            ]
+        },
+    }
+    problem = kube_problem(KubeApiError(422, status))
+    body = problem.body("/entries")
+    assert body["status"] == 422
+    assert body["type"] == "urn:guestbook-ledger:problem:invalid-entry"
+    assert body["errors"] == [
+        {"pointer": "#/message", "detail": "Too long: may not be more than 2000"},
+        {"pointer": "#/metadata/name", "detail": "Invalid value"},
+    ]
+    assert kube_problem(KubeApiError(403, {"message": "forbidden"})).status == 502

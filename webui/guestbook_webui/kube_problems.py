@@ -20,9 +20,9 @@ def field_errors(exc: KubeApiError) -> list[FieldError]:
     errors = []
     for cause in (exc.status.get("details") or {}).get("causes") or ():
         field = str(cause.get("field") or "")
-        errors.append(
-            FieldError(_FIELDS.get(field, field or "spec"), str(cause.get("message") or ""))
-        )
+        # A field outside our body keeps its Kubernetes path, as a JSON Pointer.
+        ours = _FIELDS.get(field) or (field or "spec").replace(".", "/")
+        errors.append(FieldError(ours, str(cause.get("message") or "")))
     return errors
 
 

@@ -76,10 +76,17 @@
     if (li.parentNode !== list || li.nextElementSibling !== before) list.insertBefore(li, before);
   }
 
+  // Phases only move forward, so a late reply (the POST's, or a poll's) never turns
+  // a sealed entry back into a pending one.
+  const RANK = { Pending: 0, Hashing: 1, Sealed: 2, Failed: 2 };
+  const rank = (phase) => RANK[phase] ?? 0;
+
   function upsert(entry) {
     let li = document.getElementById(`gbe-${entry.name}`);
     if (!li || li.parentNode !== list) {
       li = template.content.firstElementChild.cloneNode(true);
+    } else if (rank(li.dataset.phase) > rank((entry.status || {}).phase || "Pending")) {
+      return;
     }
     render(li, entry);
     place(li);

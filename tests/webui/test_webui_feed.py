@@ -1,0 +1,131 @@
+"""The entry feed (one list + watch for every browser) misses nothing: it resumes
+after each watch ends, and after an expired watch it lists again and publishes
+what changed meanwhile — deletions included."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from guestbook_devcluster.kubectl import Kubectl
+from guestbook_webui.entry_feed import Change, EntryFeed, Subscription
+from guestbook_webui.kube import KubeApi, client_for, load_configuration
+
+WAIT = 60.0
+
+
+def manifest(name: str, ledger: str = "guestbook") -> str:
+    return json.dumps(
+        {
+            "apiVersion": "ledger.guestbook.io/v1alpha1",
+            "kind": "GuestbookEntry",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"ledger": ledger, "message": f"message of {name}"},
+        }
+    )
+
+
+class CountingKube(KubeApi):
+    """The real client, counting lists and watches; ``expire_first_watch`` makes the
+    first watch end with 410 Expired after ``before_expiry`` ran (events missed)."""
+
+    def __init__(self, kubeconfig: Path, kubectl: Kubectl, *, expire_first_watch: bool) -> None:
+        super().__init__(client_for(load_configuration(str(kubeconfig))))
+        self.kubectl = kubectl
+        self.lists = 0
+        self.watches = 0
+        self.expire_first_watch = expire_first_watch
+
+    async def list_entries(self, namespace: str) -> Any:
+        self.lists += 1
+        return await super().list_entries(namespace)
+
+    async def watch_entries(
+        self, namespace: str, resource_version: str, *, timeout_seconds: int = 300
+    ) -> AsyncIterator[dict[str, Any]]:
+        self.watches += 1
+        if self.expire_first_watch and self.watches == 1:
+            # While "disconnected": one entry goes away, another arrives.
+            await asyncio.to_thread(self.kubectl, "delete", "gbe", "doomed")
+            await asyncio.to_thread(self.kubectl, "apply", "-f", "-", input=manifest("newcomer"))
+            yield {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "gone"}}
+            return
+        async for event in super().watch_entries(
+            namespace, resource_version, timeout_seconds=timeout_seconds
+        ):
+            yield event
+
+
+async def until(predicate: Any, what: str) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), WAIT)
+    except TimeoutError:
+        raise AssertionError(f"gave up waiting for {what}") from None
+
+
+async def changes_until(subscription: Subscription, kind: str, name: str) -> list[Change]:
+    seen: list[Change] = []
+
+    async def collect() -> None:
+        while True:
+            change = await subscription.next(1.0)
+            if change is None:
+                continue
+            seen.append(change)
+            if change.kind == kind and change.entry["metadata"]["name"] == name:
+                return
+
+    await asyncio.wait_for(collect(), WAIT)
+    return seen
+
+
+async def test_the_feed_resumes_after_each_watch_ends(kubeconfig: Path, crds: Kubectl) -> None:
+    kube = CountingKube(kubeconfig, crds, expire_first_watch=False)
+    feed = EntryFeed(kube, "default", "guestbook", watch_seconds=1)
+    task = asyncio.create_task(feed.run())
+    try:
+        await asyncio.wait_for(feed.synced.wait(), WAIT)
+        async with feed.subscribe() as subscription:
+            await until(lambda: kube.watches >= 2, "a second watch")
+            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("late"))
+            await changes_until(subscription, "entry", "late")
+            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("other", "other"))
+            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("later"))
+            seen = await changes_until(subscription, "entry", "later")
+        assert "other" not in [change.entry["metadata"]["name"] for change in seen]
+        assert kube.lists == 1, "resuming a watch needs no new list"
+        assert [entry["metadata"]["name"] for entry in feed.entries()] == ["later", "late"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await kube.aclose()
+
+
+async def test_an_expired_watch_lists_again_and_publishes_what_was_missed(
+    kubeconfig: Path, crds: Kubectl
+) -> None:
+    crds("apply", "-f", "-", input=manifest("doomed"))
+    crds("apply", "-f", "-", input=manifest("stays"))
+    kube = CountingKube(kubeconfig, crds, expire_first_watch=True)
+    feed = EntryFeed(kube, "default", "guestbook")
+    async with feed.subscribe() as subscription:
+        task = asyncio.create_task(feed.run())
+        try:
+            seen = await changes_until(subscription, "deleted", "doomed")
+            seen += await changes_until(subscription, "entry", "newcomer")
+            await until(lambda: kube.watches >= 2, "the watch after the new list")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await kube.aclose()
+    assert kube.lists == 2
+    assert sorted(entry["metadata"]["name"] for entry in feed.entries()) == ["newcomer", "stays"]
+    kinds = {(change.kind, change.entry["metadata"]["name"]) for change in seen}
+    assert {("entry", "doomed"), ("entry", "stays"), ("deleted", "doomed")} <= kinds
