@@ -149,7 +149,12 @@ class DevCluster:
         self.services.start(self.url)
 
     def stop(self) -> None:
-        """Stop the job runner, end every watch, stop serving and wait for the thread."""
+        """Stop the job runner, end every watch, stop serving and wait for the thread.
+
+        The job runner stops first (its pod processes are killed, their pods stay
+        as they were, like a node that went away), so no controller reconnects
+        its watches while the server shuts down.
+        """
         self.services.stop()
         self.storage.close_watchers()
         if self._server is not None:

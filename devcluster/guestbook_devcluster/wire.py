@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import yaml
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from guestbook_devcluster import errors
@@ -53,7 +53,12 @@ def media_type(request: Request) -> str:
 async def read_body(request: Request, accepted: tuple[str, ...]) -> Any:
     """The decoded request body; raises UnsupportedMediaType or BadRequest."""
     kind = media_type(request) or JSON  # clients such as pykube send no Content-Type
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # The client went away mid-body (a controller stopping): nothing is stored,
+        # and the answer nobody reads is a plain Status rather than a logged traceback.
+        raise errors.bad_request("the client disconnected before sending the whole body") from None
     if kind not in accepted:
         raise errors.unsupported_media_type(kind, list(accepted))
     return decode(raw, kind)

@@ -19,7 +19,8 @@ from itertools import pairwise
 from guestbook_ledger.cli import UsageError
 
 BENCH_MODULES: tuple[str, ...] = (
-    "guestbook_devcluster.bench_cli",  # bench devcluster | jobs
+    "guestbook_devcluster.bench_cli",  # bench devcluster
+    "guestbook_devcluster.jobrunner.bench_cli",  # bench jobs
     "guestbook_operator.bench_cli",  # bench e2e
 )
 

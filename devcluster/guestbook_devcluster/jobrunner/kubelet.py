@@ -102,16 +102,16 @@ class PodWorker:
         return self.stopping.is_set()
 
     async def run(self) -> None:
+        """Run the pod; cancelled (the kubelet stops): kill the process, write nothing."""
         try:
             await self._run()
         except asyncio.CancelledError:
             if self.process is not None:
-                await self.process.terminate(1.0)
+                self.process.signal(signal.SIGKILL)
             raise
         except Exception:
             log.exception("pod %s/%s: kubelet worker failed", self.namespace, self.name)
-        finally:
-            await self._finish_deletion()
+        await self._finish_deletion()
 
     async def _run(self) -> None:
         spec = self.pod.get("spec") or {}
@@ -254,11 +254,16 @@ class PodWorker:
         )
         waiter = asyncio.ensure_future(process.wait())
         stopper = asyncio.ensure_future(self.stopping.wait())
-        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        if waiter.done():
+        exited = False
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            exited = waiter.done()
+            if not exited:
+                waiter.cancel()  # the process is terminated below, or by the kubelet's stop
+        if exited:
             return waiter.result(), started_at, process.pid
-        waiter.cancel()
         exit_code = await process.terminate(self.grace)
         await self._patch_status(
             pod_status.terminated(
@@ -323,6 +328,10 @@ class Kubelet:
                 assert worker.task is not None
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker.task
+            # Reap the killed processes while this event loop still runs.
+            processes = [w.process.wait() for w in workers if w.process is not None]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*processes, return_exceptions=True), 5)
 
     async def _on_event(self, kind: str, pod: Obj) -> None:
         meta = pod.get("metadata") or {}

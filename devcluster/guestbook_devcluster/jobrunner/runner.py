@@ -86,14 +86,15 @@ class JobRunner:
         self._started.wait(10)
 
     def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._main = loop.create_task(self.run())
-        loop.call_soon(self._started.set)
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._main = asyncio.current_task()
+            self._started.set()
+            await self.run()
+
+        # asyncio.run cancels and awaits whatever is left (process waits, timers).
         with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(self._main)
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+            asyncio.run(main())
 
     def stop_thread(self, timeout: float = 15.0) -> None:
         """Stop the runner (killing pod processes) and wait for its thread."""

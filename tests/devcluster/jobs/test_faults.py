@@ -103,9 +103,7 @@ def test_latency_slows_matching_requests_only(devcluster: DevCluster, kubectl: K
 def test_killing_a_pod_process_fails_the_pod_and_the_job_retries(
     devcluster: DevCluster, kubectl: Kubectl
 ) -> None:
-    code = (
-        "import sys, time\nattempt = sys.argv[-1]\nprint('running', flush=True)\ntime.sleep(120)\n"
-    )
+    code = "import time; print('running', flush=True); time.sleep(120)"
     apply(kubectl, python_job("doomed", code, activeDeadlineSeconds=120))
     pod = wait_for(
         lambda: [p for p in job_pods(kubectl, "doomed") if p["status"]["phase"] == "Running"],
