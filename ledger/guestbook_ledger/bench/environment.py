@@ -20,7 +20,8 @@ def cpu_model() -> str:
 
 
 def describe_machine() -> str:
-    """E.g. "2026-11-25 12:00 UTC, 2 CPUs (AMD EPYC), 23 GiB RAM, Linux 6.1, Python 3.11.7"."""
+    """E.g. "2026-11-25 12:00 UTC, 2 CPUs (AMD EPYC), 23 GiB RAM, Linux 6.1, Python 3.11.7,
+    load average 0.5, 0.4, 0.3" (taken when called: call it when the run ends)."""
     cpus = len(os.sched_getaffinity(0))  # what `nproc` reports
     memory = ""
     try:
@@ -30,7 +31,9 @@ def describe_machine() -> str:
     except OSError:
         pass
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # Other work on the machine skews figures; the load average says how much there was.
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{now}, {cpus} CPUs ({cpu_model()}){memory}, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}"
+        f"{platform.release()}, Python {platform.python_version()}, load average {load}"
     )
