@@ -218,6 +218,8 @@ def create_object(
         _check_namespace_open(ctx, info, target.namespace, str(meta.get("name") or ""))
     else:
         meta.pop("namespace", None)
+    if meta.get("resourceVersion"):
+        raise errors.bad_request("resourceVersion should not be set on objects to be created")
     obj, warnings = admission.prepare_create(info, obj, ctx.registry, field_validation=validation)
     preset = obj["metadata"].get("uid") if (info.group, info.plural) == ("batch", "jobs") else None
     created = ctx.storage.create(info, obj, dry_run=dry_run, uid=preset)

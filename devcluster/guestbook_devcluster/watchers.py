@@ -27,11 +27,16 @@ class WatchEvent:
         return b'{"type":"' + self.type.encode() + b'","object":' + self.raw + b"}\n"
 
 
+MAX_QUEUED = 50_000
+
+
 class Watcher:
     """A queue of events for one watch request, fed from any thread.
 
     ``namespace`` limits delivery to one namespace (None = all). ``close()``
-    ends the stream: the consumer then receives None.
+    ends the stream: the consumer then receives None. A consumer that falls
+    ``MAX_QUEUED`` events behind is closed (as the API server drops slow
+    watchers); its client re-lists or resumes.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, namespace: str | None) -> None:
@@ -46,6 +51,9 @@ class Watcher:
         if self.closed:
             return
         if event is not None and self.namespace is not None and event.namespace != self.namespace:
+            return
+        if event is not None and self.queue.qsize() >= MAX_QUEUED:
+            self.close()
             return
         if threading.get_ident() == self._thread:
             self.queue.put_nowait(event)

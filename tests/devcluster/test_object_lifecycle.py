@@ -165,3 +165,43 @@ def test_crd_delete_removes_resource_and_objects(api: httpx.Client) -> None:
     _eventually(lambda: api.get(ENTRIES).status_code == 404)
     groups = api.get("/apis").json()["groups"]
     assert "ledger.guestbook.io" not in [g["name"] for g in groups]
+
+
+def test_dry_run_changes_nothing(api: httpx.Client) -> None:
+    job = _job("dry")
+    answer = api.post(JOBS, params={"dryRun": "All"}, json=job)
+    assert answer.status_code == 201 and answer.json()["metadata"]["name"] == "dry"
+    assert not _exists(api, f"{JOBS}/dry")
+    api.post(JOBS, json=job).raise_for_status()
+    before = api.get(f"{JOBS}/dry").json()
+    patched = api.patch(
+        f"{JOBS}/dry",
+        params={"dryRun": "All"},
+        content=b'{"spec":{"parallelism":9}}',
+        headers=MERGE,
+    )
+    assert patched.json()["spec"]["parallelism"] == 9
+    api.request("DELETE", f"{JOBS}/dry", params={"dryRun": "All"}).raise_for_status()
+    assert api.get(f"{JOBS}/dry").json() == before
+
+
+def test_delete_collection_with_selector(api: httpx.Client) -> None:
+    for name, team in (("c1", "red"), ("c2", "red"), ("c3", "blue")):
+        cm = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": {"team": team}},
+        }
+        api.post(f"{NS}/configmaps", json=cm).raise_for_status()
+    deleted = api.request("DELETE", f"{NS}/configmaps", params={"labelSelector": "team=red"})
+    assert sorted(i["metadata"]["name"] for i in deleted.json()["items"]) == ["c1", "c2"]
+    left = api.get(f"{NS}/configmaps").json()["items"]
+    assert [i["metadata"]["name"] for i in left] == ["c3"]
+
+
+def test_create_refuses_a_resource_version(api: httpx.Client) -> None:
+    job = _job("versioned")
+    job["metadata"]["resourceVersion"] = "5"
+    refused = api.post(JOBS, json=job)
+    assert refused.status_code == 400
+    assert "resourceVersion should not be set" in refused.json()["message"]
