@@ -1,0 +1,46 @@
+"""Serve the web UI with uvicorn in a background thread (tests, benchmarks, and
+local mode run it beside the other components in one process)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Yield the base URL (``http://HOST:PORT``) while ``app`` is served; ``port`` 0
+    picks a free one. Raises OSError when the port is taken, RuntimeError when
+    the app fails to start (its lifespan raised; the log says why)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    bound = sock.getsockname()[1]
+    # Open event streams would hold a graceful shutdown forever; give them 1 s.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="webui", daemon=True
+    )
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            sock.close()
+            raise RuntimeError("the web UI failed to start; see the log above")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
