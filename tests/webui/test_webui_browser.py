@@ -125,7 +125,9 @@ def test_verification_in_the_browser_does_not_trust_the_server(
     settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
     with serve(create_app(settings)) as url:
         page.goto(url)
-        page.get_by_label("Message").fill("Checked by the browser")
+        # Text that exercises the canonical JSON: escapes, NFC, astral characters.
+        tricky = 'Checked by the browser: Cafe\u0301 "q" \\ a\nb\tc \u2028 \u0007 ✓ 𝄞'
+        page.get_by_label("Message").fill(tricky)
         page.get_by_role("button", name="Sign").click()
         entry = page.locator("#entries li.entry", has_text="Checked by the browser")
         expect(entry.locator(".phase")).to_have_text("Pending")

@@ -123,7 +123,10 @@
       `--root ${head.rootHash}`,
       `--proof '${inclusion.proof.join(",")}'`,
     ].join(" \\\n    "));
-    if (ok) {
+    if (ok && signed === null) {
+      finish("unsigned", `The inclusion verifies: this entry is leaf #${status.leafIndex} of the ` +
+        "signed root; this browser cannot check the Ed25519 signature (see below).");
+    } else if (ok) {
       const entries = head.treeSize === 1 ? "1 entry" : `${head.treeSize} entries`;
       finish("verified", `Verified: this entry is leaf #${status.leafIndex} of the ledger's tree of ` +
         `${entries}, whose root is signed by key ${head.keyId.slice(0, 12)}…`);
