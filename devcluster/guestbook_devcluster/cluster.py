@@ -36,7 +36,7 @@ DEFAULT_TOKEN = "devcluster-admin-token"
 
 
 def bootstrap(storage: Storage, registry: Registry) -> None:
-    """Create the namespaces every cluster starts with (those not stored yet)."""
+    """Create what every cluster starts with (namespaces, the `kubernetes` Service)."""
     from guestbook_devcluster import admission
 
     info = registry.lookup("", "v1", "namespaces")
@@ -50,6 +50,25 @@ def bootstrap(storage: Storage, registry: Registry) -> None:
             }
             obj, _ = admission.prepare_create(info, obj, registry, field_validation="Strict")
             storage.create(info, obj)
+    services = registry.lookup("", "v1", "services")
+    assert services is not None
+    if storage.find(services.key, "default", "kubernetes") is None:
+        service: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": "10.96.0.1",
+                "clusterIPs": ["10.96.0.1"],
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+            },
+        }
+        storage.create(services, service)
 
 
 class DevCluster:

@@ -237,6 +237,10 @@ def _smp_map(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
     merge_key = MERGE_KEYS.get(field)
+    if field == "ports" and all(
+        isinstance(i, dict) and "port" in i and "containerPort" not in i for i in patch
+    ):
+        merge_key = "port"  # a Service's ports merge on port, a container's on containerPort
     existing = list(current) if isinstance(current, list) else []
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [

@@ -1,8 +1,8 @@
 """Just enough of Kubernetes' protobuf encoding to read what kubectl's typed clients send.
 
-``kubectl create namespace|configmap|secret|serviceaccount`` encode the new
+``kubectl create namespace|configmap|secret|serviceaccount|service`` encode the new
 object as protobuf (``application/vnd.kubernetes.protobuf``); everything else
-kubectl writes is JSON. This decodes those four kinds into the JSON form.
+kubectl writes is JSON. This decodes those kinds into the JSON form.
 Other kinds raise UnsupportedMediaType with a hint to use JSON.
 """
 
@@ -89,6 +89,49 @@ def _local_ref(data: bytes) -> dict[str, Any]:
     return {"name": next((r.decode() for n, _, r in _fields(data) if n == 1), "")}
 
 
+def _int_or_string(data: bytes) -> int | str:
+    kind, number, text = 0, 0, ""
+    for field, _, raw in _fields(data):
+        if field == 1:
+            kind = raw
+        elif field == 2:
+            number = raw
+        elif field == 3:
+            text = raw.decode()
+    return text if kind == 1 else number
+
+
+def _service_port(data: bytes) -> dict[str, Any]:
+    port: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1 and raw:
+            port["name"] = raw.decode()
+        elif number == 2 and raw:
+            port["protocol"] = raw.decode()
+        elif number == 3:
+            port["port"] = raw
+        elif number == 4:
+            port["targetPort"] = _int_or_string(raw)
+        elif number == 5 and raw:
+            port["nodePort"] = raw
+    return port
+
+
+def _service_spec(data: bytes) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            spec.setdefault("ports", []).append(_service_port(raw))
+        elif number == 2:
+            key, value = _map_entry(raw, _text)
+            spec.setdefault("selector", {})[key] = value
+        elif number == 3 and raw:
+            spec["clusterIP"] = raw.decode()
+        elif number == 4 and raw:
+            spec["type"] = raw.decode()
+    return spec
+
+
 def _decode_kind(kind: str, data: bytes) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for number, _, raw in _fields(data):
@@ -110,12 +153,14 @@ def _decode_kind(kind: str, data: bytes) -> dict[str, Any]:
         elif kind == "ServiceAccount" and number in (2, 3):
             field = "secrets" if number == 2 else "imagePullSecrets"
             obj.setdefault(field, []).append(_local_ref(raw))
+        elif kind == "Service" and number == 2:
+            obj["spec"] = _service_spec(raw)
         elif kind == "ServiceAccount" and number == 4:
             obj["automountServiceAccountToken"] = bool(raw)
     return obj
 
 
-SUPPORTED_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount")
+SUPPORTED_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service")
 
 
 def decode(body: bytes) -> dict[str, Any]:

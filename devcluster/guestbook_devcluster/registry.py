@@ -174,6 +174,15 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         short=("sa",),
     ),
     _r(
+        "",
+        "v1",
+        "Service",
+        "services",
+        short=("svc",),
+        categories=("all",),
+        sub=("status",),
+    ),
+    _r(
         "batch",
         "v1",
         "Job",

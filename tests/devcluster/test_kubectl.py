@@ -319,3 +319,18 @@ def test_apply_crd_file_is_served_at_once(kubectl: Kubectl) -> None:
     conditions = {c["type"]: c["status"] for c in status["conditions"]}
     assert conditions == {"NamesAccepted": "True", "Established": "True"}
     assert kubectl("get", "gbe") == ""
+
+
+def test_create_commands_and_cluster_info(kubectl: Kubectl) -> None:
+    assert "running at http://127.0.0.1:" in kubectl("cluster-info")
+    kubectl("create", "serviceaccount", "bot")
+    kubectl("create", "service", "clusterip", "web", "--tcp=80:8080")
+    service = json.loads(kubectl("get", "svc", "web", "-o", "json"))
+    assert service["spec"]["ports"] == [
+        {"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}
+    ]
+    assert service["spec"]["selector"] == {"app": "web"}
+    kubectl("patch", "svc", "web", "-p", '{"spec":{"ports":[{"port":80,"name":"http"}]}}')
+    ports = json.loads(kubectl("get", "svc", "web", "-o", "jsonpath={.spec.ports}"))
+    assert ports == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+    assert "service/kubernetes" in kubectl("get", "all", "-o", "name")
