@@ -112,6 +112,25 @@ def custom_resource(
     return obj, warnings
 
 
+def builtin_fields(info: ResourceInfo, obj: Obj, *, field_validation: str) -> tuple[Obj, list[str]]:
+    """Unknown fields of a built-in kind, as the apiserver's decoder treats them.
+
+    Strict refuses them (400), Warn drops them with a warning each, Ignore drops
+    them silently. Parts of built-in schemas that are not spelled out keep
+    everything (see ``schema/builtin_openapi.py``).
+    """
+    schema = schema_seam.builtin_schema(info.group, info.version, info.kind)
+    if schema is None:
+        return obj, []
+    unknown = schema_seam.unknown_fields(schema, obj)
+    if not unknown:
+        return obj, []
+    if field_validation == "Strict":
+        raise errors.bad_request(schema_seam.strict_message(unknown, info.kind, info.version))
+    warnings = [f'unknown field "{f}"' for f in unknown] if field_validation == "Warn" else []
+    return schema_seam.prune_object(schema, obj), warnings
+
+
 def prepare_create(
     info: ResourceInfo, obj: Obj, registry: Registry, *, field_validation: str
 ) -> tuple[Obj, list[str]]:
@@ -120,6 +139,8 @@ def prepare_create(
     warnings: list[str] = []
     if info.has_status and info.plural not in ("customresourcedefinitions",):
         obj.pop("status", None)
+    if info.builtin:
+        obj, warnings = builtin_fields(info, obj, field_validation=field_validation)
     if not info.builtin:
         obj, warnings = custom_resource(info, obj, None, field_validation=field_validation)
     elif info.plural == "namespaces" and info.group == "":
@@ -147,6 +168,8 @@ def prepare_update(
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if info.builtin:
+        new, warnings = builtin_fields(info, new, field_validation=field_validation)
     if not info.builtin:
         new, warnings = custom_resource(info, new, old, field_validation=field_validation)
     elif info.plural == "customresourcedefinitions":

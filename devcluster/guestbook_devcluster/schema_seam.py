@@ -10,8 +10,8 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from guestbook_devcluster.schema import builtin_openapi, defaults, prune, rules, structural, tables
 from guestbook_devcluster.schema import crd as crd_checks
-from guestbook_devcluster.schema import defaults, prune, rules, structural, tables
 from guestbook_devcluster.schema.errors import FieldError
 
 
@@ -36,6 +36,11 @@ def unknown_fields(schema: dict[str, Any], obj: dict[str, Any]) -> list[str]:
 
 def strict_message(fields: list[str], kind: str = "", version: str = "") -> str:
     return prune.strict_decoding_message(fields, kind, version)
+
+
+def builtin_schema(group: str, version: str, kind: str) -> dict[str, Any] | None:
+    """The (shared, read-only) object schema of a built-in kind, or None."""
+    return builtin_openapi.builtin_object_schema(group, version, kind)
 
 
 def crd_schema_errors(crd: dict[str, Any]) -> list[FieldError]:

@@ -15,6 +15,7 @@ Schemas are keyed by their Kubernetes definition names
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 Schema = dict[str, Any]
@@ -329,6 +330,30 @@ def _core() -> dict[str, Schema]:
                 "container runtime."
             ),
             "tty": _b("Whether this container should allocate a TTY for itself."),
+            "stdinOnce": _b(
+                "Whether the container runtime should close the stdin channel after it has "
+                "been opened by a single attach."
+            ),
+            "restartPolicy": _s(
+                "RestartPolicy defines the restart behavior of individual containers in a pod "
+                "(Always makes an init container a sidecar)."
+            ),
+            "resizePolicy": {
+                "type": "array",
+                "description": "Resources resize policy for the container.",
+                "items": _free("ContainerResizePolicy represents resource resize policy."),
+                "x-kubernetes-list-type": "atomic",
+            },
+            "volumeDevices": {
+                "type": "array",
+                "description": "volumeDevices is the list of block devices to be used by the "
+                "container.",
+                "items": _free("volumeDevice describes a mapping of a raw block device."),
+                "x-kubernetes-list-map-keys": ["devicePath"],
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-patch-merge-key": "devicePath",
+                "x-kubernetes-patch-strategy": "merge",
+            },
         },
         required=["name"],
     )
@@ -446,6 +471,18 @@ def _core() -> dict[str, Schema]:
                 ),
                 "subPath": _s(
                     "Path within the volume from which the container's volume should be mounted."
+                ),
+                "subPathExpr": _s(
+                    "Expanded path within the volume from which the container's volume should "
+                    "be mounted."
+                ),
+                "mountPropagation": _s(
+                    "mountPropagation determines how mounts are propagated from the host to "
+                    "container and the other way around."
+                ),
+                "recursiveReadOnly": _s(
+                    "RecursiveReadOnly specifies whether read-only mounts should be handled "
+                    "recursively."
                 ),
             },
             required=["name", "mountPath"],
@@ -770,3 +807,45 @@ def definition_name(group: str, version: str, kind: str) -> str:
     }
     prefix = known.get(group) or ".".join(reversed(group.split(".")))
     return f"{prefix}.{version}.{kind}"
+
+
+def _inline(value: object, library: dict[str, Schema], seen: tuple[str, ...]) -> object:
+    if isinstance(value, list):
+        return [_inline(v, library, seen) for v in value]
+    if not isinstance(value, dict):
+        return value
+    node = {k: _inline(v, library, seen) for k, v in value.items() if k not in ("allOf", "$ref")}
+    targets = [value.get("$ref")] + [
+        part.get("$ref") for part in value.get("allOf") or [] if isinstance(part, dict)
+    ]
+    for target in targets:
+        if not isinstance(target, str):
+            continue
+        name = target.rsplit("/", 1)[-1]
+        if name in seen or name not in library:
+            continue  # a cycle or an unknown name: leave the node open
+        resolved = _inline(library[name], library, (*seen, name))
+        assert isinstance(resolved, dict)
+        node = {**resolved, **node}
+    return node
+
+
+@functools.lru_cache(maxsize=64)
+def builtin_object_schema(group: str, version: str, kind: str) -> Schema | None:
+    """The whole schema of a built-in kind with every ``$ref`` inlined, or None if unknown.
+
+    Usable with :func:`~guestbook_devcluster.schema.prune.unknown_fields` and
+    :func:`~guestbook_devcluster.schema.prune.prune`: what the schemas here spell
+    out completely (object metadata, containers, env, ports, volume mounts, the
+    top level of Pods, Jobs, Secrets, ConfigMaps, Namespaces, ServiceAccounts) is
+    checked for unknown fields as kube-apiserver's decoder does; the open parts
+    (``x-kubernetes-preserve-unknown-fields``) keep whatever they are given.
+    The result is shared between callers (cached): do not modify it.
+    """
+    library = builtin_schemas()
+    name = definition_name(group, version, kind)
+    if name not in library:
+        return None
+    resolved = _inline(library[name], library, (name,))
+    assert isinstance(resolved, dict)
+    return resolved

@@ -337,3 +337,33 @@ def test_list_files_from_get_o_yaml_apply_back(crds: Run) -> None:
     refused = crds("apply", "-f", "-", stdin=yaml.safe_dump(bad))
     assert refused.returncode == 1
     assert 'unknown field "spec.colour"' in refused.stderr
+
+
+def test_typos_in_builtin_kinds_are_refused_like_a_real_cluster(kubectl: Run) -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "typo"},
+        "spec": {
+            "suspend": True,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "w", "image": "python", "comand": ["true"]}],
+                }
+            },
+        },
+    }
+    refused = kubectl("apply", "-f", "-", stdin=yaml.safe_dump(job))
+    assert refused.returncode == 1
+    assert (
+        'Job in version "v1" cannot be handled as a Job: strict decoding error: '
+        'unknown field "spec.template.spec.containers[0].comand"'
+    ) in refused.stderr
+    assert kubectl("get", "job", "typo").returncode == 1
+    warned = kubectl("apply", "--validate=warn", "-f", "-", stdin=yaml.safe_dump(job))
+    assert warned.returncode == 0, warned.stderr
+    assert 'unknown field "spec.template.spec.containers[0].comand"' in warned.stderr
+    stored = get_json(kubectl, "job", "typo")
+    container = stored["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+    assert "comand" not in container and container["image"] == "python"
