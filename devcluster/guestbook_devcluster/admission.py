@@ -154,6 +154,8 @@ def prepare_create(
         obj = prepare_crd(obj, registry)
     elif info.plural == "secrets" and info.group == "":
         obj["type"] = obj.get("type") or "Opaque"
+    elif info.plural == "services" and info.group == "":
+        _default_service(obj)
     return obj, warnings
 
 
@@ -217,6 +219,25 @@ def _default_pod(pod: Obj) -> None:
             container.setdefault("imagePullPolicy", "IfNotPresent")
             container.setdefault("resources", {})
     pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def _default_service(service: Obj) -> None:
+    """ClusterIP defaults; the IP is made up (nothing routes to it locally)."""
+    spec = service.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        raise errors.bad_request("spec must be an object")
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+        digest = uuid.uuid4().int
+        spec["clusterIP"] = f"10.96.{digest % 254 + 1}.{digest // 254 % 254 + 1}"
+    if spec.get("clusterIP") and not spec.get("clusterIPs"):
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+    service["status"] = {"loadBalancer": {}}
 
 
 def _default_job(job: Obj) -> None:
