@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -26,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default="",
         help="Kopf peering name: replicas sharing it elect one active operator "
         "(needs crds/kopf-peering.yaml); default: standalone",
+    )
+    op.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="peering priority; the highest live replica is active (default: random)",
     )
     op.add_argument(
         "--liveness", default="", help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
@@ -122,11 +129,19 @@ def run_operator(args: argparse.Namespace) -> int:
     if not args.verbose:
         # Timers succeed every few seconds per Ledger; their log lines say nothing new.
         logging.getLogger("kopf.objects").addFilter(_QuietTimers())
+    priority = args.priority
+    if args.peering:
+        from guestbook_operator.peering import ensure_peering
+
+        ensure_peering(args.peering, args.namespace)
+        # Equal priorities make Kopf pause every replica; distinct ones elect one.
+        priority = priority if priority is not None else random.randint(1, 1_000_000)
     kopf.run(
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         standalone=not args.peering,
         peering_name=args.peering or None,
+        priority=priority or 0,
         liveness_endpoint=args.liveness or None,
     )
     return 0

@@ -23,7 +23,7 @@ from guestbook_devcluster.kubectl import Kubectl
 
 from guestbook_operator.kube import JSON
 
-CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
+CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml", "kopf-peering.yaml")
 
 
 def crds_dir() -> Path:
@@ -51,8 +51,13 @@ def install_crds(kubeconfig: Path) -> None:
     api_client = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
     try:
         api = client.ApiextensionsV1Api(api_client)
-        for name in CRD_FILES:
-            manifest = yaml.safe_load((crds_dir() / name).read_text(encoding="utf-8"))
+        manifests = [
+            doc
+            for name in CRD_FILES
+            for doc in yaml.safe_load_all((crds_dir() / name).read_text(encoding="utf-8"))
+            if doc
+        ]
+        for manifest in manifests:
             try:
                 api.create_custom_resource_definition(manifest, _content_type=JSON)
             except ApiException as exc:
@@ -112,37 +117,46 @@ class LocalSystem:
     kubeconfig: Path
     kubectl: Kubectl
     operator_env: dict[str, str]
-    operator: subprocess.Popen[bytes] | None = None
+    operators: list[subprocess.Popen[bytes]] = field(default_factory=list)
     operator_log: Path | None = None
     _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     # -- the operator process --------------------------------------------------
 
+    @property
+    def operator(self) -> subprocess.Popen[bytes] | None:
+        """The operator process started last."""
+        return self.operators[-1] if self.operators else None
+
     def start_operator(self, *extra_args: str) -> subprocess.Popen[bytes]:
-        """Start ``guestbook-ledger operator`` (output appended to ``operator.log``)."""
+        """Start another ``guestbook-ledger operator`` (output appended to ``operator.log``)."""
         self.operator_log = self.state_dir / "operator.log"
-        self._log_file = self.operator_log.open("ab")
+        if self._log_file is None:
+            self._log_file = self.operator_log.open("ab")
         env = {**os.environ, **self.operator_env}
-        self.operator = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "guestbook_ledger", "operator", *extra_args],
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
         )
-        return self.operator
+        self.operators.append(process)
+        return process
 
-    def kill_operator(self) -> None:
-        """SIGKILL the operator (a crash: no cleanup runs)."""
-        if self.operator is not None and self.operator.poll() is None:
-            self.operator.kill()
-            self.operator.wait(30)
+    def kill_operator(self, process: subprocess.Popen[bytes] | None = None) -> None:
+        """SIGKILL an operator (default: every one running), as a crash: no cleanup runs."""
+        for each in [process] if process is not None else list(self.operators):
+            if each.poll() is None:
+                each.kill()
+                each.wait(30)
 
     def stop_operator(self, timeout: float = 30.0) -> None:
-        """SIGTERM the operator and wait; SIGKILL if it does not exit in ``timeout``."""
-        process = self.operator
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        """SIGTERM every operator and wait; SIGKILL any that does not exit in ``timeout``."""
+        for process in self.operators:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.operators:
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:

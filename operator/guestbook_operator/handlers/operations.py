@@ -28,6 +28,9 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # With --peering: a dead active replica's lease expires after this, and a
+    # paused one takes over (Kopf's default is 60 s).
+    settings.peering.lifetime = 20
     config = load_config()
     memo["runtime"] = Runtime(
         config=config,
