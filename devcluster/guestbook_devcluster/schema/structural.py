@@ -29,16 +29,13 @@ from guestbook_devcluster.schema.errors import OMIT, FieldError
 
 Schema = dict[str, Any]
 
-# JSON type of a value as go-openapi names it in messages.
-_JSON_TYPE_BOOL: Final = "boolean"
-
 
 def json_type(value: object) -> str:
     """The JSON Schema type name of a decoded JSON value (``"null"`` for None)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return _JSON_TYPE_BOOL
+        return "boolean"
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
