@@ -70,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     dev.add_argument("--state-dir", default=".dev", help="where state is kept (default .dev)")
     dev.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
+    dev.add_argument(
+        "--web-port", type=int, default=8080, help="web UI port (default 8080, else a free one)"
+    )
     dev.set_defaults(func=run_dev_command)
 
 
@@ -214,4 +217,4 @@ def run_audit_command(args: argparse.Namespace) -> int:
 def run_dev_command(args: argparse.Namespace) -> int:
     from guestbook_operator.dev import run_dev
 
-    return run_dev(args.state_dir, port=args.port)
+    return run_dev(args.state_dir, port=args.port, web_port=args.web_port)

@@ -6,7 +6,9 @@ State survives restarts under the state folder: PostgreSQL's data in
 
 from __future__ import annotations
 
+import importlib.util
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -34,7 +36,17 @@ def ensure_database(server: EmbeddedPostgres, name: str) -> str:
     return server.dsn(name)
 
 
-def run_dev(state_dir: str, *, port: int = 0) -> int:
+def _web_port(wanted: int) -> int:
+    """``wanted`` if free on 127.0.0.1, else 0 (any free port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:
+            return 0
+    return wanted
+
+
+def run_dev(state_dir: str, *, port: int = 0, web_port: int = 8080) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     state = Path(state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
@@ -64,9 +76,13 @@ def run_dev(state_dir: str, *, port: int = 0) -> int:
         try:
             create_ledger(system.kubeconfig, ledger_manifest())
             system.start_operator()
+            web = ""
+            if importlib.util.find_spec("guestbook_webui") is not None:
+                web = system.start_webui(_web_port(web_port))
             print(
                 "\nGuestbook Ledger is running.\n"
-                f"  Kubernetes API: {system.cluster.url}\n"
+                + (f"  web UI:         {web}\n" if web else "")
+                + f"  Kubernetes API: {system.cluster.url}\n"
                 f"  operator log:   {system.operator_log}\n\n"
                 "In another terminal:\n"
                 f"  export KUBECONFIG={system.kubeconfig}\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -119,6 +120,8 @@ class LocalSystem:
     operator_env: dict[str, str]
     operators: list[subprocess.Popen[bytes]] = field(default_factory=list)
     operator_log: Path | None = None
+    webui: subprocess.Popen[bytes] | None = None
+    webui_url: str = ""
     _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     # -- the operator process --------------------------------------------------
@@ -166,6 +169,40 @@ class LocalSystem:
             self._log_file.close()
             self._log_file = None
 
+    # -- the web UI ------------------------------------------------------------
+
+    def start_webui(self, port: int) -> str:
+        """Start ``guestbook-ledger webui`` on 127.0.0.1:``port`` (0: a free port); its URL."""
+        if port == 0:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        log = (self.state_dir / "webui.log").open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.webui = subprocess.Popen(
+            [
+                sys.executable, "-m", "guestbook_ledger", "webui",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--kubeconfig", str(self.kubeconfig), "--dsn", self.dsn,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()  # the child has its own descriptor
+        self.webui_url = f"http://127.0.0.1:{port}/"
+        return self.webui_url
+
+    def stop_webui(self) -> None:
+        if self.webui is not None and self.webui.poll() is None:
+            self.webui.send_signal(signal.SIGTERM)
+            try:
+                self.webui.wait(15)
+            except subprocess.TimeoutExpired:
+                self.webui.kill()
+                self.webui.wait(15)
+
     # -- resources -------------------------------------------------------------
 
     def apply(self, manifest: dict[str, Any]) -> str:
@@ -173,6 +210,7 @@ class LocalSystem:
         return self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
 
     def stop(self) -> None:
+        self.stop_webui()
         self.stop_operator()
         self.runner.stop_thread()
         self.cluster.stop()
