@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_devcluster.kubectl import Kubectl
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
@@ -19,6 +18,7 @@ from guestbook_operator.localsystem import LocalSystem, ledger_manifest, start_l
 from guestbook_webui.app import create_app
 from guestbook_webui.settings import WebSettings
 from playwright.sync_api import Browser, Page, expect
+from webui_browser import chromium
 from webui_server import serve
 
 SEALED_TIMEOUT_MS = 180_000  # the operator starts a worker Job; generous on a loaded machine
@@ -101,6 +101,12 @@ def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
         leaf_hash = resource["status"]["leafHash"]
         expect(hash_code).to_have_text(leaf_hash[:12])
         expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
+        tree_head = page.locator("#tree-head")
+        expect(tree_head).to_contain_text("1 sealed")
+        root = json.loads(system.kubectl("get", "ledger", "guestbook", "-o", "json"))
+        expect(tree_head.locator("code")).to_have_attribute(
+            "title", root["status"]["signedTreeHead"]["rootHash"], timeout=60_000
+        )
         history = page.evaluate("window.phaseHistory")[name]
         assert history[0] == "Pending" and history[-1] == "Sealed", history
         assert page.evaluate("window.notReloaded") is True
@@ -185,3 +191,31 @@ def test_without_event_source_the_page_polls_for_changes(
         crds("delete", "gbe", name)
         expect(entry).to_have_count(0)
         expect(page.get_by_text("No one has signed yet")).to_be_visible()
+
+
+def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) -> None:
+    settings = WebSettings(kubeconfig=str(kubeconfig))
+    with serve(create_app(settings)) as url:
+        page.goto(url)
+        page.get_by_label("Message").fill("Doomed")
+        page.get_by_role("button", name="Sign").click()
+        entry = page.locator("#entries li.entry", has_text="Doomed")
+        expect(entry.locator(".phase")).to_have_text("Pending")
+        name = entry.get_attribute("data-name")
+        assert name is not None
+
+        condition = {
+            "type": "Admitted",
+            "status": "False",
+            "reason": "InvalidRecord",
+            "message": "The record cannot be formed; submit a new entry.",
+            "lastTransitionTime": "2026-11-25T12:00:00Z",
+        }
+        status = {"phase": "Failed", "conditions": [condition]}
+        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+             "-p", json.dumps({"status": status}))  # fmt: skip
+        expect(entry.locator(".phase")).to_have_text("Failed")
+        expect(entry.locator(".failure")).to_have_text(condition["message"])
+        expect(entry.locator(".waiting")).to_be_hidden()
+        page.reload()
+        expect(entry.locator(".failure")).to_have_text(condition["message"])

@@ -130,6 +130,7 @@ def test_a_bad_form_re_renders_the_page_with_the_typed_text_and_the_error(
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert "Write a message before signing the guestbook." in html
+    assert "Your entry was not signed" in html
     assert 'value="Ann &lt;3"' in html
     assert 'aria-invalid="true"' in html
     assert entries_in_cluster(crds) == []

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from guestbook_webui import routes_api, routes_events, routes_health, routes_pages
 from guestbook_webui.app_state import WebState
 from guestbook_webui.entry_feed import EntryFeed
-from guestbook_webui.entry_view import phase, short_hash
+from guestbook_webui.entry_view import display_time, failure, phase, short_hash
 from guestbook_webui.kube import KubeApi
 from guestbook_webui.ledger_reader import LedgerReader
 from guestbook_webui.middleware import SecurityHeadersMiddleware
@@ -37,7 +37,9 @@ HERE = Path(__file__).parent
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["short_hash"] = short_hash
+    templates.env.filters["display_time"] = display_time
     templates.env.globals["phase"] = phase
+    templates.env.globals["failure"] = failure
     return templates
 
 

@@ -34,6 +34,24 @@ def phase(entry: Mapping[str, Any]) -> str:
     return str((entry.get("status") or {}).get("phase") or "Pending")
 
 
+def failure(entry: Mapping[str, Any]) -> str:
+    """Why a Failed entry could not be recorded (its False condition's message)."""
+    status = entry.get("status") or {}
+    if status.get("phase") != "Failed":
+        return ""
+    for condition in status.get("conditions") or ():
+        if condition.get("status") == "False" and condition.get("message"):
+            return str(condition["message"])
+    return "The ledger could not record this entry."
+
+
+def display_time(timestamp: object) -> str:
+    """An RFC 3339 UTC time as people read it: ``2026-11-25 11:56:14 UTC`` (seconds)."""
+    if not isinstance(timestamp, str) or len(timestamp) < 19:
+        return ""
+    return f"{timestamp[:10]} {timestamp[11:19]} UTC"
+
+
 def short_hash(leaf_hash: object) -> str:
     """The first SHORT_HASH hex digits of a leaf hash, or "" when there is none."""
     return leaf_hash[:SHORT_HASH] if isinstance(leaf_hash, str) else ""

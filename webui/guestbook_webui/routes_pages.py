@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from guestbook_ledger.store import StoreError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -34,6 +35,7 @@ from guestbook_webui.submission import (
     shown_text,
 )
 
+NOT_SIGNED = "Your entry was not signed: correct what is marked below."
 MAX_BODY = 64 * 1024
 """Largest request body read: a full message is at most 8000 bytes of UTF-8."""
 
@@ -103,7 +105,19 @@ async def read_fields(request: Request) -> dict[str, object]:
     )
 
 
-def render_index(
+async def tree_head(state: WebState) -> dict[str, Any] | None:
+    """The latest signed tree head for the page's summary; None when there is no
+    database, no head yet, or the database fails (the page works without it)."""
+    if state.reader is None:
+        return None
+    try:
+        head = await state.reader.latest_tree_head()
+    except (StoreError, ValueError):
+        return None
+    return None if head is None else head.to_dict()
+
+
+async def render_index(
     request: Request,
     state: WebState,
     *,
@@ -126,13 +140,15 @@ def render_index(
         "message": message,
         "errors": by_field,
         "alert": alert,
+        "head": await tree_head(state),
+        "not_signed": NOT_SIGNED,
     }
     return state.templates.TemplateResponse(request, "index.html", context, status_code)
 
 
 async def index(request: Request) -> Response:
     """``GET /``: the form and the entries, newest first."""
-    return render_index(request, web_state(request))
+    return await render_index(request, web_state(request))
 
 
 async def create_entry(request: Request) -> Response:
@@ -160,20 +176,20 @@ async def create_entry(request: Request) -> Response:
         )
         if as_json:
             return problem_response(problem, request.url.path)
-        return render_index(
+        return await render_index(
             request,
             state,
             status_code=422,
             author=exc.author,
             message=exc.message,
             errors=exc.errors,
-            alert=problem.detail,
+            alert=NOT_SIGNED,
         )
     except (Problem, KubeApiError, KubeUnavailableError) as exc:
         problem = exc if isinstance(exc, Problem) else kube_problem(exc)
         if as_json:
             return problem_response(problem, request.url.path)
-        return render_index(
+        return await render_index(
             request,
             state,
             status_code=problem.status,

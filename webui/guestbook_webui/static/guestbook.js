@@ -11,8 +11,12 @@
   const liveStatus = document.getElementById("live-status");
   const emptyNote = document.getElementById("empty-note");
   const POLL_MS = 3000;
+  const NOT_SIGNED = alertBox.dataset.notSigned;
 
   // --- rendering (fills the same markup as templates/_entry.html) -------------
+
+  // As entry_view.display_time: "2026-11-25 11:56:14 UTC".
+  const displayTime = (t) => (t && t.length >= 19 ? `${t.slice(0, 10)} ${t.slice(11, 19)} UTC` : "");
 
   function field(li, name) { return li.querySelector(`[data-field="${name}"]`); }
 
@@ -28,7 +32,7 @@
     field(li, "author").textContent = entry.spec.author || "Anonymous";
     const time = field(li, "createdAt");
     time.dateTime = entry.createdAt;
-    time.textContent = entry.createdAt.replace("T", " ").replace("Z", " UTC");
+    time.textContent = displayTime(entry.createdAt);
     field(li, "phase").textContent = phase;
     field(li, "message").textContent = entry.spec.message;
     const sealed = typeof status.leafHash === "string";
@@ -40,6 +44,11 @@
     hash.title = sealed ? status.leafHash : "";
     hash.textContent = sealed ? status.leafHash.slice(0, 12) : "";
     field(li, "waiting").hidden = sealed || phase === "Failed";
+    const failure = field(li, "failure");
+    failure.hidden = phase !== "Failed";
+    const refusal = (status.conditions || []).find((c) => c.status === "False" && c.message);
+    failure.textContent = phase === "Failed"
+      ? (refusal ? refusal.message : "The ledger could not record this entry.") : "";
     const verify = field(li, "verify");
     verify.hidden = !sealed;
     verify.href = `/entries/${encodeURIComponent(entry.name)}/verify`;
@@ -88,9 +97,36 @@
     } else if (rank(li.dataset.phase) > rank((entry.status || {}).phase || "Pending")) {
       return;
     }
+    const wasSealed = li.dataset.phase === "Sealed";
     render(li, entry);
     place(li);
+    if (!wasSealed && li.dataset.phase === "Sealed") refreshTreeHead();
     emptyNote.hidden = list.children.length > 0;
+  }
+
+  // The tree head summary, fetched again (at most twice a second) after a seal.
+  const treeHead = document.getElementById("tree-head");
+  let headTimer = null;
+  function refreshTreeHead() {
+    if (headTimer) return;
+    headTimer = setTimeout(async () => {
+      headTimer = null;
+      try {
+        const response = await fetch("/api/ledger", { headers: { Accept: "application/json" } });
+        const head = response.ok ? (await response.json()).signedTreeHead : null;
+        if (!head) return;
+        treeHead.querySelector('[data-head="treeSize"]').textContent = String(head.treeSize);
+        const root = treeHead.querySelector('[data-head="rootHash"]');
+        root.textContent = head.rootHash.slice(0, 12);
+        root.title = head.rootHash;
+        const time = treeHead.querySelector('[data-head="timestamp"]');
+        time.dateTime = head.timestamp;
+        time.textContent = displayTime(head.timestamp);
+        treeHead.hidden = false;
+      } catch (error) {
+        // The summary is a convenience; the entries stay live without it.
+      }
+    }, 500);
   }
 
   function remove(entry) {
@@ -146,8 +182,11 @@
       note.textContent = error ? error.detail : "";
       if (error) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     }
-    alertBox.hidden = !problem.detail;
-    alertBox.textContent = problem.detail || "";
+    // With field errors the summary points at them; the fields say what is wrong.
+    const summary = (problem.errors || []).some((e) => ["#/author", "#/message"].includes(e.pointer))
+      ? NOT_SIGNED : problem.detail;
+    alertBox.hidden = !summary;
+    alertBox.textContent = summary || "";
   }
 
   form.addEventListener("submit", async (event) => {
