@@ -1,0 +1,57 @@
+"""`guestbook-ledger bench e2e` (registered by guestbook_ledger.bench_cli)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+from guestbook_ledger.cli import UsageError
+
+
+def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
+    parser = benches.add_parser(
+        "e2e",
+        help="the whole system: throughput, latency, pool scaling, naive baseline",
+        description="Start the local system per pod start delay, create entries through "
+        "the API and measure; prints a Markdown section for docs/benchmarks.md on stdout.",
+    )
+    parser.add_argument(
+        "--pod-start-delay",
+        type=float,
+        nargs="+",
+        default=[0.0, 2.0],
+        metavar="SECONDS",
+        help="simulated pod start delays to measure at (default: 0 2)",
+    )
+    parser.add_argument("--burst", type=int, default=3000, help="entries in the burst")
+    parser.add_argument("--rate", type=float, default=100.0, help="steady entries per second")
+    parser.add_argument("--duration", type=float, default=20.0, help="steady phase seconds")
+    parser.add_argument("--naive", type=int, default=30, help="entries for the naive baseline")
+    parser.add_argument("--max-workers", type=int, default=4, help="the Ledger's maxWorkers")
+    parser.set_defaults(func=run_bench_command)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    from guestbook_ledger.bench.environment import describe_machine
+
+    from guestbook_operator.bench_e2e import run_bench
+
+    if args.burst < 1 or args.rate <= 0 or args.duration <= 0 or args.naive < 0:
+        raise UsageError("--burst, --rate and --duration must be positive, --naive not negative.")
+    if args.max_workers < 1 or any(d < 0 for d in args.pod_start_delay):
+        raise UsageError("--max-workers must be at least 1 and delays not negative.")
+    print(
+        run_bench(
+            delays=args.pod_start_delay,
+            burst=args.burst,
+            rate=args.rate,
+            duration=args.duration,
+            naive=args.naive,
+            max_workers=args.max_workers,
+            command="guestbook-ledger " + shlex.join(sys.argv[1:]),
+            describe_machine=describe_machine,
+        )
+    )
+    return 0
