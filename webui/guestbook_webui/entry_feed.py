@@ -22,6 +22,7 @@ from guestbook_webui.kube import KubeApi, KubeApiError, KubeUnavailableError
 
 log = logging.getLogger("guestbook.webui.feed")
 
+MAX_RETRY_SECONDS = 30.0
 SUBSCRIBER_QUEUE = 1000
 """Changes a slow subscriber may fall behind by before its stream is ended (the
 browser reconnects and starts again from a snapshot)."""
@@ -156,37 +157,68 @@ class EntryFeed:
     # -- the loop --------------------------------------------------------------
 
     async def run(self) -> None:
-        """List and watch until cancelled; failures are logged and retried."""
+        """List and watch until cancelled. Failures are logged and retried with a
+        backoff (``retry_seconds`` doubling up to MAX_RETRY_SECONDS); an expired
+        watch is listed again at once, but not twice in a row without progress."""
+        failures = 0  # in a row, without a watch event in between
         try:
             while True:
                 try:
-                    await self._list_and_watch()
-                except (KubeApiError, KubeUnavailableError, ValueError) as exc:
+                    progressed = await self._list_and_watch()
+                    failures = 0 if progressed else failures + 1
+                    # An expired watch lists again at once; repeated expiry backs off.
+                    delay = self._backoff(failures - 1)
+                except (KubeApiError, KubeUnavailableError) as exc:
                     self.last_error = str(exc)
                     log.warning("entry watch failed, retrying: %s", exc)
-                    await asyncio.sleep(self._retry_seconds)
+                    failures += 1
+                    delay = self._backoff(failures)
+                except Exception as exc:  # a malformed event must not end the feed for good
+                    self.last_error = f"unexpected error: {exc}"
+                    log.exception("entry watch failed unexpectedly, retrying")
+                    failures += 1
+                    delay = self._backoff(failures)
+                await asyncio.sleep(delay)
         finally:
             for subscription in list(self._subscribers):
                 subscription.offer(None)
 
-    async def _list_and_watch(self) -> None:
+    def _backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failures in a row (0 for none)."""
+        if failures <= 0:
+            return 0.0
+        return float(min(self._retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS))
+
+    async def _list_and_watch(self) -> bool:
+        """List, then watch until an ERROR event (e.g. 410 Expired). Returns whether
+        any watch event arrived before that (progress)."""
         listed = await self._kube.list_entries(self.namespace)
         self._replace_all(listed.items)
         self.synced.set()
         self.last_error = ""
         version = listed.resource_version
+        progressed = False
         while True:
+            events = 0
             async for event in self._kube.watch_entries(
                 self.namespace, version, timeout_seconds=self._watch_seconds
             ):
+                events += 1
                 kind = event.get("type")
                 obj = event.get("object") or {}
                 if kind == "ERROR":
                     # 410 Expired and the like: start over from a fresh list.
                     log.info("watch ended with %s; listing again", obj.get("message"))
-                    return
+                    return progressed
+                progressed = True
                 version = obj.get("metadata", {}).get("resourceVersion") or version
+                if not obj.get("metadata", {}).get("name"):
+                    continue  # BOOKMARK: only the version moves
                 if kind in ("ADDED", "MODIFIED"):
                     self._apply(Change("entry", obj))
                 elif kind == "DELETED":
                     self._apply(Change("deleted", obj))
+            if not events:
+                # A watch that ends without a single event (not even a bookmark):
+                # don't spin on a server that closes streams at once.
+                await asyncio.sleep(self._retry_seconds)
