@@ -45,6 +45,7 @@ class Results:
     running_ms: list[float]
     complete_ms: list[float]
     idle_gets: float
+    starting_gets: float
     busy_gets: float
     all_running_s: float
 
@@ -172,6 +173,7 @@ async def _measure(url: str, jobs: int, requests: int) -> Results:
             "/api/v1/namespaces/default/configmaps",
             json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}},
         )
+        await _gets_per_s(url, requests)  # warm-up: connections, caches
         idle = await _gets_per_s(url, requests)
         _progress(f"idle: {idle:.0f} GETs/s")
         version = (await http.get(PODS)).json()["metadata"]["resourceVersion"]
@@ -189,13 +191,16 @@ async def _measure(url: str, jobs: int, requests: int) -> Results:
         code = "import time; time.sleep(60)"
         response = await http.post(JOBS, json=_job("busy", code, CONCURRENT_PODS))
         response.raise_for_status()
+        # Load the API while the 50 pods are being started (the kubelet at its busiest).
+        starting = await _gets_per_s(url, requests)
+        _progress(f"while {CONCURRENT_PODS} pods start: {starting:.0f} GETs/s")
         await watcher
         all_running_s = time.perf_counter() - start
         _progress(f"{CONCURRENT_PODS} pods running after {all_running_s:.1f} s")
         busy = await _gets_per_s(url, requests)
         _progress(f"with {CONCURRENT_PODS} pods: {busy:.0f} GETs/s")
         await http.request("DELETE", f"{JOBS}/busy", params={"propagationPolicy": "Background"})
-    return Results(python_ms, running, complete, idle, busy, all_running_s)
+    return Results(python_ms, running, complete, idle, starting, busy, all_running_s)
 
 
 def render(results: Results) -> str:
@@ -203,7 +208,7 @@ def render(results: Results) -> str:
         return "met" if ok else "**missed**"
 
     overhead = results.overhead_p50_ms
-    ratio = results.busy_gets / results.idle_gets
+    ratio = min(results.busy_gets, results.starting_gets) / results.idle_gets
     running = sorted(results.running_ms)
     complete = sorted(results.complete_ms)
 
@@ -234,8 +239,11 @@ def render(results: Results) -> str:
             "|---|---|---|",
             f"| all 50 pods Running after | {results.all_running_s:.1f} s | |",
             f"| GETs/s, no pods | {results.idle_gets:.0f} | |",
-            f"| GETs/s, 50 pods running | {results.busy_gets:.0f} ({ratio:.0%} of idle) "
-            f"| ≥ {TARGET_RATIO:.0%}: {verdict(ratio >= TARGET_RATIO)} |",
+            f"| GETs/s while the 50 pods start | {results.starting_gets:.0f} "
+            f"({results.starting_gets / results.idle_gets:.0%} of idle) | ≥ {TARGET_RATIO:.0%} |",
+            f"| GETs/s, 50 pods running | {results.busy_gets:.0f} "
+            f"({results.busy_gets / results.idle_gets:.0%} of idle) | ≥ {TARGET_RATIO:.0%} |",
+            f"| worst of the two vs idle | {ratio:.0%} | {verdict(ratio >= TARGET_RATIO)} |",
             "",
         ]
     )

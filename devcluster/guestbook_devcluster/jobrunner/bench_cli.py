@@ -20,9 +20,9 @@ def register_bench(benches: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.add_argument(
         "--requests",
         type=int,
-        default=5000,
+        default=20000,
         metavar="N",
-        help="GETs per throughput measurement (default: 5000)",
+        help="GETs per throughput measurement (default: 20000)",
     )
     parser.set_defaults(func=run)
 

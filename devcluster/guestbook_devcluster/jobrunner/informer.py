@@ -33,12 +33,16 @@ class Informer:
     ADDED, MODIFIED or DELETED. ``synced`` is set after the first list.
     """
 
-    def __init__(self, client: ApiClient, path: str, handler: Handler) -> None:
+    def __init__(self, client: ApiClient, path: str, handler: Handler | None = None) -> None:
         self._client = client
         self._path = path
-        self._handler = handler
+        self._handlers: list[Handler] = [] if handler is None else [handler]
         self.store: dict[Key, Obj] = {}
         self.synced = asyncio.Event()
+
+    def add_handler(self, handler: Handler) -> None:
+        """Also call ``handler`` for every change (before ``run`` starts)."""
+        self._handlers.append(handler)
 
     async def run(self) -> None:
         """Run until cancelled; connection problems are retried with backoff."""
@@ -97,9 +101,10 @@ class Informer:
         return str((listing.get("metadata") or {}).get("resourceVersion") or "0")
 
     async def _dispatch(self, kind: str, obj: Obj) -> None:
-        try:
-            await self._handler(kind, obj)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a handler bug must not stop the watch
-            log.exception("handler for %s %s failed", kind, object_key(obj))
+        for handler in self._handlers:
+            try:
+                await handler(kind, obj)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a handler bug must not stop the watch
+                log.exception("handler for %s %s failed", kind, object_key(obj))

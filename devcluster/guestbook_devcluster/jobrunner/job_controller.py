@@ -102,10 +102,13 @@ def pod_manifest(job: Obj, index: int | None) -> Obj:
 class JobController:
     """Syncs every Job the API server holds."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, pods: Informer | None = None) -> None:
+        """``pods``: a pod informer shared with the kubelet (run by the caller)."""
         self.client = client
         self.jobs = Informer(client, "/apis/batch/v1/jobs", self._on_job)
-        self.pods = Informer(client, "/api/v1/pods", self._on_pod)
+        self._owns_pods = pods is None
+        self.pods = pods or Informer(client, "/api/v1/pods")
+        self.pods.add_handler(self._on_pod)
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
         self._running: set[Key] = set()
@@ -119,10 +122,9 @@ class JobController:
 
     async def run(self) -> None:
         """Watch Jobs and pods and sync until cancelled."""
-        tasks = [
-            asyncio.create_task(self.jobs.run(), name="job informer"),
-            asyncio.create_task(self.pods.run(), name="job pod informer"),
-        ]
+        tasks = [asyncio.create_task(self.jobs.run(), name="job informer")]
+        if self._owns_pods:
+            tasks.append(asyncio.create_task(self.pods.run(), name="job pod informer"))
         try:
             await self.jobs.synced.wait()
             await self.pods.synced.wait()

@@ -125,12 +125,14 @@ class PodWorker:
             )
             if bound is None:
                 return
-        await self._patch_status(
-            pod_status.waiting(self.pod, container, self.start_time, "ContainerCreating", None)
-        )
         delay = self.kubelet.config.pod_start_delay
-        if delay > 0 and await self._sleep_or_stop(delay):
-            return
+        if delay > 0:
+            # Visible as ContainerCreating while the simulated scheduling/image start lasts.
+            await self._patch_status(
+                pod_status.waiting(self.pod, container, self.start_time, "ContainerCreating", None)
+            )
+            if await self._sleep_or_stop(delay):
+                return
         env = await self._environment(container)
         if env is None:
             return
@@ -295,13 +297,18 @@ class PodWorker:
 class Kubelet:
     """Runs every pod the API server holds, one local process each."""
 
-    def __init__(self, client: ApiClient, config: KubeletConfig) -> None:
+    def __init__(
+        self, client: ApiClient, config: KubeletConfig, pods: Informer | None = None
+    ) -> None:
+        """``pods``: a pod informer shared with the Job controller (run by the caller)."""
         self.client = client
         self.config = config
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self._finished: set[str] = set()  # uids whose worker ended
         self.removed: set[str] = set()  # uids this kubelet deleted for good
-        self.informer = Informer(client, "/api/v1/pods", self._on_event)
+        self._owns_informer = pods is None
+        self.informer = pods or Informer(client, "/api/v1/pods")
+        self.informer.add_handler(self._on_event)
 
     def pod_dir(self, namespace: str, name: str, uid: str) -> Path:
         path = self.config.state_dir / "pods" / f"{namespace}_{name}_{uid}"
@@ -316,7 +323,10 @@ class Kubelet:
     async def run(self) -> None:
         """Watch pods until cancelled; on cancellation every process is stopped."""
         try:
-            await self.informer.run()
+            if self._owns_informer:
+                await self.informer.run()
+            else:
+                await asyncio.Event().wait()  # the shared informer feeds _on_event
         finally:
             workers = [w for w in self.workers.values() if w.task is not None]
             for worker in workers:
@@ -329,9 +339,14 @@ class Kubelet:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker.task
             # Reap the killed processes while this event loop still runs.
-            processes = [w.process.wait() for w in workers if w.process is not None]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*processes, return_exceptions=True), 5)
+            reaping = {
+                asyncio.ensure_future(w.process.wait()) for w in workers if w.process is not None
+            }
+            if reaping:
+                await asyncio.wait(reaping, timeout=5)
+            for worker in workers:
+                if worker.process is not None:
+                    worker.process.close()
 
     async def _on_event(self, kind: str, pod: Obj) -> None:
         meta = pod.get("metadata") or {}

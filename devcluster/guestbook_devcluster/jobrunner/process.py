@@ -52,11 +52,32 @@ def exit_code_of(returncode: int) -> int:
 
 
 class LocalProcess:
-    """One running container process. Create with :meth:`start`."""
+    """One running container process. Create with :meth:`start` (inside the event loop).
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self._process = process
-        self.pid = process.pid
+    The exit is noticed through a pidfd registered with the event loop: no
+    child-watcher thread per process, nothing left behind when the loop closes.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self._loop = asyncio.get_running_loop()
+        self._exited: asyncio.Future[int] = self._loop.create_future()
+        self._pidfd = os.pidfd_open(popen.pid)
+        self._loop.add_reader(self._pidfd, self._on_exit)
+
+    def _on_exit(self) -> None:
+        self.close()
+        returncode = self._popen.wait()  # readable pidfd: it has exited, this reaps it
+        if not self._exited.done():
+            self._exited.set_result(returncode)
+
+    def close(self) -> None:
+        """Stop watching the process (the event loop is closing); idempotent."""
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
 
     @classmethod
     async def start(
@@ -74,9 +95,8 @@ class LocalProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             try:
-                process = await asyncio.create_subprocess_exec(
-                    executable,
-                    *argv[1:],
+                popen = subprocess.Popen(
+                    [executable, *argv[1:]],
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
@@ -86,19 +106,22 @@ class LocalProcess:
                 )
             except OSError as exc:
                 raise CannotRun(f'cannot start "{argv[0]}": {exc.strerror or exc}') from exc
-        return cls(process)
+        return cls(popen)
 
     @property
     def returncode(self) -> int | None:
-        return self._process.returncode
+        return self._popen.returncode
 
     async def wait(self) -> int:
-        """Wait for the process to end; its container-style exit code."""
-        return exit_code_of(await self._process.wait())
+        """Wait for the process to end; its container-style exit code.
+
+        Cancelling the wait does not affect the process.
+        """
+        return exit_code_of(await asyncio.shield(self._exited))
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the process group; nothing if it has ended."""
-        if self._process.returncode is not None:
+        if self._exited.done():
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)
@@ -107,7 +130,7 @@ class LocalProcess:
         """SIGTERM, then SIGKILL after ``grace_seconds``; the exit code."""
         self.signal(signal.SIGTERM)
         try:
-            return exit_code_of(await asyncio.wait_for(self._process.wait(), grace_seconds))
+            return await asyncio.wait_for(self.wait(), grace_seconds)
         except TimeoutError:
             self.signal(signal.SIGKILL)
             return await self.wait()

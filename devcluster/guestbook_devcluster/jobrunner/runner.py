@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .api_client import ApiClient
+from .informer import Informer
 from .job_controller import JobController
 from .kubelet import Kubelet, KubeletConfig
 from .pod_identity import TokenSource
@@ -62,6 +63,8 @@ class JobRunner:
         config = self.config
         config.state_dir.mkdir(parents=True, exist_ok=True)
         client = ApiClient(config.server_url, config.token)
+        # One pod watch for both: every pod event is decoded once, not twice.
+        pods = Informer(client, "/api/v1/pods")
         self.kubelet = Kubelet(
             client,
             KubeletConfig(
@@ -70,10 +73,11 @@ class JobRunner:
                 token_for=config.token_for,
                 pod_start_delay=config.pod_start_delay,
             ),
+            pods,
         )
-        controller = JobController(client)
+        controller = JobController(client, pods)
         try:
-            await asyncio.gather(self.kubelet.run(), controller.run())
+            await asyncio.gather(pods.run(), self.kubelet.run(), controller.run())
         finally:
             await client.aclose()
 

@@ -364,3 +364,40 @@ def _kubectl_argv(kubectl: Kubectl) -> list[str]:
         f"--kubeconfig={kubectl.kubeconfig}",
         f"--cache-dir={kubectl.cache_dir}",
     ]
+
+
+def test_deleting_a_job_stops_and_removes_its_pods(kubectl: Kubectl) -> None:
+    code = "import time; print('up', flush=True); time.sleep(120)"
+    apply(kubectl, python_job("doomed", code, parallelism=2, completions=2))
+
+    def two_running() -> list[dict[str, Any]] | None:
+        running = [p for p in job_pods(kubectl, "doomed") if p["status"]["phase"] == "Running"]
+        return running if len(running) == 2 else None
+
+    pids = [_pid(p) for p in wait_for(two_running, "2 running pods")]
+
+    kubectl("delete", "job", "doomed", "--timeout=60s")
+
+    wait_for(lambda: not job_pods(kubectl, "doomed"), "the pods to be removed")
+    wait_for(lambda: not any(_alive(pid) for pid in pids), "their processes to end")
+
+
+def test_a_finished_job_is_deleted_after_its_ttl(kubectl: Kubectl) -> None:
+    apply(kubectl, python_job("brief", "print('bye')", ttlSecondsAfterFinished=1))
+    kubectl("wait", "--for=condition=complete", "job/brief", "--timeout=60s")
+
+    wait_for(
+        lambda: kubectl.run("get", "job", "brief", check=False).returncode != 0,
+        "the Job to be deleted",
+    )
+
+
+def test_a_suspended_job_starts_no_pods_until_resumed(kubectl: Kubectl) -> None:
+    apply(kubectl, python_job("held", "print('resumed')", suspend=True))
+    wait_for(lambda: condition(get_json(kubectl, "job", "held"), "Suspended"), "Suspended")
+    assert job_pods(kubectl, "held") == []
+
+    kubectl("patch", "job", "held", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+
+    kubectl("wait", "--for=condition=complete", "job/held", "--timeout=60s")
+    assert kubectl("logs", "job/held") == "resumed\n"
