@@ -77,6 +77,7 @@ class PodWorker:
         self.deleted = False  # the object is gone from the API
         self.start_time = pod_status.now_rfc3339()
         self.task: asyncio.Task[None] | None = None
+        self.last_state: Obj | None = None  # how the previous run of the container ended
 
     @property
     def status_path(self) -> str:
@@ -91,6 +92,10 @@ class PodWorker:
     async def _patch_status(self, status: Obj) -> None:
         if self.deleted:
             return
+        if self.last_state is not None:
+            # Like the kubelet: a restarted container shows how its previous run ended.
+            for container in status.get("containerStatuses") or []:
+                container.setdefault("lastState", self.last_state)
         client = self.kubelet.client
         # Only this worker writes this pod's status, so patches arrive in order.
         await with_retries(lambda: client.merge_patch(self.status_path, {"status": status}))
@@ -177,7 +182,7 @@ class PodWorker:
                 f"back-off {backoff:g}s restarting failed container",
                 restarts,
             )
-            status["containerStatuses"][0]["lastState"] = {
+            self.last_state = {
                 "terminated": {
                     "exitCode": exit_code,
                     "reason": reason,
