@@ -50,7 +50,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    # Generous waits: the machine may be loaded; expectations poll, they never sleep.
+    expect.set_options(timeout=30_000)
     context = browser.new_context()
+    context.set_default_timeout(60_000)
     try:
         yield context.new_page()
     finally:

@@ -185,6 +185,18 @@ def test_entries_of_another_ledger_are_not_shown(client: TestClient, crds: Kubec
     assert client.get("/api/entries/elsewhere").status_code == 404
 
 
+def test_the_verification_pages_name_the_endpoints_and_commands(client: TestClient) -> None:
+    how = client.get("/how-to-verify")
+    assert how.status_code == 200
+    for text in ("/api/proofs/inclusion", "/api/public-key", "guestbook-ledger verify sth"):
+        assert text in how.text
+    verify = client.get("/entries/entry-abc/verify")
+    assert verify.status_code == 200
+    assert 'data-name="entry-abc"' in verify.text
+    assert 'data-ledger="default/guestbook"' in verify.text
+    assert client.get("/static/ledger-format.js").status_code == 200
+
+
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
