@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import psycopg2
-from guestbook_devcluster.sqlite_persistence import SqlitePersistence
 from guestbook_ledger.cli import UsageError
 from guestbook_ledger.store.embedded import EmbeddedPostgres, EmbeddedPostgresError, start_postgres
 
@@ -66,7 +65,7 @@ def run_dev(state_dir: str, *, port: int = 0, web_port: int = 8080) -> int:
                 state,
                 dsn,
                 port=port,
-                persistence=SqlitePersistence(state / "cluster"),
+                persistent=True,
                 operator_env={"GUESTBOOK_METRICS_PORT": "0"},
             )
         except OSError as exc:

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import yaml
 from guestbook_devcluster.cluster import DevCluster
-from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
+from guestbook_devcluster.jobrunner import JobRunner
 from guestbook_devcluster.kubectl import Kubectl
 
 from guestbook_operator.kube import JSON
@@ -114,7 +114,6 @@ class LocalSystem:
     state_dir: Path
     dsn: str
     cluster: DevCluster
-    runner: JobRunner
     kubeconfig: Path
     kubectl: Kubectl
     operator_env: dict[str, str]
@@ -123,6 +122,13 @@ class LocalSystem:
     webui: subprocess.Popen[bytes] | None = None
     webui_url: str = ""
     _log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def runner(self) -> JobRunner:
+        """The API server's job runner (runs the pods of Jobs as local processes)."""
+        runner = self.cluster.services.runner
+        assert runner is not None  # started with the cluster
+        return runner
 
     # -- the operator process --------------------------------------------------
 
@@ -212,7 +218,6 @@ class LocalSystem:
     def stop(self) -> None:
         self.stop_webui()
         self.stop_operator()
-        self.runner.stop_thread()
         self.cluster.stop()
 
 
@@ -221,29 +226,26 @@ def start_local_system(
     dsn: str,
     *,
     port: int = 0,
-    persistence: Any = None,
+    persistent: bool = False,
     pod_start_delay: float = 0.0,
     operator_env: dict[str, str] | None = None,
 ) -> LocalSystem:
-    """Start the API server and job runner, apply the CRDs; the operator is not started.
+    """Start the API server with its job runner and apply the CRDs; the operator is
+    not started yet.
 
-    ``dsn`` is the ledger database. Raises OSError when ``port`` is taken, and
-    KubectlError when the CRDs cannot be applied.
+    ``dsn`` is the ledger database. ``persistent`` keeps the API server's objects
+    in ``state_dir/cluster`` across runs. Raises OSError when ``port`` is taken,
+    and KubectlError when the CRDs cannot be applied.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
-    cluster = DevCluster(port, persistence=persistence, bookmark_interval=5.0)
-    cluster.start()
-    runner = JobRunner(
-        JobRunnerConfig(
-            server_url=cluster.url,
-            state_dir=state_dir / "pods",
-            token=cluster.token,
-            pod_start_delay=pod_start_delay,
-        )
+    cluster = DevCluster(
+        port,
+        bookmark_interval=5.0,
+        data_dir=state_dir / "cluster" if persistent else None,
+        pod_start_delay=pod_start_delay,
     )
+    cluster.start()
     try:
-        cluster.logs = runner.log_source()
-        runner.start_thread()
         kubeconfig = cluster.write_kubeconfig(state_dir / "kubeconfig")
         kubectl = Kubectl(kubeconfig, state_dir / "kube-cache")
         install_crds(kubeconfig)
@@ -255,7 +257,6 @@ def start_local_system(
             "crd/ledgers.ledger.guestbook.io",
         )
     except BaseException:
-        runner.stop_thread()
         cluster.stop()
         raise
     env = {
@@ -268,7 +269,6 @@ def start_local_system(
         state_dir=state_dir,
         dsn=dsn,
         cluster=cluster,
-        runner=runner,
         kubeconfig=kubeconfig,
         kubectl=kubectl,
         operator_env=env,
