@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_devcluster.kubectl import Kubectl
@@ -222,3 +223,74 @@ def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) ->
         expect(entry.locator(".waiting")).to_be_hidden()
         page.reload()
         expect(entry.locator(".failure")).to_have_text(condition["message"])
+
+
+def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519PrivateKey,
+                  messages: list[str]) -> list[str]:  # fmt: skip
+    """Sign through the web UI's JSON API, then admit, seal and publish the statuses
+    as the operator and a worker would; returns the entry names."""
+    names = []
+    for message in messages:
+        response = httpx.post(f"{url}/entries", json={"message": message}, timeout=30)
+        response.raise_for_status()
+        created = response.json()
+        admit_entry(
+            store,
+            "default/guestbook",
+            entry=created["name"],
+            uid=created["uid"],
+            author="",
+            message=message,
+            submitted_at=created["createdAt"],
+        )
+        names.append(created["name"])
+    result = seal_batch(store, "default/guestbook", signer)
+    for sealed in result.sealed:
+        status = {
+            "phase": "Sealed",
+            "leafIndex": sealed.leaf_index,
+            "leafHash": sealed.leaf_hash.hex(),
+            "treeSize": result.tree_head.tree_size,
+            "rootHash": result.tree_head.root_hash.hex(),
+        }
+        crds("patch", "gbe", sealed.entry_name, "--subresource=status", "--type=merge",
+             "-p", json.dumps({"status": status}))  # fmt: skip
+    return names
+
+
+def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
+    crds: Kubectl,
+    kubeconfig: Path,
+    store: Connection,
+    signer: Ed25519PrivateKey,
+    ledger_dsn: str,
+    page: Page,
+) -> None:
+    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
+    with serve(create_app(settings)) as url:
+        first = sign_and_seal(url, crds, store, signer, ["one", "two", "three"])
+        page.goto(f"{url}/entries/{first[0]}/verify")
+        verdict = page.locator("#verdict")
+        expect(verdict).to_have_attribute("data-result", "verified")
+        expect(page.locator('#checks li[data-result="skip"]')).to_contain_text(
+            "first verification in this browser"
+        )
+
+        later = sign_and_seal(url, crds, store, signer, ["four", "five"])
+        page.goto(f"{url}/entries/{later[-1]}/verify")
+        expect(verdict).to_have_attribute("data-result", "verified")
+        grew = page.locator('#checks li[data-result="pass"]', has_text="verified before")
+        expect(grew).to_contain_text("tree of 3 entries")
+        expect(page.locator("[data-fact=treeSize]")).to_have_text("5")
+
+        # A history that does not match what this browser saw is caught.
+        key = "guestbook-ledger:default/guestbook:head"
+        for remembered, why in (
+            ({"treeSize": 3, "rootHash": "00" * 32}, "rewritten"),
+            ({"treeSize": 9, "rootHash": "00" * 32}, "only 5 entries"),
+        ):
+            page.evaluate("([k, v]) => localStorage.setItem(k, JSON.stringify(v))",
+                          [key, remembered])  # fmt: skip
+            page.reload()
+            expect(verdict).to_have_attribute("data-result", "failed")
+            expect(page.locator('#checks li[data-result="fail"]')).to_contain_text(why)

@@ -80,6 +80,34 @@ const LedgerFormat = (() => {
     return r;
   }
 
+  // RFC 9162 §2.1.4.2: whether `proof` shows the tree of `size1` leaves with root
+  // `root1` is a prefix of the tree of `size2` leaves with root `root2`.
+  async function verifyConsistency(size1, size2, proof, root1, root2) {
+    if (!(Number.isSafeInteger(size1) && Number.isSafeInteger(size2) && size1 >= 1 && size1 <= size2)) {
+      throw new Error(`no consistency proof from size ${size1} to ${size2}`);
+    }
+    const same = (a, b) => hex(a) === hex(b);
+    if (size1 === size2) return proof.length === 0 && same(root1, root2);
+    let path = proof.slice();
+    if ((size1 & (size1 - 1)) === 0) path = [root1, ...path];  // size1 is a power of 2
+    if (path.length === 0) return false;
+    let fn = size1 - 1, sn = size2 - 1;
+    while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    let fr = path[0], sr = path[0];
+    for (const c of path.slice(1)) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        fr = await nodeHash(c, fr);
+        sr = await nodeHash(c, sr);
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else {
+        sr = await nodeHash(sr, c);
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && same(fr, root1) && same(sr, root2);
+  }
+
   function treeHeadPayload(head) {
     return canonicalJson({
       v: head.v, ledger: head.ledger, treeSize: head.treeSize,
@@ -113,6 +141,6 @@ const LedgerFormat = (() => {
 
   return {
     hex, unhex, encoder, sha256, canonicalJson, entryRecord, leafHash, nodeHash,
-    rootFromInclusionProof, treeHeadPayload, pemToDer, keyIdOf, verifyTreeHeadSignature,
+    rootFromInclusionProof, verifyConsistency, treeHeadPayload, pemToDer, keyIdOf, verifyTreeHeadSignature,
   };
 })();

@@ -46,6 +46,40 @@
     verdict.textContent = text;
   }
 
+  // The tree head this browser verified last time, per ledger: the server must
+  // show that today's tree extends it (it may only ever append).
+  const REMEMBERED = `guestbook-ledger:${page.dataset.ledger}:head`;
+
+  async function checkConsistencyWithLastVisit(head, trustworthy) {
+    let before = null;
+    try { before = JSON.parse(localStorage.getItem(REMEMBERED) || "null"); } catch (error) { before = null; }
+    let ok = true;
+    if (before && Number.isSafeInteger(before.treeSize) && typeof before.rootHash === "string") {
+      const label = `The ledger extends the tree of ${before.treeSize} entries this browser verified before`;
+      if (before.treeSize > head.treeSize) {
+        ok = check(label, false, `the ledger now claims only ${head.treeSize} entries`);
+      } else {
+        const proof = before.treeSize === head.treeSize ? { proof: [] } : await getJson(
+          `/api/proofs/consistency?from=${before.treeSize}&to=${head.treeSize}`);
+        let consistent = false;
+        try {
+          consistent = await F.verifyConsistency(before.treeSize, head.treeSize,
+            proof.proof.map(F.unhex), F.unhex(before.rootHash), F.unhex(head.rootHash));
+        } catch (error) {
+          consistent = false;
+        }
+        ok = check(label, consistent, consistent ? "" : "the history was rewritten, or the server lies");
+      }
+    } else {
+      check("The ledger extends a tree this browser verified before", null,
+        "first verification in this browser; the tree head is remembered for next time");
+    }
+    if (ok && trustworthy && (!before || head.treeSize >= before.treeSize)) {
+      localStorage.setItem(REMEMBERED, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash }));
+    }
+    return ok;
+  }
+
   async function sealedEntry() {
     for (let attempt = 0; attempt < MAX_WAITS; attempt++) {
       const entry = await getJson(`/api/entries/${encodeURIComponent(name)}`);
@@ -115,6 +149,8 @@
     const signed = await F.verifyTreeHeadSignature(head, der);
     ok = check("The tree head's Ed25519 signature is valid", signed,
       signed === null ? "this browser has no Ed25519; use guestbook-ledger verify sth" : "") && ok;
+
+    ok = (await checkConsistencyWithLastVisit(head, ok && signed !== false)) && ok;
 
     fact("command", [
       "guestbook-ledger verify inclusion",
