@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from guestbook_ledger.store.audit import audit_ledger
+from guestbook_ledger.store.schema import connect
 from guestbook_operator.localsystem import LocalSystem, start_local_system, wait_until
 
 # Short intervals so repair and audit happen within a test's patience.
@@ -79,3 +81,22 @@ def wait_all_sealed(system: LocalSystem, count: int, timeout: float = 180.0) -> 
 
     result: list[Any] = wait_until(sealed, timeout=timeout, interval=0.5, what="entries sealed")
     return result
+
+
+def assert_ledger_intact(system: LocalSystem, count: int) -> None:
+    """Every entry resource sealed once, at contiguous indexes, and the audit passes."""
+    conn = connect(system.dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT leaf_index, uid FROM entries WHERE state = 'sealed' ORDER BY leaf_index"
+            )
+            rows = cur.fetchall()
+        report = audit_ledger(conn, "default/guestbook")
+    finally:
+        conn.close()
+    assert [index for index, _ in rows] == list(range(count))
+    assert len({uid for _, uid in rows}) == count
+    assert report.ok, report.mismatches
+    resources = {e["metadata"]["uid"] for e in get_json(system, "gbe")["items"]}
+    assert resources == {uid for _, uid in rows}

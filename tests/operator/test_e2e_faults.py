@@ -6,29 +6,16 @@ from __future__ import annotations
 import json
 
 import psycopg2
-from conftest import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
-from guestbook_ledger.store.audit import audit_ledger
+from conftest import (
+    assert_ledger_intact,
+    entries_yaml,
+    get_json,
+    ledger_yaml,
+    wait_all_sealed,
+    wait_ledger_ready,
+)
 from guestbook_ledger.store.schema import connect
 from guestbook_operator.localsystem import LocalSystem, wait_until
-
-
-def assert_ledger_intact(system: LocalSystem, count: int) -> None:
-    """Every entry resource sealed once, at contiguous indexes, and the audit passes."""
-    conn = connect(system.dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "SELECT leaf_index, uid FROM entries WHERE state = 'sealed' ORDER BY leaf_index"
-            )
-            rows = cur.fetchall()
-        report = audit_ledger(conn, "default/guestbook")
-    finally:
-        conn.close()
-    assert [index for index, _ in rows] == list(range(count))
-    assert len({uid for _, uid in rows}) == count
-    assert report.ok, report.mismatches
-    resources = {e["metadata"]["uid"] for e in get_json(system, "gbe")["items"]}
-    assert resources == {uid for _, uid in rows}
 
 
 def test_operator_killed_mid_batch_loses_nothing(system: LocalSystem) -> None:

@@ -24,7 +24,7 @@ from guestbook_ledger.store.errors import (
 )
 
 from guestbook_operator import metrics
-from guestbook_operator.kube import EntryStatusWrite
+from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import GROUP, VERSION
 from guestbook_operator.resources import ENTRIES
 from guestbook_operator.runtime import Runtime, runtime
@@ -111,10 +111,16 @@ def admit(
             current, namespace=namespace, ledger=ledger, generation=generation, now=_now()
         )
 
-    if not any(ready_ledgers.get((namespace, ledger), ())):
-        write_entry_status(rt, entry, waiting)
-        raise kopf.TemporaryError(f"Ledger {ref} does not exist yet", delay=LEDGER_RETRY_SECONDS)
-    write_entry_status(rt, entry, admitted)
+    try:
+        if not any(ready_ledgers.get((namespace, ledger), ())):
+            write_entry_status(rt, entry, waiting)
+            raise kopf.TemporaryError(
+                f"Ledger {ref} does not exist yet", delay=LEDGER_RETRY_SECONDS
+            )
+        write_entry_status(rt, entry, admitted)
+    except KubeError as exc:
+        # Kopf would wait a minute for an unexpected error; the API is usually back sooner.
+        raise kopf.TemporaryError(str(exc), delay=1) from None
     try:
         with rt.db.connection() as conn:
             admission = admit_entry(
