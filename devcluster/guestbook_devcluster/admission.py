@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Any
 
-from guestbook_devcluster import errors, schema_seam
+from guestbook_devcluster import builtin_validation, errors, schema_seam
 from guestbook_devcluster.lifecycle import CRD_FINALIZER, NAMESPACE_FINALIZER
 from guestbook_devcluster.registry import Registry, ResourceInfo, sort_versions
 from guestbook_devcluster.schema.errors import FieldError
@@ -27,6 +27,13 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def _cause(field: str, reason: str, message: str) -> dict[str, Any]:
     return {"reason": reason, "message": message, "field": field}
+
+
+def _raise_causes(info: ResourceInfo, obj: Obj, causes: list[dict[str, Any]]) -> None:
+    if causes:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or meta.get("generateName") or "")
+        raise errors.invalid(info.kind, info.group, name, causes)
 
 
 def _raise_invalid(info: ResourceInfo, name: str, field_errors: list[FieldError]) -> None:
@@ -156,6 +163,8 @@ def prepare_create(
         obj["type"] = obj.get("type") or "Opaque"
     elif info.plural == "services" and info.group == "":
         _default_service(obj)
+    if info.builtin:
+        _raise_causes(info, obj, builtin_validation.create_causes(info.group, info.plural, obj))
     return obj, warnings
 
 
@@ -179,7 +188,11 @@ def prepare_update(
     elif info.plural == "namespaces" and info.group == "":
         new["spec"] = copy.deepcopy(old.get("spec", {}))  # spec.finalizers is system-owned
     elif info.plural == "jobs" and info.group == "batch":
+        new["metadata"]["uid"] = old["metadata"]["uid"]  # the selector names the stored uid
         _default_job(new)
+    if info.builtin:
+        causes = builtin_validation.update_causes(info.group, info.plural, new, old)
+        _raise_causes(info, new, causes)
     return new, warnings
 
 

@@ -255,7 +255,7 @@ def test_namespaces_builtins_and_delete_namespace(kubectl: Kubectl) -> None:
     assert kubectl.run("get", "cm", "settings", "-n", "scratch", check=False).returncode != 0
 
 
-def test_strategic_merge_patch_on_a_job(kubectl: Kubectl) -> None:
+def test_strategic_merge_patches_and_immutable_fields(kubectl: Kubectl) -> None:
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -279,20 +279,38 @@ def test_strategic_merge_patch_on_a_job(kubectl: Kubectl) -> None:
         },
     }
     kubectl("apply", "-f", "-", input=json.dumps(job))
-    kubectl(
+    kubectl("patch", "job", "work", "-p", '{"spec":{"parallelism":3}}')
+    got = json.loads(kubectl("get", "job", "work", "-o", "json"))
+    assert got["spec"]["parallelism"] == 3 and got["metadata"]["generation"] == 2
+    immutable = kubectl.run(
         "patch",
         "job",
         "work",
         "-p",
-        '{"spec":{"parallelism":3,"template":{"spec":{"containers":'
-        '[{"name":"main","env":[{"name":"B","value":"2"}]}]}}}}',
+        '{"spec":{"template":{"spec":{"containers":[{"name":"main","env":[{"name":"B"}]}]}}}}',
+        check=False,
     )
-    got = json.loads(kubectl("get", "job", "work", "-o", "json"))
-    assert got["spec"]["parallelism"] == 3
-    containers = got["spec"]["template"]["spec"]["containers"]
-    assert [c["name"] for c in containers] == ["main", "side"]
-    assert containers[0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
-    assert got["metadata"]["generation"] == 2
+    assert immutable.returncode != 0 and "field is immutable" in immutable.stderr
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "two"},
+        "spec": job["spec"]["template"]["spec"],  # type: ignore[index]
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(pod))
+    kubectl(
+        "patch",
+        "pod",
+        "two",
+        "-p",
+        '{"spec":{"containers":[{"name":"side","image":"python:3.12"}]}}',
+    )
+    containers = json.loads(kubectl("get", "pod", "two", "-o", "jsonpath={.spec.containers}"))
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("main", "python"),
+        ("side", "python:3.12"),
+    ]
+    assert containers[0]["env"] == [{"name": "A", "value": "1"}]
     kubectl(
         "apply",
         "--server-side",

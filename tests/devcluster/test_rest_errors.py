@@ -119,3 +119,37 @@ def test_generate_name(api: httpx.Client) -> None:
     first = api.post(CM, json=generated).json()["metadata"]["name"]
     second = api.post(CM, json=generated).json()["metadata"]["name"]
     assert first.startswith("run-") and second.startswith("run-") and first != second
+
+
+def test_builtin_kinds_are_validated_like_a_real_cluster(api: httpx.Client) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    no_image = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "main"}, {"name": "main", "image": "x"}]},
+    }
+    body = _status(api.post(pods, json=no_image), 422, "Invalid")
+    fields = [c["field"] for c in body["details"]["causes"]]
+    assert fields == ["spec.containers[0].image", "spec.containers[1].name"]
+    jobs = "/apis/batch/v1/namespaces/default/jobs"
+    always = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j"},
+        "spec": {
+            "parallelism": -1,
+            "template": {
+                "spec": {"restartPolicy": "Always", "containers": [{"name": "m", "image": "x"}]}
+            },
+        },
+    }
+    body = _status(api.post(jobs, json=always), 422, "Invalid")
+    fields = [c["field"] for c in body["details"]["causes"]]
+    assert fields == ["spec.template.spec.restartPolicy", "spec.parallelism"]
+    frozen = {**_configmap("frozen", a="1"), "immutable": True}
+    api.post(CM, json=frozen).raise_for_status()
+    merge = {"Content-Type": "application/merge-patch+json"}
+    changed = api.patch(f"{CM}/frozen", content=b'{"data":{"a":"2"}}', headers=merge)
+    _status(changed, 422, "Invalid")
+    assert api.get(f"{CM}/frozen").json()["data"] == {"a": "1"}
