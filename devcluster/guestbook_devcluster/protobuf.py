@@ -1,8 +1,9 @@
 """Just enough of Kubernetes' protobuf encoding to read what kubectl's typed clients send.
 
-``kubectl create namespace|configmap|secret|serviceaccount|service`` encode the new
-object as protobuf (``application/vnd.kubernetes.protobuf``); everything else
-kubectl writes is JSON. This decodes those kinds into the JSON form.
+``kubectl create namespace|configmap|secret|serviceaccount|service|job`` encode the new
+object as protobuf (``application/vnd.kubernetes.protobuf``), and Helm's release
+storage deletes its Secrets with protobuf DeleteOptions; everything else
+kubectl and Helm write is JSON. This decodes those kinds into the JSON form.
 Other kinds raise UnsupportedMediaType with a hint to use JSON.
 """
 
@@ -132,7 +133,133 @@ def _service_spec(data: bytes) -> dict[str, Any]:
     return spec
 
 
+def _signed(value: int) -> int:
+    """A varint read as int64 (two's complement), as protobuf encodes negative numbers."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _delete_options(data: bytes) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            options["gracePeriodSeconds"] = _signed(raw)
+        elif number == 2:
+            names = {1: "uid", 2: "resourceVersion"}
+            options["preconditions"] = {
+                names[n]: r.decode() for n, _, r in _fields(raw) if n in names
+            }
+        elif number == 3:
+            options["orphanDependents"] = bool(raw)
+        elif number == 4 and raw:
+            options["propagationPolicy"] = raw.decode()
+        elif number == 5:
+            options.setdefault("dryRun", []).append(raw.decode())
+    return options
+
+
+def _strings(obj: dict[str, Any], number: int, raw: bytes, names: dict[int, str]) -> bool:
+    """Store a non-empty string field; True when ``number`` is one of ``names``."""
+    if number not in names:
+        return False
+    if raw:
+        obj[names[number]] = raw.decode()
+    return True
+
+
+def _env_var(data: bytes) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        _strings(env, number, raw, {1: "name", 2: "value"})
+    return env
+
+
+def _container(data: bytes) -> dict[str, Any]:
+    container: dict[str, Any] = {}
+    names = {
+        1: "name",
+        2: "image",
+        5: "workingDir",
+        13: "terminationMessagePath",
+        14: "imagePullPolicy",
+        20: "terminationMessagePolicy",
+    }
+    for number, _, raw in _fields(data):
+        if _strings(container, number, raw, names):
+            continue
+        if number in (3, 4):
+            container.setdefault("command" if number == 3 else "args", []).append(raw.decode())
+        elif number == 7:
+            container.setdefault("env", []).append(_env_var(raw))
+        elif number == 8:
+            container["resources"] = {}
+    return container
+
+
+def _pod_spec(data: bytes) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    names = {3: "restartPolicy", 6: "dnsPolicy", 8: "serviceAccountName", 10: "nodeName"}
+    for number, _, raw in _fields(data):
+        if _strings(spec, number, raw, names):
+            continue
+        if number in (2, 20):
+            key = "containers" if number == 2 else "initContainers"
+            spec.setdefault(key, []).append(_container(raw))
+        elif number == 4:
+            spec["terminationGracePeriodSeconds"] = raw
+        elif number == 5:
+            spec["activeDeadlineSeconds"] = raw
+        elif number == 7:
+            key, value = _map_entry(raw, _text)
+            spec.setdefault("nodeSelector", {})[key] = value
+    return spec
+
+
+def _pod_template(data: bytes) -> dict[str, Any]:
+    template: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            template["metadata"] = _object_meta(raw)
+        elif number == 2:
+            template["spec"] = _pod_spec(raw)
+    return template
+
+
+def _label_selector(data: bytes) -> dict[str, Any]:
+    selector: dict[str, Any] = {}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            key, value = _map_entry(raw, _text)
+            selector.setdefault("matchLabels", {})[key] = value
+    return selector
+
+
+def _job_spec(data: bytes) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    # Pointer fields of JobSpec: present on the wire only when set, zero included.
+    integers = {
+        1: "parallelism",
+        2: "completions",
+        3: "activeDeadlineSeconds",
+        7: "backoffLimit",
+        8: "ttlSecondsAfterFinished",
+    }
+    for number, _, raw in _fields(data):
+        if number in integers:
+            spec[integers[number]] = raw
+        elif number == 4:
+            spec["selector"] = _label_selector(raw)
+        elif number in (5, 10):
+            spec["manualSelector" if number == 5 else "suspend"] = bool(raw)
+        elif number == 6:
+            spec["template"] = _pod_template(raw)
+        elif number == 9:
+            spec["completionMode"] = raw.decode()
+    return spec
+
+
 def _decode_kind(kind: str, data: bytes) -> dict[str, Any]:
+    if kind == "DeleteOptions":
+        return _delete_options(data)
     obj: dict[str, Any] = {}
     for number, _, raw in _fields(data):
         if number == 1:
@@ -155,12 +282,25 @@ def _decode_kind(kind: str, data: bytes) -> dict[str, Any]:
             obj.setdefault(field, []).append(_local_ref(raw))
         elif kind == "Service" and number == 2:
             obj["spec"] = _service_spec(raw)
+        elif kind == "Job" and number == 2:
+            obj["spec"] = _job_spec(raw)
+        elif kind == "Pod" and number == 2:
+            obj["spec"] = _pod_spec(raw)
         elif kind == "ServiceAccount" and number == 4:
             obj["automountServiceAccountToken"] = bool(raw)
     return obj
 
 
-SUPPORTED_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service")
+SUPPORTED_KINDS = (
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Service",
+    "Job",
+    "Pod",
+    "DeleteOptions",
+)
 
 
 def decode(body: bytes) -> dict[str, Any]:

@@ -352,3 +352,9 @@ def test_create_commands_and_cluster_info(kubectl: Kubectl) -> None:
     ports = json.loads(kubectl("get", "svc", "web", "-o", "jsonpath={.spec.ports}"))
     assert ports == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]
     assert "service/kubernetes" in kubectl("get", "all", "-o", "name")
+    kubectl("create", "job", "once", "--image=python", "--", "python3", "-c", "print(1)")
+    job = json.loads(kubectl("get", "job", "once", "-o", "json"))
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["python3", "-c", "print(1)"]
+    assert container["image"] == "python"
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
