@@ -169,11 +169,10 @@ def run_worker_command(args: argparse.Namespace) -> int:
         raise UsageError(f"GUESTBOOK_SIGNING_KEY: {exc}") from None
     _logging()
     stop = _stop_on_signals()
-    conn = open_store(dsn)
     kube = Kube(load_client_config())
     try:
         stats = run_worker(
-            conn,
+            lambda: open_store(dsn),
             kube,
             signer,
             WorkerSettings(ledger, args.batch_size, args.max_wait, args.idle_seconds),
@@ -181,7 +180,6 @@ def run_worker_command(args: argparse.Namespace) -> int:
         )
     finally:
         kube.close()
-        conn.close()
     logging.getLogger("guestbook.worker").info(
         "done: %d entries sealed in %d batches", stats.sealed, stats.batches
     )

@@ -13,7 +13,16 @@ import queue
 from collections.abc import Iterator
 
 import psycopg2
+from guestbook_ledger.store.errors import DatabaseUnavailableError
 from guestbook_ledger.store.schema import Connection, connect, migrate
+
+# The database is unreachable, or a connection broke mid-query (PostgreSQL
+# restarted): worth retrying soon, never a reason to give up on an entry.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    DatabaseUnavailableError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 
 
 class Database:

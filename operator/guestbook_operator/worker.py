@@ -23,6 +23,7 @@ from guestbook_ledger.format.names import parse_ledger_name
 from guestbook_ledger.store.schema import Connection
 from guestbook_ledger.store.sealing import SealResult, claim_pending, seal_batch
 
+from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, Kube
 from guestbook_operator.status import rfc3339, sealed_entry_status
 
@@ -40,6 +41,7 @@ class WorkerSettings:
     batch_size: int = 1000
     max_wait_seconds: float = 0.2
     idle_seconds: float = 10.0
+    outage_seconds: float = 60.0
 
 
 @dataclass
@@ -83,7 +85,7 @@ def ledger_tree_status(result: SealResult) -> dict[str, object]:
 
 
 def run_worker(
-    conn: Connection,
+    connect: Callable[[], Connection],
     kube: Kube,
     signer: Ed25519PrivateKey,
     settings: WorkerSettings,
@@ -94,33 +96,70 @@ def run_worker(
     """Work until idle for ``settings.idle_seconds`` or until ``stop`` is set.
 
     Preconditions: the ledger exists in the database and ``signer``'s public
-    key is registered for it (the operator does both). Store errors propagate:
-    the pod fails and the Job retries it.
+    key is registered for it (the operator does both). A database outage is
+    waited out (reconnecting every second) for ``settings.outage_seconds``;
+    then, as for every other store error, the exception propagates: the pod
+    fails and the Job retries it.
     """
     namespace, name = parse_ledger_name(settings.ledger)
     stats = WorkerStats()
     last_work = clock()
-    while not stop.is_set():
-        claimed = len(claim_pending(conn, settings.ledger, limit=settings.batch_size))
-        # Let a batch fill up a little at low load: fewer tree heads, fewer writes.
-        deadline = clock() + settings.max_wait_seconds
-        while 0 < claimed < settings.batch_size and clock() < deadline and not stop.is_set():
-            stop.wait(min(0.05, settings.max_wait_seconds))
-            more = claim_pending(conn, settings.ledger, limit=settings.batch_size - claimed)
-            claimed += len(more)
-        result = seal_batch(conn, settings.ledger, signer, max_entries=settings.batch_size)
-        if result.sealed:
-            last_work = clock()
-            publish(kube, namespace, name, result, stats)
-            continue
-        if claimed:
-            last_work = clock()
-            continue
-        if clock() - last_work >= settings.idle_seconds:
-            log.info("no pending entries for %.1fs; exiting", settings.idle_seconds)
-            break
-        stop.wait(POLL_SECONDS)
+    conn: Connection | None = None
+    outage_since: float | None = None
+    try:
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = connect()
+                worked = _round(conn, kube, signer, settings, stop, clock, stats, namespace, name)
+                outage_since = None
+            except DATABASE_DOWN as exc:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                outage_since = clock() if outage_since is None else outage_since
+                if clock() - outage_since > settings.outage_seconds:
+                    raise
+                log.warning("ledger database unavailable, retrying: %s", exc)
+                stop.wait(1.0)
+                last_work = clock()  # an outage is not idleness
+                continue
+            if worked:
+                last_work = clock()
+                continue
+            if clock() - last_work >= settings.idle_seconds:
+                log.info("no pending entries for %.1fs; exiting", settings.idle_seconds)
+                break
+            stop.wait(POLL_SECONDS)
+    finally:
+        if conn is not None:
+            conn.close()
     return stats
+
+
+def _round(
+    conn: Connection,
+    kube: Kube,
+    signer: Ed25519PrivateKey,
+    settings: WorkerSettings,
+    stop: threading.Event,
+    clock: Callable[[], float],
+    stats: WorkerStats,
+    namespace: str,
+    name: str,
+) -> bool:
+    """Claim, seal, publish once; True when there was work."""
+    claimed = len(claim_pending(conn, settings.ledger, limit=settings.batch_size))
+    # Let a batch fill up a little at low load: fewer tree heads, fewer writes.
+    deadline = clock() + settings.max_wait_seconds
+    while 0 < claimed < settings.batch_size and clock() < deadline and not stop.is_set():
+        stop.wait(min(0.05, settings.max_wait_seconds))
+        more = claim_pending(conn, settings.ledger, limit=settings.batch_size - claimed)
+        claimed += len(more)
+    result = seal_batch(conn, settings.ledger, signer, max_entries=settings.batch_size)
+    if result.sealed:
+        publish(kube, namespace, name, result, stats)
+    return bool(claimed or result.sealed)
 
 
 def publish(kube: Kube, namespace: str, name: str, result: SealResult, stats: WorkerStats) -> None:

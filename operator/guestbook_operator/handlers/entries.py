@@ -16,7 +16,6 @@ import kopf
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.store.admission import admit_entry, withdraw_entry
 from guestbook_ledger.store.errors import (
-    DatabaseUnavailableError,
     EntryConflictError,
     EntryStateError,
     UnknownEntryError,
@@ -24,6 +23,7 @@ from guestbook_ledger.store.errors import (
 )
 
 from guestbook_operator import metrics
+from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import GROUP, VERSION
 from guestbook_operator.resources import ENTRIES
@@ -135,8 +135,8 @@ def admit(
     except UnknownLedgerError:
         write_entry_status(rt, entry, waiting)
         raise kopf.TemporaryError(f"Ledger {ref} is not provisioned yet", delay=1) from None
-    except DatabaseUnavailableError as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from None
+    except DATABASE_DOWN as exc:
+        raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=2) from None
     except (RecordError, EntryConflictError) as exc:
         _fail(rt, entry, "InvalidEntry", f"The entry cannot be recorded: {exc}", generation)
         return
@@ -181,6 +181,10 @@ def withdraw(
             withdraw_entry(conn, ref, uid)
     except (UnknownEntryError, UnknownLedgerError):
         return  # never admitted
+    except DATABASE_DOWN as exc:
+        # The repair loop withdraws it later: its resource is gone for good.
+        logger.warning("could not withdraw now (database unavailable): %s", exc)
+        return
     except EntryStateError:
         logger.info("deleted after it was sealed; it stays in ledger %s", ref)
         return

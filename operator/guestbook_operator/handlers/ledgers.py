@@ -16,11 +16,11 @@ from guestbook_ledger.format.sth import (
     private_key_to_pem,
     public_key_to_pem,
 )
-from guestbook_ledger.store.errors import DatabaseUnavailableError
 from guestbook_ledger.store.heads import latest_tree_head
 from guestbook_ledger.store.ledgers import ensure_ledger
 from guestbook_ledger.store.sealing import seal_batch
 
+from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.manifests import (
     SECRET_DSN_KEY,
     SECRET_PRIVATE_KEY,
@@ -65,8 +65,8 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
             head = latest_tree_head(conn, ref)
             if head is None:
                 head = seal_batch(conn, ref, signer, max_entries=1).tree_head
-    except DatabaseUnavailableError as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from None
+    except DATABASE_DOWN as exc:
+        raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=5) from None
     current = ledger.get("status") or {}
     generation = int(ledger["metadata"].get("generation", 1))
     public = public_key_to_pem(signer.public_key()).decode("ascii")

@@ -20,6 +20,7 @@ from guestbook_ledger.store.heads import latest_tree_head
 
 from guestbook_operator import metrics
 from guestbook_operator.backlog import pending_count, seal_latencies
+from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import KubeError
 from guestbook_operator.manifests import ROLE_WORKER, ledger_ref, role_selector, worker_job
 from guestbook_operator.policy import (
@@ -32,6 +33,9 @@ from guestbook_operator.policy import (
 from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
 from guestbook_operator.status import ledger_status, rfc3339
+
+# A failed pass is logged and the next one tries again.
+_PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
 
 # Most leaves whose seal latency one round reads for the histogram.
 _LATENCY_SAMPLE = 1000
@@ -153,7 +157,7 @@ async def run_pool(
             await asyncio.to_thread(reconcile_pool, rt, plain(body))
         except UnknownLedgerError:
             pass  # provisioning has not reached the database yet
-        except (StoreError, KubeError) as exc:
+        except _PASS_ERRORS as exc:
             logger.warning("worker pool round failed, retrying: %s", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(nudge.wait(), timeout=rt.config.reconcile_interval_seconds)

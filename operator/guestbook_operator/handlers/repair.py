@@ -31,11 +31,15 @@ from guestbook_ledger.store.errors import (
 from guestbook_operator import metrics
 from guestbook_operator.backlog import first_head_containing, pending_entries
 from guestbook_operator.config import seconds_from_env
+from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import ledger_ref
 from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
 from guestbook_operator.status import rfc3339, sealed_entry_status
+
+# A failed pass is logged and the next one tries again.
+_PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
 
 REPAIR_INTERVAL_SECONDS = seconds_from_env("GUESTBOOK_REPAIR_INTERVAL", 15.0)
 # Entries younger than this are left to the admission handler, which may be running now.
@@ -144,7 +148,7 @@ def repair(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     rt = runtime(memo)
     try:
         done = repair_ledger(rt, ledger)
-    except (StoreError, KubeError) as exc:
+    except _PASS_ERRORS as exc:
         logger.warning("repair pass failed, next one in %.0fs: %s", REPAIR_INTERVAL_SECONDS, exc)
         return
     if any(done.values()):
