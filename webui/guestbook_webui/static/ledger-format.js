@@ -54,6 +54,16 @@ const LedgerFormat = (() => {
     });
   }
 
+  const HASH_SIZE = 32, MAX_PROOF_LENGTH = 64;
+
+  // As guestbook_ledger.format.proof: hashes are 32 bytes, proofs at most 64 of them.
+  function checkHashes(what, hashes) {
+    if (hashes.length > MAX_PROOF_LENGTH) throw new Error(`${what} has more than ${MAX_PROOF_LENGTH} hashes`);
+    hashes.forEach((h, i) => {
+      if (h.length !== HASH_SIZE) throw new Error(`${what} element ${i} is ${h.length} bytes, not ${HASH_SIZE}`);
+    });
+  }
+
   const leafHash = (recordBytes) => sha256(concat(Uint8Array.of(0), recordBytes));
   const nodeHash = (left, right) => sha256(concat(Uint8Array.of(1), left, right));
 
@@ -63,6 +73,8 @@ const LedgerFormat = (() => {
     if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
       throw new Error(`leaf index ${index} is not inside a tree of ${size} leaves`);
     }
+    checkHashes("the leaf hash", [leaf]);
+    checkHashes("the inclusion proof", proof);
     let fn = index, sn = size - 1, r = leaf;
     for (const p of proof) {
       if (sn === 0) throw new Error("the proof is longer than the tree is deep");
@@ -86,6 +98,7 @@ const LedgerFormat = (() => {
     if (!(Number.isSafeInteger(size1) && Number.isSafeInteger(size2) && size1 >= 1 && size1 <= size2)) {
       throw new Error(`no consistency proof from size ${size1} to ${size2}`);
     }
+    checkHashes("the consistency proof", proof);
     const same = (a, b) => hex(a) === hex(b);
     if (size1 === size2) return proof.length === 0 && same(root1, root2);
     let path = proof.slice();
