@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,12 +123,8 @@ class JobRunner:
         loop, kubelet = self._loop, self.kubelet
         if loop is None or kubelet is None:
             return False
-        future: Future[bool] = asyncio.run_coroutine_threadsafe(
-            _call(lambda: kubelet.kill(namespace, name)), loop
-        )
-        return future.result(5)
 
+        async def kill() -> bool:
+            return kubelet.kill(namespace, name)
 
-async def _call(function: object) -> bool:
-    assert callable(function)
-    return bool(function())
+        return asyncio.run_coroutine_threadsafe(kill(), loop).result(5)
