@@ -55,10 +55,14 @@ class ResourceInfo:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
+    # Where objects are stored when another resource's storage is shared
+    # (events.k8s.io/v1 Events are core/v1 Events).
+    stored_as: tuple[str, str] | None = None
+
     @property
     def key(self) -> tuple[str, str]:
         """Storage key shared by every version of the resource."""
-        return (self.group, self.plural)
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def has_status(self) -> bool:
@@ -182,6 +186,17 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         categories=("all",),
         sub=("status",),
     ),
+    # Stored and served only (no controller makes ReplicaSets or pods): enough for
+    # Helm charts and `kubectl apply` of Deployments; the job runner runs Jobs only.
+    _r(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        short=("deploy",),
+        categories=("all",),
+        sub=("status",),
+    ),
     _r(
         "batch",
         "v1",
@@ -254,6 +269,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
 # Group order in discovery: the legacy core group first, then built-in groups.
 BUILTIN_GROUP_ORDER: tuple[str, ...] = (
     "",
+    "apps",
     "apiextensions.k8s.io",
     "batch",
     "coordination.k8s.io",

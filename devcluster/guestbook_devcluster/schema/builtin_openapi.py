@@ -710,6 +710,16 @@ def _others() -> dict[str, Schema]:
                 "status": _free("Current status of a job."),
             },
         ),
+        "io.k8s.api.apps.v1.Deployment": _loose(
+            "Deployment enables declarative updates for Pods and ReplicaSets.",
+            "apps",
+            "v1",
+            "Deployment",
+            {
+                "spec": "Specification of the desired behavior of the Deployment.",
+                "status": "Most recently observed status of the Deployment.",
+            },
+        ),
         "io.k8s.api.coordination.v1.Lease": _loose(
             "Lease defines a lease concept.",
             "coordination.k8s.io",
@@ -799,6 +809,7 @@ def definition_name(group: str, version: str, kind: str) -> str:
     """
     known = {
         "": "io.k8s.api.core",
+        "apps": "io.k8s.api.apps",
         "batch": "io.k8s.api.batch",
         "coordination.k8s.io": "io.k8s.api.coordination",
         "events.k8s.io": "io.k8s.api.events",
