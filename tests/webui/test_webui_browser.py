@@ -89,6 +89,7 @@ def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
 
         page.get_by_label("Your name").fill("Ada Lovelace")
         page.get_by_label("Message").fill("Hello from the browser ✓")
+        expect(page.locator("#message-count")).to_have_text("1976 of 2000 characters left.")
         page.get_by_role("button", name="Sign").click()
 
         entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")

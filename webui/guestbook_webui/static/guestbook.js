@@ -189,6 +189,18 @@
     alertBox.textContent = summary || "";
   }
 
+  // Characters left, counted as the ledger counts them: code points after NFC.
+  const counter = document.getElementById("message-count");
+  const MAX_MESSAGE = Number(form.message.getAttribute("maxlength"));
+  function updateCounter() {
+    const used = Array.from(form.message.value.normalize("NFC")).length;
+    const left = MAX_MESSAGE - used;
+    counter.textContent = left >= 0
+      ? `${left} of ${MAX_MESSAGE} characters left.`
+      : `${-left} characters too many.`;
+  }
+  form.message.addEventListener("input", updateCounter);
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
@@ -204,6 +216,7 @@
         showErrors({});
         upsert(body);
         form.message.value = "";
+        updateCounter();
         liveStatus.textContent = "Signed. Your entry is pending; its hash appears once the ledger seals it.";
         form.message.focus();
       } else {
