@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
+from .events import EventRecorder
 from .informer import Informer, Key
 from .job_status import (
     INDEX_ANNOTATION,
@@ -119,10 +120,14 @@ class JobController:
         self._created: dict[str, dict[str, Obj]] = {}  # job uid -> pod uid -> new pod
         self._deleted: set[str] = set()  # pod uids this controller deleted
         self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self.events = EventRecorder(client, "job-controller")
 
     async def run(self) -> None:
         """Watch Jobs and pods and sync until cancelled."""
-        tasks = [asyncio.create_task(self.jobs.run(), name="job informer")]
+        tasks = [
+            asyncio.create_task(self.jobs.run(), name="job informer"),
+            asyncio.create_task(self.events.run(), name="job events"),
+        ]
         if self._owns_pods:
             tasks.append(asyncio.create_task(self.pods.run(), name="job pod informer"))
         try:
@@ -330,8 +335,12 @@ class JobController:
         meta = _meta(job)
         key = (str(meta["namespace"]), str(meta["name"]))
         uid = str(meta["uid"])
+        about = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta}
         for pod in result.delete_pods:
             await self._delete_pod(pod)
+            self.events.emit(
+                about, "Normal", "SuccessfulDelete", f"Deleted pod: {_meta(pod)['name']}"
+            )
         if result.create_indexes:
             path = resource_path("v1", "pods", key[0])
             created = await asyncio.gather(
@@ -345,11 +354,15 @@ class JobController:
                     self.enqueue(key)
                     continue
                 self._created.setdefault(uid, {})[str(_meta(outcome)["uid"])] = outcome
+                self.events.emit(
+                    about, "Normal", "SuccessfulCreate", f"Created pod: {_meta(outcome)['name']}"
+                )
                 made += 1
             result.status["active"] = int(result.status.get("active") or 0) + made
         old = job.get("status") or {}
         if any(old.get(k) != v for k, v in result.status.items()):
             await self._write_status(job, result.status)
+            self._report_transitions(about, old, result.status)
         if result.delete_job:
             path = resource_path("batch/v1", "jobs", key[0], key[1])
             await with_retries(
@@ -359,6 +372,21 @@ class JobController:
             )
         elif result.requeue_at is not None:
             self._enqueue_at(key, result.requeue_at)
+
+    def _report_transitions(self, about: Obj, old: Obj, new: Obj) -> None:
+        """Events for conditions that just became true (as the real controller emits)."""
+        was = {c.get("type") for c in old.get("conditions") or [] if c.get("status") == "True"}
+        for condition in new.get("conditions") or []:
+            kind = condition.get("type")
+            if condition.get("status") != "True" or kind in was:
+                continue
+            if kind == "Complete":
+                self.events.emit(about, "Normal", "Completed", "Job completed")
+            elif kind == "Failed":
+                reason = str(condition.get("reason"))
+                self.events.emit(about, "Warning", reason, str(condition.get("message")))
+            elif kind == "Suspended":
+                self.events.emit(about, "Normal", "Suspended", "Job suspended")
 
     async def _create_pod(self, path: str, job: Obj, index: int | None) -> Obj:
         manifest = pod_manifest(job, index)

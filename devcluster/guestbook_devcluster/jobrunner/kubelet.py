@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import pod_status
 from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
+from .events import EventRecorder
 from .informer import Informer, object_key
 from .pod_env import EnvError, expand, resolve_env
 from .pod_identity import TokenSource, service_account_of, write_pod_identity
@@ -78,6 +79,15 @@ class PodWorker:
         self.start_time = pod_status.now_rfc3339()
         self.task: asyncio.Task[None] | None = None
         self.last_state: Obj | None = None  # how the previous run of the container ended
+
+    @property
+    def container_name(self) -> str:
+        containers = (self.pod.get("spec") or {}).get("containers") or [{}]
+        return str(containers[0].get("name") or "main")
+
+    def _event(self, kind: str, reason: str, message: str) -> None:
+        if not self.deleted:
+            self.kubelet.events.emit({"kind": "Pod", **self.pod}, kind, reason, message)
 
     @property
     def status_path(self) -> str:
@@ -191,6 +201,9 @@ class PodWorker:
                 }
             }
             await self._patch_status(status)
+            self._event(
+                "Warning", "BackOff", f"Back-off restarting failed container {self.container_name}"
+            )
             if await self._sleep_or_stop(backoff):
                 return
             backoff = min(backoff * 2, 30.0)
@@ -207,11 +220,15 @@ class PodWorker:
         base["PYTHONUNBUFFERED"] = "1"
         token = config.token_for(self.namespace, service_account_of(self.pod))
         base.update(write_pod_identity(pod_dir, config.server_url, self.namespace, token))
+        reported = ""
         while True:
             try:
                 resolved = await resolve_env(self.pod, container, kubelet.lookup)
                 return {**base, **resolved}
             except EnvError as exc:
+                if str(exc) != reported:
+                    reported = str(exc)
+                    self._event("Warning", "Failed", f"Error: {exc}")
                 await self._patch_status(
                     pod_status.waiting(
                         self.pod, container, self.start_time, "CreateContainerConfigError", str(exc)
@@ -238,6 +255,7 @@ class PodWorker:
         except CannotRun as exc:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(f"{exc}\n")
+            self._event("Warning", "Failed", f"Error: {exc}")
             await self._patch_status(
                 pod_status.terminated(
                     self.pod,
@@ -254,6 +272,7 @@ class PodWorker:
             )
             return None
         process = self.process
+        self._event("Normal", "Started", f"Started container {name}")
         await self._patch_status(
             pod_status.running(
                 self.pod, container, self.start_time, started_at, process.pid, restarts
@@ -271,6 +290,7 @@ class PodWorker:
                 waiter.cancel()  # the process is terminated below, or by the kubelet's stop
         if exited:
             return waiter.result(), started_at, process.pid
+        self._event("Normal", "Killing", f"Stopping container {name}")
         exit_code = await process.terminate(self.grace)
         await self._patch_status(
             pod_status.terminated(
@@ -311,6 +331,7 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self._finished: set[str] = set()  # uids whose worker ended
         self.removed: set[str] = set()  # uids this kubelet deleted for good
+        self.events = EventRecorder(client, "kubelet", NODE_NAME)
         self._owns_informer = pods is None
         self.informer = pods or Informer(client, "/api/v1/pods")
         self.informer.add_handler(self._on_event)
@@ -329,9 +350,9 @@ class Kubelet:
         """Watch pods until cancelled; on cancellation every process is stopped."""
         try:
             if self._owns_informer:
-                await self.informer.run()
+                await asyncio.gather(self.informer.run(), self.events.run())
             else:
-                await asyncio.Event().wait()  # the shared informer feeds _on_event
+                await self.events.run()  # the shared informer feeds _on_event
         finally:
             workers = [w for w in self.workers.values() if w.task is not None]
             for worker in workers:

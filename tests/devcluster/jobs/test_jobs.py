@@ -81,6 +81,10 @@ def test_failed_pods_are_retried_until_the_backoff_limit_fails_the_job(
     assert not job.status.succeeded
     pods = job_pods(kubectl, "flaky")
     assert len(pods) == 3
+    described = kubectl("describe", "job", "flaky")
+    for pod in pods:
+        assert f"Created pod: {pod['metadata']['name']}" in described
+    assert "Job has reached the specified backoff limit" in described
     for pod in pods:
         terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
         assert (pod["status"]["phase"], terminated["exitCode"], terminated["reason"]) == (
@@ -302,6 +306,9 @@ def test_a_command_that_does_not_exist_fails_the_pod_with_a_clear_reason(
     assert 'executable "guestbook-ledgr" not found in $PATH' in terminated["message"]
     described = kubectl("describe", "pod", pod["metadata"]["name"])
     assert "ContainerCannotRun" in described
+    events = get_json(kubectl, "events", "--field-selector", "reason=Failed")["items"]
+    assert [e["involvedObject"]["name"] for e in events] == [pod["metadata"]["name"]]
+    assert 'executable "guestbook-ledgr" not found' in events[0]["message"]
 
 
 def test_pods_reach_the_api_as_their_service_account_and_find_project_commands(
