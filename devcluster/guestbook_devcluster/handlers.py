@@ -11,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from guestbook_devcluster import admission, errors, patches, wire
+from guestbook_devcluster import admission, conversion, errors, patches, wire
 from guestbook_devcluster.context import ApiContext
 from guestbook_devcluster.paths import Target
 from guestbook_devcluster.registry import NAMESPACE_KEY, ResourceInfo
@@ -29,8 +29,8 @@ _WRITE_TYPES = (wire.JSON, "application/yaml", wire.PROTOBUF)
 _PATCH_TYPES = (wire.JSON_PATCH, wire.MERGE_PATCH, wire.STRATEGIC_PATCH, wire.APPLY_PATCH)
 
 
-def _multi_version(ctx: ApiContext, info: ResourceInfo) -> bool:
-    return info.crd_name is not None and len(ctx.registry.crd_infos(info.crd_name)) > 1
+def _converted(ctx: ApiContext, info: ResourceInfo) -> bool:
+    return conversion.needed(ctx.registry, info)
 
 
 def respond(
@@ -41,6 +41,8 @@ def respond(
     status: int = 200,
     warnings: list[str] | None = None,
 ) -> Response:
+    if _converted(ctx, info):
+        obj = conversion.from_storage(info, obj)
     obj["apiVersion"] = info.api_version
     obj["kind"] = info.kind
     accept = wire.parse_accept(request)
@@ -119,7 +121,7 @@ async def get(ctx: ApiContext, request: Request, target: Target) -> Response:
     info = target.info
     assert target.name is not None
     raw = ctx.storage.get_raw(info, target.namespace or "", target.name)
-    raw = convert_raw(info, raw, _multi_version(ctx, info))
+    raw = convert_raw(info, raw, _converted(ctx, info))
     body = render_object(
         info, raw, wire.parse_accept(request), request.query_params.get("includeObject", "Metadata")
     )
@@ -150,6 +152,9 @@ async def list_(ctx: ApiContext, request: Request, target: Target) -> Response:
         _, start = decode_continue(token)
         keys = [k for k, _ in items]
         items = items[bisect.bisect_right(keys, start) :]
+    converted = _converted(ctx, info)
+    if converted:
+        items = [(k, convert_raw(info, raw, True)) for k, raw in items]
     if predicate is not None:
         items = [(k, raw) for k, raw in items if predicate(orjson.loads(raw))]
     next_token: str | None = None
@@ -159,8 +164,7 @@ async def list_(ctx: ApiContext, request: Request, target: Target) -> Response:
         items = items[:limit]
         last_ns, last_name = items[-1][0]
         next_token = encode_continue(rv, last_ns, last_name)
-    multi = _multi_version(ctx, info)
-    raws = [convert_raw(info, raw, multi) for _, raw in items]
+    raws = [raw for _, raw in items]
     body = render_list(
         info,
         raws,
@@ -221,6 +225,8 @@ def create_object(
     if meta.get("resourceVersion"):
         raise errors.bad_request("resourceVersion should not be set on objects to be created")
     obj, warnings = admission.prepare_create(info, obj, ctx.registry, field_validation=validation)
+    if _converted(ctx, info):
+        obj = conversion.to_storage(info, obj)
     preset = obj["metadata"].get("uid") if (info.group, info.plural) == ("batch", "jobs") else None
     created = ctx.storage.create(info, obj, dry_run=dry_run, uid=preset)
     return respond(ctx, request, info, created, 201, warnings)
@@ -240,7 +246,11 @@ def mutate_object(
     assert target.name is not None
     name = target.name
 
+    converted = _converted(ctx, info)
+
     def change(current: Obj) -> Obj:
+        if converted:
+            current = conversion.from_storage(info, current)
         snapshot = copy.deepcopy(current)
         new = check_kind(info, compute(current))
         meta = new["metadata"]
@@ -264,7 +274,7 @@ def mutate_object(
                 info, new, snapshot, ctx.registry, field_validation=validation
             )
         warnings.extend(found)
-        return new
+        return conversion.to_storage(info, new) if converted else new
 
     return ctx.storage.mutate(info, target.namespace or "", name, change, dry_run=dry_run)
 
@@ -428,8 +438,9 @@ async def delete_collection(ctx: ApiContext, request: Request, target: Target) -
     predicate = list_predicate(info, request.query_params)
     items, _ = ctx.storage.list_raw(info, target.namespace)
     deleted: list[Obj] = []
+    converted = _converted(ctx, info)
     for (namespace, name), raw in items:
-        if predicate is not None and not predicate(orjson.loads(raw)):
+        if predicate is not None and not predicate(orjson.loads(convert_raw(info, raw, converted))):
             continue
         try:
             obj, _ = ctx.storage.delete(
@@ -443,7 +454,7 @@ async def delete_collection(ctx: ApiContext, request: Request, target: Target) -
             if exc.code == 404:
                 continue
             raise
-        deleted.append(obj)
+        deleted.append(conversion.from_storage(info, obj) if converted else obj)
     body = {
         "kind": info.list_kind,
         "apiVersion": info.api_version,

@@ -89,6 +89,7 @@ def _r(
     sub: tuple[str, ...] = (),
     fields: tuple[str, ...] = (),
     default_orphan: bool = False,
+    stored_as: tuple[str, str] | None = None,
 ) -> ResourceInfo:
     return ResourceInfo(
         group=group,
@@ -102,6 +103,7 @@ def _r(
         subresources=sub,
         field_labels=fields,
         default_orphan=default_orphan,
+        stored_as=stored_as,
     )
 
 
@@ -227,6 +229,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
             "reportingController",
             "type",
         ),
+        stored_as=("", "events"),
     ),
     _r(
         "rbac.authorization.k8s.io",

@@ -7,22 +7,18 @@ from typing import Any
 
 import orjson
 
-from guestbook_devcluster import errors, schema_seam
+from guestbook_devcluster import conversion, errors, schema_seam
 from guestbook_devcluster.registry import ResourceInfo
 from guestbook_devcluster.wire import Accept
 
 Obj = dict[str, Any]
 
 
-def convert_raw(info: ResourceInfo, raw: bytes, multi_version: bool) -> bytes:
-    """The stored object in the requested version (CRD conversion strategy None)."""
-    if not multi_version:
+def convert_raw(info: ResourceInfo, raw: bytes, needed: bool) -> bytes:
+    """The stored object as a client of ``info``'s version sees it."""
+    if not needed:
         return raw
-    obj = orjson.loads(raw)
-    if obj.get("apiVersion") == info.api_version:
-        return raw
-    obj["apiVersion"] = info.api_version
-    return orjson.dumps(obj)
+    return orjson.dumps(conversion.from_storage(info, orjson.loads(raw)))
 
 
 def partial_metadata(obj: Obj) -> Obj:

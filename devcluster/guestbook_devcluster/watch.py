@@ -19,7 +19,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from guestbook_devcluster import errors, schema_seam
+from guestbook_devcluster import conversion, errors, schema_seam
 from guestbook_devcluster.context import ApiContext
 from guestbook_devcluster.handlers import list_predicate
 from guestbook_devcluster.paths import Target
@@ -69,11 +69,16 @@ class _Presenter:
             return event.line
         obj = orjson.loads(event.raw)
         if self.convert:
-            obj["apiVersion"] = self.info.api_version
+            obj = conversion.from_storage(self.info, obj)
         event_type = event.type
         if self.predicate is not None:
             now = self.predicate(obj)
-            before = self.predicate(orjson.loads(event.old_raw)) if event.old_raw else now
+            before = now
+            if event.old_raw:
+                old = orjson.loads(event.old_raw)
+                if self.convert:
+                    old = conversion.from_storage(self.info, old)
+                before = self.predicate(old)
             if event_type == "MODIFIED":
                 if now and not before:
                     event_type = "ADDED"
@@ -131,7 +136,7 @@ async def watch(ctx: ApiContext, request: Request, target: Target) -> Response:
         timeout = float(params.get("timeoutSeconds") or ctx.max_watch_seconds)
     except ValueError:
         raise errors.bad_request("timeoutSeconds must be a number of seconds") from None
-    convert = info.crd_name is not None and len(ctx.registry.crd_infos(info.crd_name)) > 1
+    convert = conversion.needed(ctx.registry, info)
     presenter = _Presenter(
         info,
         predicate,
