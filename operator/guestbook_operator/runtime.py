@@ -7,10 +7,12 @@ Built once at startup and kept in Kopf's ``memo``; handlers take it with
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import OperatorConfig
 from guestbook_operator.database import Database
 from guestbook_operator.kube import Kube
@@ -22,6 +24,9 @@ class Runtime:
     db: Database
     kube: Kube
     loop: asyncio.AbstractEventLoop
+    # API writes and database calls of async handlers (Kopf's own pool runs sync handlers).
+    executor: concurrent.futures.ThreadPoolExecutor
+    batcher: AdmissionBatcher
     # Per ledger ("ns/name"): wakes its pool daemon early when work arrives.
     _nudges: dict[str, asyncio.Event] = field(default_factory=dict)
     # Per ledger: the last tree size seen, for the sealed-entries metrics.

@@ -8,13 +8,14 @@ status must never be overwritten by a late Pending.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 from guestbook_ledger.format.errors import RecordError
-from guestbook_ledger.store.admission import admit_entry, withdraw_entry
+from guestbook_ledger.store.admission import NewEntry, withdraw_entry
 from guestbook_ledger.store.errors import (
     EntryConflictError,
     EntryStateError,
@@ -79,7 +80,7 @@ def write_entry_status(rt: Runtime, entry: Mapping[str, Any], compute: StatusFn)
 
 @kopf.on.resume(*ENTRIES)
 @kopf.on.create(*ENTRIES)
-def admit(
+async def admit(
     body: kopf.Body,
     spec: kopf.Spec,
     meta: kopf.Meta,
@@ -111,34 +112,39 @@ def admit(
             current, namespace=namespace, ledger=ledger, generation=generation, now=_now()
         )
 
+    loop = asyncio.get_running_loop()
+
+    async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+        return await loop.run_in_executor(rt.executor, function, *args)
+
     try:
         if not any(ready_ledgers.get((namespace, ledger), ())):
-            write_entry_status(rt, entry, waiting)
+            await in_thread(write_entry_status, rt, entry, waiting)
             raise kopf.TemporaryError(
                 f"Ledger {ref} does not exist yet", delay=LEDGER_RETRY_SECONDS
             )
-        write_entry_status(rt, entry, admitted)
-    except KubeError as exc:
-        # Kopf would wait a minute for an unexpected error; the API is usually back sooner.
-        raise kopf.TemporaryError(str(exc), delay=1) from None
-    try:
-        with rt.db.connection() as conn:
-            admission = admit_entry(
-                conn,
-                ref,
+        await in_thread(write_entry_status, rt, entry, admitted)
+        admission = await rt.batcher.admit(
+            ref,
+            NewEntry(
                 entry=name,
                 uid=uid,
                 author=str(spec.get("author") or ""),
                 message=str(spec.get("message") or ""),
                 submitted_at=str(meta["creationTimestamp"]),
-            )
+            ),
+        )
+    except KubeError as exc:
+        # Kopf would wait a minute for an unexpected error; the API is usually back sooner.
+        raise kopf.TemporaryError(str(exc), delay=1) from None
     except UnknownLedgerError:
-        write_entry_status(rt, entry, waiting)
+        await in_thread(write_entry_status, rt, entry, waiting)
         raise kopf.TemporaryError(f"Ledger {ref} is not provisioned yet", delay=1) from None
     except DATABASE_DOWN as exc:
         raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=2) from None
     except (RecordError, EntryConflictError) as exc:
-        _fail(rt, entry, "InvalidEntry", f"The entry cannot be recorded: {exc}", generation)
+        message = f"The entry cannot be recorded: {exc}"
+        await in_thread(_fail, rt, entry, "InvalidEntry", message, generation)
         return
     if admission.admitted_now:
         metrics.ENTRIES_ADMITTED.labels(ledger=ref).inc()

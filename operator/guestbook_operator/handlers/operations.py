@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
 
+from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import load_config
 from guestbook_operator.database import Database
 from guestbook_operator.kube import Kube, load_client_config
@@ -32,11 +34,15 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     # paused one takes over (Kopf's default is 60 s).
     settings.peering.lifetime = 20
     config = load_config()
+    db = Database(config.dsn, size=16)
+    executor = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="handlers")
     memo["runtime"] = Runtime(
         config=config,
-        db=Database(config.dsn),
-        kube=Kube(load_client_config()),
+        db=db,
+        kube=Kube(load_client_config(), concurrency=16),
         loop=asyncio.get_running_loop(),
+        executor=executor,
+        batcher=AdmissionBatcher(db, executor),
     )
     if config.metrics_port:
         start_http_server(config.metrics_port, addr=config.metrics_address)
@@ -53,5 +59,6 @@ def database_reachable(memo: Any, **_: Any) -> bool:
 @kopf.on.cleanup()
 def close(memo: Any, **_: Any) -> None:
     rt = runtime(memo)
+    rt.executor.shutdown(wait=False, cancel_futures=True)
     rt.db.close()
     rt.kube.close()
