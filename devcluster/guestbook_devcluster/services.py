@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from guestbook_devcluster.access import AccessLayer, App
 from guestbook_devcluster.faults import FaultInjector
 from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
@@ -109,6 +111,22 @@ class ClusterServices:
     def user_token(self, user: str, groups: tuple[str, ...] = ()) -> str:
         """A bearer token for ``user`` in ``groups`` (for RBAC tests)."""
         return self.tokens.issue(user, groups)
+
+    def write_kubeconfig_for(
+        self, path: Path, namespace: str, service_account: str, *, context_namespace: str = ""
+    ) -> Path:
+        """Write a kubeconfig that acts as ServiceAccount ``namespace/service_account``.
+
+        What a component run outside the job runner (an operator under test)
+        uses to be authorized as its ServiceAccount. Returns ``path``.
+        """
+        config = self.cluster.kubeconfig(context_namespace or namespace)
+        token = self.tokens.for_service_account(namespace, service_account)
+        config["users"][0]["user"] = {"token": token}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
+        return path
 
 
 # kubectl (client-go) never sends a bearer token over plain http, so its requests

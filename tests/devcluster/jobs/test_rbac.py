@@ -11,7 +11,7 @@ import pytest
 from guestbook_devcluster.cluster import DevCluster
 from guestbook_devcluster.kubectl import Kubectl
 from job_manifests import apply, get_json, python_job
-from kubernetes import client
+from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 RBAC = "rbac.authorization.k8s.io"
@@ -176,3 +176,19 @@ def test_a_pod_acts_as_its_service_account_with_least_privilege(
     granted = {(verb, "configmaps") for verb in rules[0]["verbs"]}
     assert used == granted  # every grant was used...
     assert {(r.verb, r.resource) for r in calls if not r.allowed} == {("list", "pods")}
+
+
+def test_a_kubeconfig_for_a_service_account_is_authorized_as_it(
+    rbac_cluster: DevCluster, admin: Kubectl, tmp_path: Path
+) -> None:
+    rules = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]
+    apply(admin, _role("lister", rules))
+    apply(admin, _binding("lister", "lister", {"kind": "ServiceAccount", "name": "operator"}))
+    path = rbac_cluster.services.write_kubeconfig_for(tmp_path / "sa", "default", "operator")
+    api = config.new_client_from_config(config_file=str(path))  # type: ignore[no-untyped-call]
+    core = client.CoreV1Api(api)
+    assert core.list_namespaced_secret("default").items == []
+    _forbidden(lambda: core.list_namespaced_config_map("default"))
+    api.close()  # type: ignore[no-untyped-call]
+    users = {r.user for r in rbac_cluster.services.request_log.records() if r.resource == "secrets"}
+    assert users == {"system:serviceaccount:default:operator"}
