@@ -22,6 +22,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "guestbook_devcluster.bench_cli",  # bench devcluster
     "guestbook_devcluster.jobrunner.bench_cli",  # bench jobs
     "guestbook_operator.bench_cli",  # bench e2e
+    "guestbook_webui.bench_cli",  # bench webui
 )
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
