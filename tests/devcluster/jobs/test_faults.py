@@ -86,7 +86,8 @@ def test_gone_on_watches_and_dropped_streams_do_not_stop_the_job_runner(
     kubectl("wait", "--for=condition=complete", "job/resilient", "--timeout=60s")
     assert kubectl("logs", "job/resilient") == "still here\n"
     assert "drop watches" in faults.events
-    assert len(_faults_logged(devcluster, "error 410")) == 7
+    wait_for(lambda: len(_faults_logged(devcluster, "error 410")) == 7, "every 410 served")
+    assert faults.rules() == []
 
 
 def test_latency_slows_matching_requests_only(devcluster: DevCluster, kubectl: Kubectl) -> None:

@@ -18,7 +18,8 @@ def _kubectl(cluster: DevCluster, tmp_path: Path) -> Kubectl:
 
 @pytest.fixture
 def slow_cluster() -> Iterator[DevCluster]:
-    with DevCluster(pod_start_delay=1.5) as cluster:
+    # Long enough for kubectl to see the waiting pod on a loaded machine.
+    with DevCluster(pod_start_delay=4.0) as cluster:
         yield cluster
 
 
