@@ -1,0 +1,95 @@
+{{/*
+RBAC rules, each granted because the code named beside it makes that call
+(tests/charts/test_chart_least_privilege.py checks both directions against the
+local API server's request log).
+*/}}
+
+{{/* The operator in the namespaces it serves. */}}
+{{- define "guestbook-ledger.operatorRules" -}}
+# Kopf watches Ledgers and entries and keeps its progress and finalizers on them.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["ledgers", "guestbookentries"]
+  verbs: ["list", "watch", "patch"]
+# Statuses: handlers/ledgers.py, pool.py, entries.py, repair.py.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["ledgers/status", "guestbookentries/status"]
+  verbs: ["patch"]
+# entries.py re-reads an entry whose status write conflicted; repair.py retires
+# sealed entries past the Ledger's retention.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["guestbookentries"]
+  verbs: ["get", "delete"]
+# The worker and audit Jobs (pool.py, audit.py): found by label, created, scaled.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "create", "patch"]
+# Each Ledger's database and signing-key Secrets (ledgers.py).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "patch"]
+# Events about Ledgers and entries (the handlers and Kopf itself).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- if include "guestbook-ledger.peering" . }}
+{{- if .Values.operator.watchNamespaces }}
+# Kopf peering: the operator creates its KopfPeering at start (peering.py) and
+# Kopf keeps the replicas' leases in it.
+- apiGroups: ["kopf.dev"]
+  resources: ["kopfpeerings"]
+  verbs: ["get", "list", "watch", "patch", "create"]
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The operator at cluster scope, whatever namespaces it serves. */}}
+{{- define "guestbook-ledger.operatorClusterRules" -}}
+# Kopf scans the CRDs at start and notices CRDs that appear later.
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- if .Values.operator.watchNamespaces }}
+# Kopf lists the namespaces it is told to serve (it falls back with a warning without).
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- else if include "guestbook-ledger.peering" . }}
+# Kopf peering: the operator creates its ClusterKopfPeering at start (peering.py)
+# and Kopf keeps the replicas' leases in it.
+- apiGroups: ["kopf.dev"]
+  resources: ["clusterkopfpeerings"]
+  verbs: ["get", "list", "watch", "patch", "create"]
+{{- end }}
+{{- end -}}
+
+{{/* Worker pods (worker.py) and audit pods (audit_job.py), in a Ledger's namespace. */}}
+{{- define "guestbook-ledger.workerRules" -}}
+# The audit reads the Ledger and compares every entry resource with its leaf.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["ledgers"]
+  verbs: ["get"]
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["guestbookentries"]
+  verbs: ["get", "list"]
+# Workers write each sealed entry's status and the Ledger's tree head; the audit
+# writes status.lastAudit and the Verified condition.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["ledgers/status", "guestbookentries/status"]
+  verbs: ["patch"]
+# The audit's Warning events about mismatches.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
+
+{{/* The web UI, in the namespace of the Ledger it signs (guestbook_webui/kube.py). */}}
+{{- define "guestbook-ledger.webuiRules" -}}
+# Signing creates an entry; the page lists and watches them and shows one.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["guestbookentries"]
+  verbs: ["create", "get", "list", "watch"]
+# The page shows the Ledger's tree summary.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["ledgers"]
+  verbs: ["get"]
+{{- end -}}
