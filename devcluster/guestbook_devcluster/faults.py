@@ -91,6 +91,8 @@ class FaultInjector:
         self._drop_watch_streams = drop_watch_streams
         self.kill_pod_hook = kill_pod
         self.events: list[str] = []  # faults that are not requests (dropped watches, kills)
+        # note(fault, resource, namespace, name): where those faults are recorded too.
+        self.note: Callable[[str, str, str, str], None] | None = None
 
     def fail_next(
         self,
@@ -175,6 +177,8 @@ class FaultInjector:
         """End every open watch stream now (clients see the stream close and resume)."""
         with self._lock:
             self.events.append("drop watches")
+        if self.note is not None:
+            self.note("drop watches", "*", "", "")
         if self._drop_watch_streams is not None:
             self._drop_watch_streams()
 
@@ -182,6 +186,8 @@ class FaultInjector:
         """SIGKILL the process of pod ``namespace/name``; False when none runs."""
         with self._lock:
             self.events.append(f"kill pod {namespace}/{name}")
+        if self.note is not None:
+            self.note("kill pod process", "pods", namespace, name)
         return self.kill_pod_hook is not None and self.kill_pod_hook(namespace, name)
 
     def apply_admin(self, request: dict[str, Any]) -> dict[str, Any]:

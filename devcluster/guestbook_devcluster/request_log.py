@@ -14,6 +14,8 @@ from typing import Any
 
 from guestbook_devcluster.request_info import RequestInfo
 
+FAULT_INJECTOR = "devcluster:fault-injector"  # the "user" of faults that are not requests
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -75,6 +77,28 @@ class RequestLog:
             path=info.path,
             code=code,
             allowed=allowed,
+            fault=fault,
+        )
+        with self._lock:
+            self._records.append(record)
+
+    def note_fault(
+        self, fault: str, resource: str = "", namespace: str = "", name: str = ""
+    ) -> None:
+        """Record a fault that is not a request (dropped watches, a killed pod process)."""
+        record = RequestRecord(
+            time=time.time(),
+            user=FAULT_INJECTOR,
+            groups=(),
+            verb="inject",
+            api_group="",
+            resource=resource,
+            subresource="",
+            namespace=namespace,
+            name=name,
+            path="",
+            code=0,
+            allowed=True,
             fault=fault,
         )
         with self._lock:

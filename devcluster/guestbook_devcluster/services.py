@@ -82,6 +82,7 @@ class ClusterServices:
             drop_watch_streams=cluster.storage.close_watchers,
             kill_pod=self.runner.kill_pod_process if self.runner else None,
         )
+        self.faults.note = self.request_log.note_fault
 
     def wrap(self, app: App, admin_token: str) -> AccessLayer:
         """The API application behind the request gate."""

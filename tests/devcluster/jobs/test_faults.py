@@ -86,6 +86,7 @@ def test_gone_on_watches_and_dropped_streams_do_not_stop_the_job_runner(
     kubectl("wait", "--for=condition=complete", "job/resilient", "--timeout=60s")
     assert kubectl("logs", "job/resilient") == "still here\n"
     assert "drop watches" in faults.events
+    assert len(_faults_logged(devcluster, "drop watches")) == 1
     wait_for(lambda: len(_faults_logged(devcluster, "error 410")) == 7, "every 410 served")
     assert faults.rules() == []
 
@@ -122,6 +123,10 @@ def test_killing_a_pod_process_fails_the_pod_and_the_job_retries(
     assert (terminated["exitCode"], terminated["reason"]) == (137, "Error")
     wait_for(lambda: len(job_pods(kubectl, "doomed")) == 2, "a replacement pod")
     assert f"kill pod default/{pod}" in devcluster.services.faults.events
+    noted = [
+        (r.fault, r.name) for r in devcluster.services.request_log.records() if r.verb == "inject"
+    ]
+    assert noted == [("kill pod process", pod)]
 
 
 def test_the_admin_endpoint_injects_faults_and_lists_requests(
