@@ -87,9 +87,53 @@ def _check_metadata(info: ResourceInfo, obj: Obj) -> None:
             continue
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise errors.bad_request(f"metadata.{field} must map strings to strings")
-    if meta.get("finalizers") is not None and not isinstance(meta["finalizers"], list):
+    finalizers = meta.get("finalizers")
+    if finalizers is not None and (
+        not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers)
+    ):
         raise errors.bad_request("metadata.finalizers must be a list of strings")
+    for field in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if meta.get(field) is not None and not isinstance(meta[field], str):
+            raise errors.bad_request(f"metadata.{field} must be a string")
+    causes = _owner_reference_causes(meta.get("ownerReferences"))
+    if causes:
+        raise errors.invalid(info.kind, info.group, str(meta.get("name") or ""), causes)
     check_name(info, str(meta.get("name") or ""))
+
+
+def _owner_reference_causes(refs: Any) -> list[dict[str, Any]]:
+    """Problems of metadata.ownerReferences (each needs apiVersion, kind, name, uid)."""
+    if refs is None:
+        return []
+    if not isinstance(refs, list):
+        return [
+            _cause(
+                "metadata.ownerReferences",
+                "FieldValueTypeInvalid",
+                "Invalid value: must be a list of owner references",
+            )
+        ]
+    causes = []
+    for n, ref in enumerate(refs):
+        where = f"metadata.ownerReferences[{n}]"
+        if not isinstance(ref, dict):
+            causes.append(
+                _cause(where, "FieldValueTypeInvalid", "Invalid value: must be an object")
+            )
+            continue
+        for field in ("apiVersion", "kind", "name", "uid"):
+            if not isinstance(ref.get(field), str) or not ref[field]:
+                causes.append(_cause(f"{where}.{field}", "FieldValueRequired", "Required value"))
+        for flag in ("controller", "blockOwnerDeletion"):
+            if ref.get(flag) is not None and not isinstance(ref[flag], bool):
+                causes.append(
+                    _cause(
+                        f"{where}.{flag}",
+                        "FieldValueTypeInvalid",
+                        "Invalid value: must be a boolean",
+                    )
+                )
+    return causes
 
 
 def custom_resource(

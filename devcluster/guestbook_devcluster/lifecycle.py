@@ -48,6 +48,20 @@ def _garbage_collector(
             ]
             if not alive:
                 storage.delete_ref(ref, propagation="Background")
+    if event == "ADDED":
+        # A dependent that appears while its owner is being deleted in the
+        # foreground is deleted too (the owner waits for all its dependents).
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            owner_ref = storage.by_uid(ref.get("uid", ""))
+            owner = storage.find(*owner_ref) if owner_ref is not None else None
+            if (
+                owner is not None
+                and _deleting(owner)
+                and FOREGROUND in (owner["metadata"].get("finalizers") or [])
+            ):
+                meta = obj["metadata"]
+                storage.delete_ref((key, meta.get("namespace", ""), meta["name"]))
+                break
     if event in ("DELETED", "MODIFIED"):
         refs = (old or obj)["metadata"].get("ownerReferences") or []
         for ref in refs:

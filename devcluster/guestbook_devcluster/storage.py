@@ -258,17 +258,17 @@ class Storage:
 
     # -- writes -----------------------------------------------------------------
 
-    def _next_rv(self) -> int:
-        self._rv += 1
-        return self._rv
-
     def _commit(self, key: ResourceKey, event_type: str, obj: Obj, old: Obj | None) -> Obj:
         namespace = obj["metadata"].get("namespace", "")
         name = obj["metadata"]["name"]
         store = self._store(key)
-        rv = self._next_rv()
+        rv = self._rv + 1
         obj["metadata"]["resourceVersion"] = str(rv)
-        raw = dumps(obj)
+        try:
+            raw = dumps(obj)
+        except TypeError as exc:  # e.g. an integer beyond 64 bits: nothing is stored
+            raise errors.bad_request(f"the object cannot be stored as JSON: {exc}") from None
+        self._rv = rv
         if event_type == "DELETED":
             del store.objects[(namespace, name)]
             store.namespace_counts[namespace] -= 1

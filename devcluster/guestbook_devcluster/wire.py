@@ -74,9 +74,15 @@ def decode(raw: bytes, kind: str) -> Any:
         return protobuf.decode(raw)
     if "yaml" in kind:
         try:
-            return yaml.safe_load(raw)
+            loaded = yaml.safe_load(raw)
+            # Only what JSON can say: YAML dates become strings, huge integers fail.
+            return orjson.loads(orjson.dumps(loaded))
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"the request body is not valid YAML: {exc}") from None
+        except TypeError as exc:
+            raise errors.bad_request(
+                f"the request body is not representable as JSON: {exc}"
+            ) from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -153,3 +153,27 @@ def test_builtin_kinds_are_validated_like_a_real_cluster(api: httpx.Client) -> N
     changed = api.patch(f"{CM}/frozen", content=b'{"data":{"a":"2"}}', headers=merge)
     _status(changed, 422, "Invalid")
     assert api.get(f"{CM}/frozen").json()["data"] == {"a": "1"}
+
+
+def test_malformed_metadata_and_values_are_refused_before_anything_is_stored(
+    api: httpx.Client,
+) -> None:
+    rv_before = api.get(CM).json()["metadata"]["resourceVersion"]
+    owners = {**_configmap("o"), "metadata": {"name": "o", "ownerReferences": ["nope"]}}
+    body = _status(api.post(CM, json=owners), 422, "Invalid")
+    assert body["details"]["causes"][0]["field"] == "metadata.ownerReferences[0]"
+    labels = {**_configmap("l"), "metadata": {"name": "l", "labels": {"a": 1}}}
+    _status(api.post(CM, json=labels), 400, "BadRequest")
+    huge = (
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: h}\n"
+        b"data: {a: 123456789012345678901234567890}\n"
+    )
+    applied = api.patch(
+        f"{CM}/h",
+        params={"fieldManager": "test"},
+        content=huge,
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    )
+    _status(applied, 400, "BadRequest")
+    after = api.get(CM).json()
+    assert after["items"] == [] and after["metadata"]["resourceVersion"] == rv_before
