@@ -137,3 +137,31 @@ def forbidden_message(identity: Identity, info: RequestInfo) -> str:
         f'{subject} is forbidden: {who} cannot {info.verb} resource "{resource}" '
         f'in API group "{info.api_group}"{where}'
     )
+
+
+Grant = tuple[str, str, str]  # (API group, resource[/subresource], verb)
+
+
+def grants_of(rules: Iterable[Obj]) -> set[Grant]:
+    """Every (group, resource, verb) the rules name explicitly (wildcards kept as ``*``)."""
+    found: set[Grant] = set()
+    for rule in rules:
+        for group in rule.get("apiGroups") or []:
+            for resource in rule.get("resources") or []:
+                for verb in rule.get("verbs") or []:
+                    found.add((str(group), str(resource), str(verb)))
+    return found
+
+
+def unused_grants(rules: Iterable[Obj], used: Iterable[RequestInfo]) -> set[Grant]:
+    """The grants of ``rules`` that no request in ``used`` needed (least privilege).
+
+    A grant counts as used when it alone would allow one of the requests.
+    """
+    requests = list(used)
+    unused: set[Grant] = set()
+    for group, resource, verb in grants_of(rules):
+        rule = {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
+        if not any(rule_allows(rule, info) for info in requests):
+            unused.add((group, resource, verb))
+    return unused

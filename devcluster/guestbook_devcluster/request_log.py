@@ -40,6 +40,19 @@ class RequestRecord:
         qualified = f"{self.resource}.{self.api_group}" if self.api_group else self.resource
         return f"{qualified}/{self.subresource}" if self.subresource else qualified
 
+    def info(self) -> RequestInfo:
+        """The request's RBAC attributes again (for re-checking grants)."""
+        return RequestInfo(
+            verb=self.verb,
+            path=self.path,
+            is_resource=bool(self.resource),
+            api_group=self.api_group,
+            resource=self.resource,
+            subresource=self.subresource,
+            namespace=self.namespace,
+            name=self.name,
+        )
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["groups"] = list(self.groups)

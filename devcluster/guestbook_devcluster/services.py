@@ -21,8 +21,8 @@ import yaml
 from guestbook_devcluster.access import AccessLayer, App
 from guestbook_devcluster.faults import FaultInjector
 from guestbook_devcluster.jobrunner import JobRunner, JobRunnerConfig
-from guestbook_devcluster.rbac import BUILTIN_CLUSTER_ROLES, RbacAuthorizer
-from guestbook_devcluster.request_log import RequestLog
+from guestbook_devcluster.rbac import BUILTIN_CLUSTER_ROLES, Grant, RbacAuthorizer, unused_grants
+from guestbook_devcluster.request_log import RequestLog, RequestRecord
 from guestbook_devcluster.tokens import AUTHENTICATED, MASTERS, Identity, TokenAuthority
 
 if TYPE_CHECKING:
@@ -108,6 +108,23 @@ class ClusterServices:
             self.runner.stop_thread()
         if self._temporary:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def least_privilege(self, user: str, namespace: str) -> tuple[list[RequestRecord], set[Grant]]:
+        """What ``user`` was refused, and which of its grants in ``namespace`` it never used.
+
+        Both empty means: every call the component made was allowed and its
+        Roles grant nothing it did not need. Requires RBAC mode.
+        """
+        if self.authorizer is None:
+            raise ValueError(
+                "least privilege needs the cluster in RBAC mode (authorization='rbac')"
+            )
+        records = self.request_log.records(user)
+        denied = [r for r in records if not r.allowed]
+        identity = next((Identity(r.user, r.groups) for r in records), Identity(user))
+        rules = self.authorizer.rules_for(identity, namespace)
+        used = [r.info() for r in records if r.allowed]
+        return denied, unused_grants(rules, used)
 
     def user_token(self, user: str, groups: tuple[str, ...] = ()) -> str:
         """A bearer token for ``user`` in ``groups`` (for RBAC tests)."""

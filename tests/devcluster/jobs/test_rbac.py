@@ -176,6 +176,17 @@ def test_a_pod_acts_as_its_service_account_with_least_privilege(
     granted = {(verb, "configmaps") for verb in rules[0]["verbs"]}
     assert used == granted  # every grant was used...
     assert {(r.verb, r.resource) for r in calls if not r.allowed} == {("list", "pods")}
+    denied, unused = rbac_cluster.services.least_privilege(
+        "system:serviceaccount:default:recorder", "default"
+    )
+    assert [(r.verb, r.resource) for r in denied] == [("list", "pods")]
+    assert unused == set()
+    rules.append({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["delete"]})
+    apply(admin, _role("recorder", rules))
+    _, unused = rbac_cluster.services.least_privilege(
+        "system:serviceaccount:default:recorder", "default"
+    )
+    assert unused == {("batch", "jobs", "delete")}
 
 
 def test_a_kubeconfig_for_a_service_account_is_authorized_as_it(
