@@ -41,6 +41,11 @@ from guestbook_operator.status import (
 LEDGER_RETRY_SECONDS = 3.0
 _STATUS_ATTEMPTS = 5
 
+
+class StatusConflict(RuntimeError):
+    """The entry changed at every attempt to write its status."""
+
+
 StatusFn = Callable[[Mapping[str, Any] | None], dict[str, Any]]
 
 
@@ -75,32 +80,65 @@ def write_entry_status(rt: Runtime, entry: Mapping[str, Any], compute: StatusFn)
         if rt.kube.patch_entry_status_if_unchanged(current, wanted):
             return
         current = rt.kube.get_entry(meta["namespace"], meta["name"])
-    raise kopf.TemporaryError("the entry kept changing while its status was written", delay=1)
+    raise StatusConflict("the entry kept changing while its status was written")
 
 
-@kopf.on.resume(*ENTRIES)
-@kopf.on.create(*ENTRIES)
-async def admit(
-    body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
-    namespace: str | None,
-    name: str,
-    uid: str,
-    memo: Any,
-    logger: kopf.Logger,
-    **kwargs: Any,
-) -> None:
-    if status.get("phase") in ("Sealed", "Failed"):
-        return
-    namespace = str(namespace)
-    ready_ledgers: kopf.Index[tuple[str, str], bool] = kwargs["ready_ledgers"]
+def _needs_admission(type: str | None, status: Mapping[str, Any]) -> bool:
+    """Which watch events start an admission.
+
+    A new entry (no phase yet) always; at startup (the initial listing, type
+    None) also every entry not yet Sealed or Failed, since the operator may have
+    died between writing Pending and recording the entry. Admission is
+    idempotent by uid.
+    """
+    phase = status.get("phase")
+    if type is None:
+        return phase not in ("Sealed", "Failed")
+    return type in ("ADDED", "MODIFIED") and not phase
+
+
+@kopf.on.event(*ENTRIES, when=lambda type, status, **_: _needs_admission(type, status))
+async def admit(body: kopf.Body, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Record a new entry in its ledger's database as pending; show phase Pending.
+
+    A watch-event handler, not a create handler: Kopf then keeps no progress
+    annotations on entries (a write and an event less per entry). Retries are
+    ours: while the Ledger is missing or the database is down, the entry is
+    read again and admitted after a pause.
+    """
     rt = runtime(memo)
-    entry = dict(body)
+    ready_ledgers: kopf.Index[tuple[str, str], bool] = kwargs["ready_ledgers"]
+    entry: dict[str, Any] | None = dict(body)
+    loop = asyncio.get_running_loop()
+    while entry is not None:
+        delay = await _admit_once(rt, entry, ready_ledgers, logger)
+        if delay is None:
+            return
+        await asyncio.sleep(delay)
+        meta = entry["metadata"]
+        fresh = await loop.run_in_executor(
+            rt.executor, rt.kube.get_entry, meta["namespace"], meta["name"]
+        )
+        if fresh is None or fresh["metadata"]["uid"] != meta["uid"]:
+            return  # deleted meanwhile
+        if (fresh.get("status") or {}).get("phase") in ("Sealed", "Failed"):
+            return
+        entry = fresh
+
+
+async def _admit_once(
+    rt: Runtime,
+    entry: dict[str, Any],
+    ready_ledgers: kopf.Index[tuple[str, str], bool],
+    logger: kopf.Logger,
+) -> float | None:
+    """One attempt; returns the seconds to wait before the next, or None when done."""
+    meta, spec = entry["metadata"], entry.get("spec") or {}
+    namespace, name, uid = str(meta["namespace"]), str(meta["name"]), str(meta["uid"])
     ledger = str(spec.get("ledger") or "guestbook")
     ref = f"{namespace}/{ledger}"
     generation = int(meta.get("generation") or 1)
+    loop = asyncio.get_running_loop()
 
     def waiting(current: Mapping[str, Any] | None) -> dict[str, Any]:
         return waiting_for_ledger_status(
@@ -112,17 +150,13 @@ async def admit(
             current, namespace=namespace, ledger=ledger, generation=generation, now=_now()
         )
 
-    loop = asyncio.get_running_loop()
-
     async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
         return await loop.run_in_executor(rt.executor, function, *args)
 
     try:
         if not any(ready_ledgers.get((namespace, ledger), ())):
             await in_thread(write_entry_status, rt, entry, waiting)
-            raise kopf.TemporaryError(
-                f"Ledger {ref} does not exist yet", delay=LEDGER_RETRY_SECONDS
-            )
+            return LEDGER_RETRY_SECONDS
         await in_thread(write_entry_status, rt, entry, admitted)
         admission = await rt.batcher.admit(
             ref,
@@ -134,22 +168,24 @@ async def admit(
                 submitted_at=str(meta["creationTimestamp"]),
             ),
         )
-    except KubeError as exc:
-        # Kopf would wait a minute for an unexpected error; the API is usually back sooner.
-        raise kopf.TemporaryError(str(exc), delay=1) from None
+    except (KubeError, StatusConflict) as exc:
+        logger.warning("could not write the status, retrying: %s", exc)
+        return 1.0
     except UnknownLedgerError:
         await in_thread(write_entry_status, rt, entry, waiting)
-        raise kopf.TemporaryError(f"Ledger {ref} is not provisioned yet", delay=1) from None
+        return 1.0
     except DATABASE_DOWN as exc:
-        raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=2) from None
+        logger.warning("the ledger database is unavailable, retrying: %s", exc)
+        return 2.0
     except (RecordError, EntryConflictError) as exc:
         message = f"The entry cannot be recorded: {exc}"
         await in_thread(_fail, rt, entry, "InvalidEntry", message, generation)
-        return
+        return None
     if admission.admitted_now:
         metrics.ENTRIES_ADMITTED.labels(ledger=ref).inc()
     rt.nudge(ref)
     logger.debug("admitted to %s with sequence number %d", ref, admission.seq)
+    return None
 
 
 def _fail(
