@@ -204,7 +204,7 @@ def run_scenario(
     try:
         system.start_operator()
         api = Api(system.kubeconfig)
-        spec = {"maxWorkers": max_workers, "entriesPerWorker": 250, "workerIdleSeconds": 5}
+        spec = {"maxWorkers": max_workers, "entriesPerWorker": 50, "workerIdleSeconds": 5}
         create_ledger(system.kubeconfig, ledger_manifest("bench", spec=spec))
         wait_until(lambda: api.ledger_status("bench").get("keyId"), timeout=60, what="Ledger")
 
