@@ -2,12 +2,15 @@
 
 The applied configuration creates the object when it is missing, otherwise
 it is merged into the live object (strategic merge for built-in kinds,
-recursive merge with lists replaced for custom resources). Field ownership
-(managedFields) and apply conflicts are not tracked: the last applier wins.
+recursive merge with lists replaced for custom resources), and fields the
+same manager applied before but no longer applies are removed
+(``managed_fields.py``). Fields written by other means are not tracked and
+there are no apply conflicts: the last applier wins.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +18,9 @@ from starlette.responses import Response
 
 from guestbook_devcluster import errors, handlers, patches
 from guestbook_devcluster.context import ApiContext
+from guestbook_devcluster.managed_fields import apply_ownership
 from guestbook_devcluster.paths import Target
+from guestbook_devcluster.storage import now_rfc3339
 
 Obj = dict[str, Any]
 
@@ -61,12 +66,17 @@ async def server_side_apply(
             f"name on the URL ({target.name})"
         )
     intent["metadata"]["name"] = target.name
+    manager = request.query_params["fieldManager"]
     existing = ctx.storage.find(info.key, target.namespace or "", target.name)
     if existing is None:
         if target.subresource is not None:
             raise errors.not_found(info.plural, info.group, target.name)
+        created = copy.deepcopy(intent)
+        created["metadata"]["managedFields"] = apply_ownership(
+            {}, intent, manager, info.api_version, now_rfc3339(), merge_keys=info.builtin
+        )
         return handlers.create_object(
-            ctx, request, target, intent, dry_run=dry_run, validation=validation
+            ctx, request, target, created, dry_run=dry_run, validation=validation
         )
 
     def compute(current: Obj) -> Obj:
@@ -78,6 +88,9 @@ async def server_side_apply(
         else:
             merged = _deep_merge(current, intent)
         assert isinstance(merged, dict)
+        merged.setdefault("metadata", {})["managedFields"] = apply_ownership(
+            merged, intent, manager, info.api_version, now_rfc3339(), merge_keys=info.builtin
+        )
         return merged
 
     warnings: list[str] = []

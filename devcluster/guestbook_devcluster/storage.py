@@ -327,8 +327,10 @@ class Storage:
             meta["uid"] = uid or str(uuid.uuid4())
             meta["creationTimestamp"] = now_rfc3339()
             meta["generation"] = 1
-            for transient in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields"):
+            for transient in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 meta.pop(transient, None)
+            if not isinstance(meta.get("managedFields"), list):
+                meta.pop("managedFields", None)
             if not info.namespaced:
                 meta.pop("namespace", None)
             if dry_run:
@@ -393,7 +395,10 @@ class Storage:
             meta["namespace"] = old_meta.get("namespace", "")
         else:
             meta.pop("namespace", None)
-        meta.pop("managedFields", None)
+        if "managedFields" not in meta and "managedFields" in old_meta:
+            meta["managedFields"] = old_meta["managedFields"]  # omitted means unchanged
+        elif not isinstance(meta.get("managedFields"), list) or not meta["managedFields"]:
+            meta.pop("managedFields", None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
         deleting = "deletionTimestamp" in old_meta
         if deleting:

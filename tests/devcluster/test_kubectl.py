@@ -358,3 +358,37 @@ def test_create_commands_and_cluster_info(kubectl: Kubectl) -> None:
     assert container["command"] == ["python3", "-c", "print(1)"]
     assert container["image"] == "python"
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_server_side_apply_removes_what_the_manager_stopped_applying(kubectl: Kubectl) -> None:
+    first = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ssa", "labels": {"a": "1", "b": "2"}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "ssa"}},
+            "template": {
+                "metadata": {"labels": {"app": "ssa"}},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": "python"},
+                        {"name": "side", "image": "busybox"},
+                    ]
+                },
+            },
+        },
+    }
+    kubectl("apply", "--server-side", "-f", "-", input=json.dumps(first))
+    kubectl("label", "deployment", "ssa", "other=yes")
+    second = json.loads(json.dumps(first))
+    second["metadata"]["labels"] = {"a": "1"}
+    del second["spec"]["replicas"]
+    second["spec"]["template"]["spec"]["containers"] = [{"name": "main", "image": "python:3"}]
+    kubectl("apply", "--server-side", "-f", "-", input=json.dumps(second))
+    live = json.loads(kubectl("get", "deployment", "ssa", "-o", "json", "--show-managed-fields"))
+    assert live["metadata"]["labels"] == {"a": "1", "other": "yes"}
+    assert "replicas" not in live["spec"]
+    assert live["spec"]["template"]["spec"]["containers"] == [{"name": "main", "image": "python:3"}]
+    managers = [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]]
+    assert managers == [("kubectl", "Apply")]

@@ -81,13 +81,13 @@ def test_generation_counts_spec_changes_only(api: httpx.Client) -> None:
     assert scaled.json()["metadata"]["generation"] == 2
     status = api.patch(f"{JOBS}/gen/status", content=b'{"status":{"active":2}}', headers=MERGE)
     assert status.json()["metadata"]["generation"] == 2
-    assert status.json()["status"] == {"active": 2}
+    assert status.json()["status"]["active"] == 2
 
 
 def test_main_resource_ignores_status_and_status_ignores_spec(api: httpx.Client) -> None:
     api.post(JOBS, json=_job("split")).raise_for_status()
     main = api.patch(f"{JOBS}/split", content=b'{"status":{"active":9}}', headers=MERGE).json()
-    assert "active" not in main.get("status", {})
+    assert main.get("status", {}).get("active") != 9  # (the job runner may set its own)
     sub = api.patch(
         f"{JOBS}/split/status",
         content=b'{"spec":{"parallelism":7},"status":{"succeeded":1}}',
