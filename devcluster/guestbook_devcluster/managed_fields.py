@@ -128,6 +128,8 @@ def apply_ownership(
         paths = from_fields_v1(entry.get("fieldsV1"))
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             previous |= paths
+            if paths == new_paths:  # the same fields: a repeated apply changes nothing
+                now = str(entry.get("time") or now)
         else:
             if entry.get("operation") == "Apply":
                 others |= paths

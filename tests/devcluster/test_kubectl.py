@@ -392,3 +392,6 @@ def test_server_side_apply_removes_what_the_manager_stopped_applying(kubectl: Ku
     assert live["spec"]["template"]["spec"]["containers"] == [{"name": "main", "image": "python:3"}]
     managers = [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]]
     assert managers == [("kubectl", "Apply")]
+    kubectl("apply", "--server-side", "-f", "-", input=json.dumps(second))
+    again = json.loads(kubectl("get", "deployment", "ssa", "-o", "json"))
+    assert again["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
