@@ -10,6 +10,7 @@ never changes the stored object.
 from __future__ import annotations
 
 import copy
+import random
 import re
 import uuid
 from typing import Any
@@ -23,6 +24,8 @@ Obj = dict[str, Any]
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# kube-apiserver's generated name suffixes: 5 of these (no vowels, so no words).
+_NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def _cause(field: str, reason: str, message: str) -> dict[str, Any]:
@@ -200,6 +203,7 @@ def prepare_create(
     elif info.plural == "pods" and info.group == "":
         _default_pod(obj)
     elif info.plural == "jobs" and info.group == "batch":
+        _name_from_generate_name(obj)
         _default_job(obj)
     elif info.plural == "customresourcedefinitions":
         obj = prepare_crd(obj, registry)
@@ -295,6 +299,17 @@ def _default_service(service: Obj) -> None:
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
     service["status"] = {"loadBalancer": {}}
+
+
+def _name_from_generate_name(obj: Obj) -> None:
+    """Name the object from ``generateName`` now, as kube-apiserver does before
+    defaulting: a Job's pod template then carries its ``job-name`` labels from the
+    start (else the first update would add them to the immutable template). A rare
+    clash is answered 409 AlreadyExists by storage, as there."""
+    meta = obj["metadata"]
+    if not meta.get("name") and meta.get("generateName"):
+        suffix = "".join(random.choices(_NAME_SUFFIX_CHARS, k=5))
+        meta["name"] = str(meta["generateName"])[: 63 - len(suffix)] + suffix
 
 
 def _default_job(job: Obj) -> None:
