@@ -221,7 +221,7 @@ def run_scenario(
                 now = time.time() - t0
                 if wanted >= max_workers:
                     pool_seen.setdefault("desired", now)
-                if running >= max_workers:
+                if running >= max_workers:  # active pods: created, starting or running
                     pool_seen.setdefault("running", now)
                 stop.wait(0.1)
 
@@ -350,7 +350,7 @@ def markdown(scenarios: list[Scenario], machine: str, command: str) -> str:
             f"| burst: submit → sealed p50 / p99 | — | "
             f"{percentile(s.burst_latencies, 0.5):.2f} s / "
             f"{percentile(s.burst_latencies, 0.99):.2f} s |",
-            f"| pool reaches its maximum (Job parallelism / pods running) after the burst "
+            f"| pool reaches its maximum (Job parallelism / pods active) after the burst "
             f"starts | ≤ 5 s | {_fmt(s.pool_max_desired_seconds)} / "
             f"{_fmt(s.pool_max_running_seconds)} |",
             f"| pool back to zero after the last seal (idle period 5 s) | — | "
