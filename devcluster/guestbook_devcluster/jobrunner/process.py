@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -63,12 +64,24 @@ class LocalProcess:
         self.pid = popen.pid
         self._loop = asyncio.get_running_loop()
         self._exited: asyncio.Future[int] = self._loop.create_future()
-        self._pidfd = os.pidfd_open(popen.pid)
-        self._loop.add_reader(self._pidfd, self._on_exit)
+        try:
+            self._pidfd = os.pidfd_open(popen.pid)
+        except OSError:  # kernels before 5.3 or a seccomp filter: wait in a thread
+            self._pidfd = -1
+            threading.Thread(target=self._wait_in_thread, daemon=True).start()
+        else:
+            self._loop.add_reader(self._pidfd, self._on_exit)
 
     def _on_exit(self) -> None:
         self.close()
-        returncode = self._popen.wait()  # readable pidfd: it has exited, this reaps it
+        self._set_exit(self._popen.wait())  # readable pidfd: it has exited, this reaps it
+
+    def _wait_in_thread(self) -> None:
+        returncode = self._popen.wait()
+        with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+            self._loop.call_soon_threadsafe(self._set_exit, returncode)
+
+    def _set_exit(self, returncode: int) -> None:
         if not self._exited.done():
             self._exited.set_result(returncode)
 

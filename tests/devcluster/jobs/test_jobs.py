@@ -188,10 +188,7 @@ def test_deleting_a_pod_terminates_its_process_and_the_job_replaces_it(
         "time.sleep(120)\n"
     )
     apply(kubectl, python_job("victim", code, backoffLimit=5))
-    first = wait_for(
-        lambda: [p for p in job_pods(kubectl, "victim") if "ready" in _logs(kubectl, p)],
-        "the pod to print ready",
-    )[0]
+    first = _ready_pod(kubectl, "victim")
     pid = _pid(first)
 
     kubectl("delete", "pod", first["metadata"]["name"], "--timeout=60s")
@@ -217,11 +214,8 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(kubectl: Ku
         "print('ready', flush=True)\n"
         "time.sleep(120)\n"
     )
-    apply(kubectl, {**python_job("stubborn", code), "kind": "Job"})
-    pod = wait_for(
-        lambda: [p for p in job_pods(kubectl, "stubborn") if "ready" in _logs(kubectl, p)],
-        "the pod to print ready",
-    )[0]
+    apply(kubectl, python_job("stubborn", code))
+    pod = _ready_pod(kubectl, "stubborn")
     pid = _pid(pod)
 
     kubectl("delete", "pod", pod["metadata"]["name"], "--grace-period=1", "--timeout=60s")
@@ -357,9 +351,20 @@ def test_kubectl_logs_follow_streams_output_while_the_pod_runs(
     assert follower.returncode == 0
 
 
-def _logs(kubectl: Kubectl, pod: dict[str, object]) -> str:
-    name = pod["metadata"]["name"]  # type: ignore[index]
-    result = kubectl.run("logs", str(name), check=False)
+def _ready_pod(kubectl: Kubectl, job: str) -> dict[str, Any]:
+    """The Job's pod once it is Running and has printed "ready" (its signal handler is set)."""
+
+    def ready() -> dict[str, Any] | None:
+        for pod in job_pods(kubectl, job):
+            if _running(pod) and "ready" in _logs(kubectl, pod):
+                return pod
+        return None
+
+    return wait_for(ready, "the pod to run and print ready")
+
+
+def _logs(kubectl: Kubectl, pod: dict[str, Any]) -> str:
+    result = kubectl.run("logs", str(pod["metadata"]["name"]), check=False)
     return result.stdout if result.returncode == 0 else ""
 
 
