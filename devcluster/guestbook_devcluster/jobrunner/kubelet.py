@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from . import pod_status
 from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
 from .events import EventRecorder
@@ -107,8 +109,21 @@ class PodWorker:
             for container in status.get("containerStatuses") or []:
                 container.setdefault("lastState", self.last_state)
         client = self.kubelet.client
-        # Only this worker writes this pod's status, so patches arrive in order.
-        await with_retries(lambda: client.merge_patch(self.status_path, {"status": status}))
+        # Only this worker writes this pod's status, so patches arrive in order, and
+        # each carries the whole status: one that cannot be written is superseded by
+        # the next, so a failure is logged and the pod's process is not abandoned.
+        for attempt in range(5):
+            try:
+                await with_retries(lambda: client.merge_patch(self.status_path, {"status": status}))
+                return
+            except ApiError as exc:
+                if exc.code != 409 or attempt == 4:  # conflicts are worth another try
+                    log.warning("pod %s/%s: status not written: %s", self.namespace, self.name, exc)
+                    return
+            except httpx.TransportError as exc:
+                log.warning("pod %s/%s: status not written: %s", self.namespace, self.name, exc)
+                return
+            await asyncio.sleep(0.1 * (attempt + 1))
 
     async def _sleep_or_stop(self, seconds: float) -> bool:
         """Wait ``seconds``; True when the pod was deleted meanwhile."""

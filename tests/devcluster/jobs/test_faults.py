@@ -150,3 +150,19 @@ def test_the_admin_endpoint_injects_faults_and_lists_requests(
     bad = httpx.post(f"{admin}/faults", json={"action": "explode"})
     assert bad.status_code == 400
     assert "unknown action" in bad.json()["error"]
+
+
+def test_failed_pod_status_writes_do_not_lose_the_pod(
+    devcluster: DevCluster, kubectl: Kubectl
+) -> None:
+    faults = devcluster.services.faults
+    faults.fail_next(3, verb="patch", resource="pods/status", code=409)
+    faults.fail_next(10, verb="patch", resource="pods/status", code=500)
+
+    apply(kubectl, python_job("stubborn-api", "print('done anyway')"))
+
+    kubectl("wait", "--for=condition=complete", "job/stubborn-api", "--timeout=60s")
+    pod = job_pods(kubectl, "stubborn-api")[0]
+    assert pod["status"]["phase"] == "Succeeded"
+    assert kubectl("logs", pod["metadata"]["name"]) == "done anyway\n"
+    assert faults.rules() == []
