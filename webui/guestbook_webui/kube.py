@@ -57,7 +57,12 @@ class _ConfigAuth(httpx.Auth):
         self._configuration = configuration
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        header = self._configuration.get_api_key_with_prefix("authorization")
+        # The kubernetes client's config loaders (kubeconfig tokens and the pod's
+        # service account alike) keep the token under "BearerToken", prefix included;
+        # "authorization" is where older versions and hand-made configurations put it.
+        header = self._configuration.get_api_key_with_prefix(
+            "BearerToken"
+        ) or self._configuration.get_api_key_with_prefix("authorization")
         if header:
             request.headers["Authorization"] = header
         yield request
