@@ -9,13 +9,13 @@ never changes the stored object.
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 import uuid
 from typing import Any
 
 from guestbook_devcluster import builtin_validation, errors, schema_seam
+from guestbook_devcluster.jsoncopy import json_copy
 from guestbook_devcluster.lifecycle import CRD_FINALIZER, NAMESPACE_FINALIZER
 from guestbook_devcluster.registry import Registry, ResourceInfo, sort_versions
 from guestbook_devcluster.schema.errors import FieldError
@@ -224,7 +224,7 @@ def prepare_update(
     warnings: list[str] = []
     if info.has_status:
         if "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+            new["status"] = json_copy(old["status"])
         else:
             new.pop("status", None)
     if info.builtin:
@@ -234,7 +234,7 @@ def prepare_update(
     elif info.plural == "customresourcedefinitions":
         new = prepare_crd(new, registry)
     elif info.plural == "namespaces" and info.group == "":
-        new["spec"] = copy.deepcopy(old.get("spec", {}))  # spec.finalizers is system-owned
+        new["spec"] = json_copy(old.get("spec", {}))  # spec.finalizers is system-owned
     elif info.plural == "jobs" and info.group == "batch":
         new["metadata"]["uid"] = old["metadata"]["uid"]  # the selector names the stored uid
         _default_job(new)
@@ -250,7 +250,7 @@ def prepare_status_update(
     """The object to store for a write to ``/status``: only status changes."""
     if not isinstance(new.get("metadata"), dict):
         raise errors.bad_request("metadata must be an object")
-    result = copy.deepcopy(old)
+    result = json_copy(old)
     if "status" in new:
         result["status"] = new["status"]
     else:
@@ -467,7 +467,7 @@ def prepare_crd(crd: Obj, registry: Registry) -> Obj:
     previous = (crd.get("status") or {}).get("storedVersions") or []
     crd["status"] = {
         "conditions": conditions,
-        "acceptedNames": copy.deepcopy(names) if accepted else {"plural": "", "kind": ""},
+        "acceptedNames": json_copy(names) if accepted else {"plural": "", "kind": ""},
         "storedVersions": sort_versions([*previous, *stored]) if previous else stored,
     }
     return crd

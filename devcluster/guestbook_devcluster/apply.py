@@ -10,7 +10,6 @@ there are no apply conflicts: the last applier wins.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.responses import Response
 
 from guestbook_devcluster import errors, handlers, patches
 from guestbook_devcluster.context import ApiContext
+from guestbook_devcluster.jsoncopy import json_copy
 from guestbook_devcluster.managed_fields import apply_ownership
 from guestbook_devcluster.paths import Target
 from guestbook_devcluster.storage import now_rfc3339
@@ -71,7 +71,7 @@ async def server_side_apply(
     if existing is None:
         if target.subresource is not None:
             raise errors.not_found(info.plural, info.group, target.name)
-        created = copy.deepcopy(intent)
+        created = json_copy(intent)
         created["metadata"]["managedFields"] = apply_ownership(
             {}, intent, manager, info.api_version, now_rfc3339(), merge_keys=info.builtin
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from starlette.responses import Response
 
 from guestbook_devcluster import admission, conversion, errors, patches, wire
 from guestbook_devcluster.context import ApiContext
+from guestbook_devcluster.jsoncopy import json_copy
 from guestbook_devcluster.paths import Target
 from guestbook_devcluster.registry import NAMESPACE_KEY, ResourceInfo
 from guestbook_devcluster.representation import (
@@ -251,7 +251,7 @@ def mutate_object(
     def change(current: Obj) -> Obj:
         if converted:
             current = conversion.from_storage(info, current)
-        snapshot = copy.deepcopy(current)
+        snapshot = json_copy(current)
         new = check_kind(info, compute(current))
         meta = new["metadata"]
         if meta.get("name") not in (None, name):
@@ -309,7 +309,7 @@ async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
     result = mutate_object(
         ctx,
         target,
-        lambda current: copy.deepcopy(body),
+        lambda current: json_copy(body),
         dry_run=dry_run,
         validation=validation,
         warnings=warnings,

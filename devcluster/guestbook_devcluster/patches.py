@@ -13,8 +13,9 @@ be applied; callers answer it with a Status.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from guestbook_devcluster.jsoncopy import json_copy
 
 
 class PatchError(ValueError):
@@ -22,15 +23,19 @@ class PatchError(ValueError):
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """Apply an RFC 7386 merge patch; returns a new value."""
+    """Apply an RFC 7386 merge patch; returns a new value (the inputs are not changed)."""
+    return _merge_in_place(json_copy(target), json_copy(patch))
+
+
+def _merge_in_place(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return patch
+    result = target if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = merge_patch(result.get(key), value)
+            result[key] = _merge_in_place(result.get(key), value)
     return result
 
 
@@ -136,7 +141,7 @@ def json_patch(target: Any, operations: Any) -> Any:
     """Apply an RFC 6902 JSON patch; returns a new value (the target is not changed)."""
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(target)
+    doc = json_copy(target)
     for number, op in enumerate(operations):
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise PatchError(f"operation {number} needs 'op' and 'path'")
@@ -146,16 +151,16 @@ def json_patch(target: Any, operations: Any) -> Any:
         if kind in ("add", "replace", "test") and "value" not in op:
             raise PatchError(f"operation {number} ({kind}) needs 'value'")
         if kind == "add":
-            doc = _add(doc, path, copy.deepcopy(op["value"]))
+            doc = _add(doc, path, json_copy(op["value"]))
         elif kind == "remove":
             doc = _remove(doc, path)
         elif kind == "replace":
-            doc = _replace(doc, path, copy.deepcopy(op["value"]))
+            doc = _replace(doc, path, json_copy(op["value"]))
         elif kind == "move":
             value = _get(doc, op.get("from", ""))
             doc = _add(_remove(doc, op.get("from", "")), path, value)
         elif kind == "copy":
-            doc = _add(doc, path, copy.deepcopy(_get(doc, op.get("from", ""))))
+            doc = _add(doc, path, json_copy(_get(doc, op.get("from", ""))))
         elif kind == "test":
             if _get(doc, path) != op["value"]:
                 raise PatchError(f"testing value {path} failed: expected {op['value']!r}")
@@ -195,13 +200,13 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Apply a strategic merge patch for a built-in kind; returns a new value."""
     if not isinstance(patch, dict):
         raise PatchError("a strategic merge patch must be a JSON object")
-    return _smp_map(copy.deepcopy(target) if isinstance(target, dict) else {}, patch)
+    return _smp_map(json_copy(target) if isinstance(target, dict) else {}, patch)
 
 
 def _smp_map(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     directive = patch.get("$patch")
     if directive == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: json_copy(v) for k, v in patch.items() if k != "$patch"}
     if directive == "delete":
         return {}
     if directive not in (None, "merge"):
@@ -244,7 +249,7 @@ def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
     existing = list(current) if isinstance(current, list) else []
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [
-            copy.deepcopy(i)
+            json_copy(i)
             for i in patch
             if not (isinstance(i, dict) and i.get("$patch") == "replace")
         ]
@@ -252,7 +257,7 @@ def _smp_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
         merged = existing + [v for v in patch if v not in existing]
         return merged
     if merge_key is None or not all(isinstance(item, dict) for item in patch):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     for item in patch:
         key_value = item.get(merge_key)
         if key_value is None:

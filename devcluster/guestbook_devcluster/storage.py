@@ -15,7 +15,6 @@ always served from memory.
 from __future__ import annotations
 
 import asyncio
-import copy
 import random
 import threading
 import uuid
@@ -28,6 +27,7 @@ from typing import Any
 import orjson
 
 from guestbook_devcluster import errors
+from guestbook_devcluster.jsoncopy import json_copy
 from guestbook_devcluster.persistence import NullPersistence, Persistence, ResourceKey
 from guestbook_devcluster.registry import NAMESPACE_KEY, Registry, ResourceInfo
 from guestbook_devcluster.watchers import Watcher, WatchEvent
@@ -369,7 +369,7 @@ class Storage:
             old = self.find(info.key, namespace if info.namespaced else "", name)
             if old is None:
                 raise errors.not_found(info.plural, info.group, name)
-            new = change(copy.deepcopy(old))
+            new = change(json_copy(old))
             return self._replace(info, old, new, dry_run=dry_run)
 
     def _replace(self, info: ResourceInfo, old: Obj, new: Obj, *, dry_run: bool) -> Obj:
@@ -503,17 +503,17 @@ class Storage:
                 if wanted < int(meta.get("deletionGracePeriodSeconds") or 0):
                     if wanted == 0 and not finalizers:
                         return self._commit(info.key, "DELETED", obj, None), True
-                    new = copy.deepcopy(obj)
+                    new = json_copy(obj)
                     new["metadata"]["deletionGracePeriodSeconds"] = wanted
                     obj = self._commit(info.key, "MODIFIED", new, obj)
                 if finalizers != list(meta.get("finalizers") or []):
-                    new = copy.deepcopy(obj)
+                    new = json_copy(obj)
                     new["metadata"]["finalizers"] = finalizers
                     obj = self._commit(info.key, "MODIFIED", new, obj)
                 self._after_mark(info, obj, propagation)
                 return obj, False
             if finalizers or _finalizers(obj, info.key) or grace is not None:
-                new = copy.deepcopy(obj)
+                new = json_copy(obj)
                 new_meta = new["metadata"]
                 new_meta["finalizers"] = finalizers
                 new_meta["deletionTimestamp"] = now_rfc3339()
@@ -548,7 +548,7 @@ class Storage:
             dep = self.find(key, namespace, name)
             if dep is None:
                 continue
-            new = copy.deepcopy(dep)
+            new = json_copy(dep)
             refs = [
                 r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid
             ]
