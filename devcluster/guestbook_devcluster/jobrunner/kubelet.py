@@ -81,6 +81,7 @@ class PodWorker:
         self.start_time = pod_status.now_rfc3339()
         self.task: asyncio.Task[None] | None = None
         self.last_state: Obj | None = None  # how the previous run of the container ended
+        self.failed = False  # ended by an error, not by its process or a deletion
 
     @property
     def container_name(self) -> str:
@@ -139,8 +140,12 @@ class PodWorker:
             if self.process is not None:
                 self.process.signal(signal.SIGKILL)
             raise
-        except Exception:
-            log.exception("pod %s/%s: kubelet worker failed", self.namespace, self.name)
+        except Exception as exc:
+            # The API kept refusing (bind, status): stop what runs, let the kubelet retry.
+            log.warning("pod %s/%s: will retry: %s", self.namespace, self.name, exc)
+            if self.process is not None:
+                self.process.signal(signal.SIGKILL)
+            self.failed = True
         await self._finish_deletion()
 
     async def _run(self) -> None:
@@ -346,6 +351,7 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self._finished: set[str] = set()  # uids whose worker ended
         self.removed: set[str] = set()  # uids this kubelet deleted for good
+        self._resyncs: set[asyncio.Future[None]] = set()
         self.events = EventRecorder(client, "kubelet", NODE_NAME)
         self._owns_informer = pods is None
         self.informer = pods or Informer(client, "/api/v1/pods")
@@ -423,6 +429,13 @@ class Kubelet:
         self.workers[uid] = worker
         worker.task = asyncio.create_task(self._run_worker(worker), name=f"pod {object_key(pod)}")
 
+    def _resync(self, key: tuple[str, str]) -> None:
+        pod = self.informer.store.get(key)
+        if pod is not None:
+            task = asyncio.ensure_future(self._on_event("MODIFIED", pod))
+            self._resyncs.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._resyncs.discard)
+
     async def _remove(self, pod: Obj) -> None:
         meta = pod["metadata"]
         path = resource_path("v1", "pods", str(meta.get("namespace")), str(meta["name"]))
@@ -457,7 +470,12 @@ class Kubelet:
             await worker.run()
         finally:
             self.workers.pop(worker.uid, None)
-            self._finished.add(worker.uid)
+            if worker.failed and not worker.stopping.is_set():
+                # Like the kubelet's periodic pod sync: try this pod again shortly.
+                key = (worker.namespace, worker.name)
+                asyncio.get_running_loop().call_later(1.0, self._resync, key)
+            else:
+                self._finished.add(worker.uid)
             if worker.deleted:
                 shutil.rmtree(
                     self.config.state_dir

@@ -166,3 +166,15 @@ def test_failed_pod_status_writes_do_not_lose_the_pod(
     assert pod["status"]["phase"] == "Succeeded"
     assert kubectl("logs", pod["metadata"]["name"]) == "done anyway\n"
     assert faults.rules() == []
+
+
+def test_a_pod_the_kubelet_cannot_bind_is_tried_again(
+    devcluster: DevCluster, kubectl: Kubectl
+) -> None:
+    # More 500s than one round of client retries absorbs: the kubelet must come back.
+    devcluster.services.faults.fail_next(12, verb="patch", resource="pods", code=500)
+
+    apply(kubectl, python_job("patient-kubelet", "print('bound at last')"))
+
+    kubectl("wait", "--for=condition=complete", "job/patient-kubelet", "--timeout=60s")
+    assert kubectl("logs", "job/patient-kubelet") == "bound at last\n"
