@@ -13,6 +13,8 @@ import datetime
 import logging
 from typing import Any
 
+import httpx
+
 from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
 from .events import EventRecorder
 from .informer import Informer, Key
@@ -135,6 +137,11 @@ class JobController:
             await self.pods.synced.wait()
             for key in list(self.jobs.store):
                 self.enqueue(key)
+            # Pods whose Job was deleted while no controller ran still hold its finalizer.
+            try:
+                await self._release_orphans("", None)
+            except (ApiError, httpx.TransportError) as exc:
+                log.warning("could not release the pods of deleted Jobs yet: %s", exc)
             tasks += [asyncio.create_task(self._worker()) for _ in range(WORKERS)]
             await asyncio.gather(*tasks)
         finally:

@@ -104,3 +104,28 @@ def test_a_pod_running_during_a_restart_is_reported_lost_and_replaced(
         replacement = next(name for name, t in ends.items() if t["reason"] == "Completed")
         assert kubectl("logs", replacement) == "finished\n"
         assert json.loads(kubectl("get", "job", "survivor", "-o", "json"))["status"]["active"] == 0
+
+
+def test_pods_of_a_job_deleted_while_no_runner_ran_are_released_at_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    code = "import time; time.sleep(120)"
+    with DevCluster(data_dir=data) as first:
+        kubectl = _kubectl(first, tmp_path)
+        apply(kubectl, python_job("orphaned", code))
+        wait_for(
+            lambda: [p for p in job_pods(kubectl, "orphaned") if p["status"]["phase"] == "Running"],
+            "the pod to run",
+        )
+        port = first.port
+
+    with DevCluster(port=port, data_dir=data, job_runner=False) as second:
+        kubectl = _kubectl(second, tmp_path)
+        kubectl("delete", "job", "orphaned", "--wait=false")
+        held = job_pods(kubectl, "orphaned")
+        assert [p["metadata"].get("deletionTimestamp") is not None for p in held] == [True]
+
+    with DevCluster(port=port, data_dir=data) as third:
+        kubectl = _kubectl(third, tmp_path)
+        wait_for(lambda: not job_pods(kubectl, "orphaned"), "the orphaned pod to go")
