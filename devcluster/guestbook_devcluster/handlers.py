@@ -287,6 +287,8 @@ def _check_writable_subresource(target: Target) -> None:
 
 
 async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
+    if target.subresource == "finalize":
+        return await _finalize_namespace(ctx, request, target)
     _check_writable_subresource(target)
     info = target.info
     body = check_kind(info, await wire.read_body(request, _WRITE_TYPES))
@@ -315,6 +317,27 @@ async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
         warnings=warnings,
     )
     return respond(ctx, request, info, result, 200, warnings)
+
+
+async def _finalize_namespace(ctx: ApiContext, request: Request, target: Target) -> Response:
+    """``PUT /api/v1/namespaces/{name}/finalize``: set ``spec.finalizers`` (only)."""
+    info = target.info
+    body = check_kind(info, await wire.read_body(request, _WRITE_TYPES))
+    spec = body.get("spec")
+    finalizers = (spec.get("finalizers") if isinstance(spec, dict) else None) or []
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        raise errors.bad_request("spec.finalizers must be a list of strings")
+    assert target.name is not None
+
+    def change(current: Obj) -> Obj:
+        current.setdefault("spec", {})["finalizers"] = finalizers
+        if not finalizers:
+            current["spec"].pop("finalizers")
+        current["metadata"]["resourceVersion"] = body["metadata"].get("resourceVersion")
+        return current
+
+    result = ctx.storage.mutate(info, "", target.name, change, dry_run=_dry_run(request))
+    return respond(ctx, request, info, result)
 
 
 async def patch(ctx: ApiContext, request: Request, target: Target) -> Response:

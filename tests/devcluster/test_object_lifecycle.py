@@ -205,3 +205,21 @@ def test_create_refuses_a_resource_version(api: httpx.Client) -> None:
     refused = api.post(JOBS, json=job)
     assert refused.status_code == 400
     assert "resourceVersion should not be set" in refused.json()["message"]
+
+
+def test_namespace_finalize_subresource_releases_a_stuck_namespace(api: httpx.Client) -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stuck"}}
+    api.post("/api/v1/namespaces", json=ns).raise_for_status()
+    held = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["test/hold"]},
+    }
+    api.post("/api/v1/namespaces/stuck/configmaps", json=held).raise_for_status()
+    api.delete("/api/v1/namespaces/stuck").raise_for_status()
+    stuck = api.get("/api/v1/namespaces/stuck").json()
+    assert stuck["spec"]["finalizers"] == ["kubernetes"]
+    stuck["spec"]["finalizers"] = []
+    released = api.put("/api/v1/namespaces/stuck/finalize", json=stuck)
+    assert released.status_code == 200
+    assert api.get("/api/v1/namespaces/stuck").status_code == 404
