@@ -153,7 +153,6 @@ WEBUI_RULES = {
     (LEDGER, "guestbookentries", "get"),
     (LEDGER, "guestbookentries", "list"),
     (LEDGER, "guestbookentries", "watch"),
-    (LEDGER, "ledgers", "get"),
 }
 
 
@@ -243,7 +242,7 @@ def test_custom_values_reach_images_replicas_peering_and_namespaced_rbac() -> No
     assert chart.all("ClusterKopfPeering") == []
     rules = set(rules_of(chart.one("ClusterRole", f"{FULL}-operator")))
     assert rules - OPERATOR_RULES == {
-        ("kopf.dev", "kopfpeerings", verb) for verb in ("get", "list", "watch", "patch", "create")
+        ("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch", "create")
     }
     # Namespaced rights only where it serves; at cluster scope only CRDs and namespaces.
     assert [b["metadata"]["name"] for b in chart.all("ClusterRoleBinding")] == [

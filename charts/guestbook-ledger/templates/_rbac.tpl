@@ -6,7 +6,8 @@ local API server's request log).
 
 {{/* The operator in the namespaces it serves. */}}
 {{- define "guestbook-ledger.operatorRules" -}}
-# Kopf watches Ledgers and entries and keeps its progress and finalizers on them.
+# Kopf watches Ledgers and entries and keeps its progress annotations and
+# finalizers on them (entries: only while they have create handlers).
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["ledgers", "guestbookentries"]
   verbs: ["list", "watch", "patch"]
@@ -23,7 +24,8 @@ local API server's request log).
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["list", "create", "patch"]
-# Each Ledger's database and signing-key Secrets (ledgers.py).
+# Each Ledger's database and signing-key Secrets (ledgers.py); patched when the
+# database URI changed (a rotated password).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "patch"]
@@ -37,7 +39,7 @@ local API server's request log).
 # Kopf keeps the replicas' leases in it.
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
-  verbs: ["get", "list", "watch", "patch", "create"]
+  verbs: ["list", "watch", "patch", "create"]
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -58,7 +60,7 @@ local API server's request log).
 # and Kopf keeps the replicas' leases in it.
 - apiGroups: ["kopf.dev"]
   resources: ["clusterkopfpeerings"]
-  verbs: ["get", "list", "watch", "patch", "create"]
+  verbs: ["list", "watch", "patch", "create"]
 {{- end }}
 {{- end -}}
 
@@ -84,12 +86,9 @@ local API server's request log).
 
 {{/* The web UI, in the namespace of the Ledger it signs (guestbook_webui/kube.py). */}}
 {{- define "guestbook-ledger.webuiRules" -}}
-# Signing creates an entry; the page lists and watches them and shows one.
+# Signing creates an entry; the page lists and watches them and shows one. (The
+# tree summary and proofs come from the database, not from the Ledger resource.)
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["guestbookentries"]
   verbs: ["create", "get", "list", "watch"]
-# The page shows the Ledger's tree summary.
-- apiGroups: ["ledger.guestbook.io"]
-  resources: ["ledgers"]
-  verbs: ["get"]
 {{- end -}}
