@@ -37,6 +37,7 @@ CUSTOM: dict[str, Any] = {
         "service": {"type": "LoadBalancer", "port": 8443},
     },
     "ledger": {"name": "visitors", "spec": {"maxWorkers": 8, "minWorkers": 1}},
+    "imagePullSecrets": [{"name": "regcred"}],
 }
 
 
@@ -256,6 +257,9 @@ def test_custom_values_reach_images_replicas_peering_and_namespaced_rbac() -> No
     # Worker ServiceAccounts wherever a Ledger may be.
     workers = [a for a in chart.all("ServiceAccount") if a["metadata"]["name"] == f"{FULL}-worker"]
     assert sorted(a["metadata"]["namespace"] for a in workers) == served
+    # Their pods (made by the operator) pull the images with the chart's pull secrets.
+    assert all(a["imagePullSecrets"] == [{"name": "regcred"}] for a in workers)
+    assert operator["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
 
     # The existing Secret is used, not copied; the web UI's read-only DSN gets its own key.
     assert chart.one("Secret", f"{FULL}-database")["stringData"] == {
