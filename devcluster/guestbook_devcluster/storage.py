@@ -592,7 +592,7 @@ class Storage:
 
         ``since_rv`` None: the current objects as ADDED events; otherwise every
         kept event after ``since_rv``. Raises Gone (Expired) when events after
-        ``since_rv`` are no longer kept.
+        ``since_rv`` are no longer kept, or ``since_rv`` is from the future.
         """
         with self.lock:
             store = self._store(info.key)
@@ -604,6 +604,13 @@ class Storage:
                 ]
                 initial.sort(key=lambda e: e.rv)
             else:
+                if since_rv > self._rv:
+                    # Only a restarted server without persistence can be asked this;
+                    # 410 makes clients list again, as after a compaction.
+                    raise errors.gone(
+                        f"resource version {since_rv} is newer than the server's "
+                        f"({self._rv}): the server restarted; list again"
+                    )
                 if since_rv < store.floor_rv:
                     raise errors.gone(f"too old resource version: {since_rv} ({store.floor_rv})")
                 initial = [

@@ -131,6 +131,12 @@ def test_expired_resource_version_is_410_gone(api: httpx.Client) -> None:
     assert status["kind"] == "Status" and status["code"] == 410 and status["reason"] == "Expired"
 
 
+def test_resource_version_from_the_future_is_410_gone(api: httpx.Client) -> None:
+    events = _watch(api, CM, resourceVersion="999999", timeoutSeconds="1")
+    assert [e["type"] for e in events] == ["ERROR"]
+    assert events[0]["object"]["code"] == 410
+
+
 def test_selector_watch_sends_transitions(api: httpx.Client) -> None:
     obj = api.post(CM, json=_cm("t", {"color": "red"})).json()
     rv = obj["metadata"]["resourceVersion"]
