@@ -173,3 +173,27 @@ def test_send_initial_events_ends_with_marked_bookmark(api: httpx.Client) -> Non
     end = events[1]
     assert end["type"] == "BOOKMARK"
     assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_watch_of_one_named_object(api: httpx.Client) -> None:
+    first = api.post(CM, json=_cm("one")).json()
+    api.post(CM, json=_cm("other")).raise_for_status()
+    rv = first["metadata"]["resourceVersion"]
+    api.delete(f"{CM}/other").raise_for_status()
+    api.delete(f"{CM}/one").raise_for_status()
+    events = _watch(api, f"{CM}/one", resourceVersion=rv, timeoutSeconds="1")
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("DELETED", "one")]
+
+
+def test_metadata_only_representation(api: httpx.Client) -> None:
+    api.post(CM, json=_cm("meta", {"a": "b"}, secret="x")).raise_for_status()
+    accept = {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}
+    listed = api.get(CM, headers=accept).json()
+    assert listed["kind"] == "PartialObjectMetadataList"
+    assert listed["items"][0]["metadata"]["labels"] == {"a": "b"}
+    assert "data" not in listed["items"][0]
+    one = api.get(
+        f"{CM}/meta",
+        headers={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"},
+    ).json()
+    assert one["kind"] == "PartialObjectMetadata" and "data" not in one
