@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "guestbook-ledger"
 CRDS = REPO / "crds"
 RELEASE = "gb"
+FULL = f"{RELEASE}-guestbook-ledger"  # the release's full name, which object names start with
 NAMESPACE = "guestbook"
 DSN = "postgresql://guestbook:secret@postgres.db.svc:5432/guestbook"
 # The least a user must say: where the ledger database is.

@@ -10,12 +10,11 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from chart_manifests import CHART, MINIMAL, NAMESPACE, RELEASE
+from chart_manifests import CHART, FULL, MINIMAL, NAMESPACE, RELEASE
 from guestbook_devcluster.kubectl import Kubectl
 
 pytestmark = pytest.mark.timeout(180)
 
-FULL = "gb-guestbook-ledger"
 CRD_NAMES = (
     "guestbookentries.ledger.guestbook.io",
     "ledgers.ledger.guestbook.io",

@@ -31,14 +31,13 @@ from typing import Any
 import helm_python as helm
 import httpx
 import pytest
-from chart_manifests import CHART, NAMESPACE, RELEASE, container, render, rules_of
+from chart_manifests import CHART, FULL, NAMESPACE, RELEASE, container, render, rules_of
 from guestbook_devcluster.cluster import DevCluster
 from guestbook_devcluster.kubectl import Kubectl
 from guestbook_operator.localsystem import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
-FULL = "gb-guestbook-ledger"
 ENTRIES = 3
 WARM_POOL = {
     "minWorkers": 1,

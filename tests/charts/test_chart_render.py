@@ -9,6 +9,7 @@ import pytest
 from chart_manifests import (
     CHART,
     DSN,
+    FULL,
     MINIMAL,
     NAMESPACE,
     container,
@@ -17,7 +18,6 @@ from chart_manifests import (
     rules_of,
 )
 
-FULL = "gb-guestbook-ledger"
 LEDGER = "ledger.guestbook.io"
 # Values a careful operator of a shared cluster might choose.
 CUSTOM: dict[str, Any] = {
