@@ -231,9 +231,10 @@ class Kube:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._core.patch_namespaced_secret(
-                name, namespace, cast(Any, {"stringData": dict(data)})
-            )
+            encoded = {
+                k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in data.items()
+            }
+            self._core.patch_namespaced_secret(name, namespace, cast(Any, {"data": encoded}))
         except ApiException as exc:
             raise KubeError(f"Cannot update Secret {namespace}/{name}: {exc.reason}") from None
 

@@ -7,6 +7,7 @@ the Ledger deletes its Jobs and Secrets (the database keeps the ledger).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,6 +80,14 @@ def owns_signing_key(ledger: Mapping[str, Any]) -> bool:
     return not ((ledger.get("spec") or {}).get("signingKeySecret") or {}).get("name")
 
 
+def encoded_secret_data(values: Mapping[str, str]) -> dict[str, str]:
+    """Secret ``data``: base64 of UTF-8 (what the API stores ``stringData`` as)."""
+    return {
+        key: base64.b64encode(value.encode("utf-8")).decode("ascii")
+        for key, value in values.items()
+    }
+
+
 def database_secret(ledger: Mapping[str, Any], dsn: str) -> dict[str, Any]:
     """The Secret through which worker pods get the database connection URI."""
     return {
@@ -91,7 +100,7 @@ def database_secret(ledger: Mapping[str, Any], dsn: str) -> dict[str, Any]:
             "ownerReferences": [owner_reference(ledger)],
         },
         "type": "Opaque",
-        "stringData": {SECRET_DSN_KEY: dsn},
+        "data": encoded_secret_data({SECRET_DSN_KEY: dsn}),
     }
 
 
@@ -109,7 +118,9 @@ def signing_key_secret(
             "ownerReferences": [owner_reference(ledger)],
         },
         "type": "Opaque",
-        "stringData": {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem},
+        "data": encoded_secret_data(
+            {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem}
+        ),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -37,6 +38,10 @@ CONFIG = load_config(
         "GUESTBOOK_WORKER_ENV_PYTHONUNBUFFERED": "1",
     }
 )
+
+
+def decoded(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode("utf-8") for k, v in secret["data"].items()}
 
 
 def env_of(job: dict[str, Any]) -> dict[str, Any]:
@@ -113,10 +118,10 @@ def test_audit_job_has_no_signing_key() -> None:
 
 def test_secrets_are_owned_by_the_ledger() -> None:
     dsn = database_secret(LEDGER, CONFIG.worker_dsn)
-    assert dsn["stringData"] == {"dsn": "postgresql://worker@db/ledger"}
+    assert decoded(dsn) == {"dsn": "postgresql://worker@db/ledger"}
     key = signing_key_secret(LEDGER, "PRIV", "PUB")
     assert key["metadata"]["name"] == "book-signing-key"
-    assert key["stringData"] == {"private-key": "PRIV", "public-key": "PUB"}
+    assert decoded(key) == {"private-key": "PRIV", "public-key": "PUB"}
     for secret in (dsn, key):
         assert secret["metadata"]["ownerReferences"][0]["uid"] == "u-1"
 
