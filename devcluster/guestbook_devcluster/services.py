@@ -59,7 +59,8 @@ class ClusterServices:
             raise ValueError("the pod start delay must be zero or more seconds")
         self.cluster = cluster
         self._temporary = state_dir is None
-        self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="devcluster-"))
+        # Absolute: pods run in their own directories and must still find their files.
+        self.state_dir = (state_dir or Path(tempfile.mkdtemp(prefix="devcluster-"))).resolve()
         self.tokens = TokenAuthority(None if self._temporary else self.state_dir / "token.key")
         self.request_log = RequestLog()
         self.authorizer: RbacAuthorizer | None = None

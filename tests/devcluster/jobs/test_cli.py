@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from guestbook_devcluster.kubectl import Kubectl
 from job_manifests import apply, get_json, python_job
 
@@ -46,10 +47,14 @@ def _server(tmp_path: Path, *options: str) -> Iterator[tuple[Kubectl, list[str]]
     assert process.returncode == 0
 
 
-def test_the_cli_runs_jobs_keeps_them_in_its_data_dir_and_stops_cleanly(tmp_path: Path) -> None:
+def test_the_cli_runs_jobs_keeps_them_in_its_data_dir_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative --data-dir, as in a checkout
     data = tmp_path / "data"
-    with _server(tmp_path, "--data-dir", str(data), "--pod-start-delay", "0.2") as (kubectl, err):
-        apply(kubectl, python_job("cli", "print('from the cli')"))
+    with _server(tmp_path, "--data-dir", "data", "--pod-start-delay", "0.2") as (kubectl, err):
+        code = "from kubernetes import config; config.load_config(); print('from the cli')"
+        apply(kubectl, python_job("cli", code))
         kubectl("wait", "--for=condition=complete", "job/cli", "--timeout=60s")
         assert kubectl("logs", "job/cli") == "from the cli\n"
     assert not [line for line in err if "Traceback" in line]
