@@ -60,6 +60,7 @@ class JobRunner:
     async def run(self) -> None:
         """Run until cancelled; cancelling stops every pod process."""
         config = self.config
+        config.state_dir = config.state_dir.resolve()  # pods run elsewhere, paths must hold
         config.state_dir.mkdir(parents=True, exist_ok=True)
         client = ApiClient(config.server_url, config.token)
         # One pod watch for both: every pod event is decoded once, not twice.
