@@ -99,9 +99,51 @@ def _check_metadata(info: ResourceInfo, obj: Obj) -> None:
         if meta.get(field) is not None and not isinstance(meta[field], str):
             raise errors.bad_request(f"metadata.{field} must be a string")
     causes = _owner_reference_causes(meta.get("ownerReferences"))
+    causes += _label_causes(meta.get("labels") or {}, meta.get("annotations") or {})
     if causes:
         raise errors.invalid(info.kind, info.group, str(meta.get("name") or ""), causes)
     check_name(info, str(meta.get("name") or ""))
+
+
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` is not a valid label or annotation key, or None."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+        return "prefix part must be a lowercase RFC 1123 subdomain"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character, at most 63 characters"
+        )
+    return None
+
+
+def _label_causes(labels: dict[str, str], annotations: dict[str, str]) -> list[dict[str, Any]]:
+    """Problems of label keys and values and annotation keys, worded as the apiserver."""
+    causes = []
+    for where, keys in (("metadata.labels", labels), ("metadata.annotations", annotations)):
+        for key in keys:
+            problem = _key_problem(key)
+            if problem:
+                causes.append(
+                    _cause(where, "FieldValueInvalid", f'Invalid value: "{key}": {problem}')
+                )
+    for value in labels.values():
+        if len(value) > 63 or not _LABEL_VALUE.match(value):
+            causes.append(
+                _cause(
+                    "metadata.labels",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{value}": a valid label must be an empty string or '
+                    "consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                    "end with an alphanumeric character, at most 63 characters",
+                )
+            )
+    return causes
 
 
 def _owner_reference_causes(refs: Any) -> list[dict[str, Any]]:

@@ -177,3 +177,22 @@ def test_malformed_metadata_and_values_are_refused_before_anything_is_stored(
     _status(applied, 400, "BadRequest")
     after = api.get(CM).json()
     assert after["items"] == [] and after["metadata"]["resourceVersion"] == rv_before
+
+
+def test_label_keys_and_values_are_validated(api: httpx.Client) -> None:
+    bad = {
+        **_configmap("labelled"),
+        "metadata": {
+            "name": "labelled",
+            "labels": {"ok": "fine", "team": "has spaces", "Bad_Prefix/x": "v"},
+            "annotations": {"note/with/two-slashes": "x"},
+        },
+    }
+    body = _status(api.post(CM, json=bad), 422, "Invalid")
+    fields = sorted(c["field"] for c in body["details"]["causes"])
+    assert fields == ["metadata.annotations", "metadata.labels", "metadata.labels"]
+    good = {
+        **_configmap("labelled"),
+        "metadata": {"name": "labelled", "labels": {"app.kubernetes.io/name": "guestbook-ledger"}},
+    }
+    assert api.post(CM, json=good).status_code == 201
