@@ -122,6 +122,7 @@ class JobController:
         self._created: dict[str, dict[str, Obj]] = {}  # job uid -> pod uid -> new pod
         self._deleted: set[str] = set()  # pod uids this controller deleted
         self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._pods_of: dict[str, dict[str, Obj]] = {}  # job uid -> pod uid -> pod (watched)
         self.events = EventRecorder(client, "job-controller")
 
     async def run(self) -> None:
@@ -198,9 +199,13 @@ class JobController:
         if uid is None:
             return
         meta = _meta(pod)
-        self._created.get(uid, {}).pop(str(meta.get("uid")), None)
+        pod_uid = str(meta.get("uid"))
+        self._created.get(uid, {}).pop(pod_uid, None)
         if kind == "DELETED":
-            self._deleted.discard(str(meta.get("uid")))
+            self._deleted.discard(pod_uid)
+            self._pods_of.get(uid, {}).pop(pod_uid, None)
+        else:
+            self._pods_of.setdefault(uid, {})[pod_uid] = pod
         for ref in meta.get("ownerReferences") or []:
             if ref.get("uid") == uid:
                 self.enqueue((str(meta.get("namespace") or ""), str(ref.get("name"))))
@@ -225,12 +230,9 @@ class JobController:
             await self._release_orphans(namespace, None if job is None else str(_meta(job)["uid"]))
             return
         uid = str(_meta(job)["uid"])
-        pods = [p for p in self.pods.store.values() if owner_uid(p) == uid]
-        pods += [
-            p
-            for pod_uid, p in self._created.get(uid, {}).items()
-            if all(_meta(q).get("uid") != pod_uid for q in pods)
-        ]
+        seen = self._pods_of.get(uid, {})
+        pods = list(seen.values())
+        pods += [p for pod_uid, p in self._created.get(uid, {}).items() if pod_uid not in seen]
         job = await self._count_finished(job, pods)
         status = job.get("status") or {}
         indexed = (job.get("spec") or {}).get("completionMode") == "Indexed"
