@@ -86,11 +86,12 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
                     rt.kube.delete_entry(namespace, emeta["name"], uid)
                     done["retired"] += 1
                 continue
+            # Young entries are in flight (admission, a worker's batch): leave them be.
+            created = _parse_time(str(emeta.get("creationTimestamp", "")))
+            if created is None or listed_at - created < _ADMISSION_GRACE_SECONDS:
+                continue
             stored = entry_by_uid(conn, ref, uid)
             if stored is None:
-                created = _parse_time(str(emeta.get("creationTimestamp", "")))
-                if created is None or listed_at - created < _ADMISSION_GRACE_SECONDS:
-                    continue
                 try:
                     admit_entry(
                         conn,
