@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
-
-from .api_client import ApiClient, ApiError, Obj, resource_path
+from .api_client import CALL_ERRORS, ApiClient, Obj, resource_path
 from .pod_status import now_rfc3339
 
 log = logging.getLogger(__name__)
@@ -67,5 +65,5 @@ class EventRecorder:
             path = resource_path("v1", "events", event["metadata"]["namespace"])
             try:
                 await self._client.create(path, event)
-            except (ApiError, httpx.TransportError) as exc:
+            except CALL_ERRORS as exc:
                 log.debug("event %s dropped: %s", event["reason"], exc)

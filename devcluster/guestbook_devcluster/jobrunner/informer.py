@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import httpx
+import aiohttp
 
 from .api_client import ApiClient, ApiError, Obj
 
@@ -77,7 +77,7 @@ class Informer:
                 log.debug("watch of %s failed: %s", self._path, exc)
                 await asyncio.sleep(exc.retry_after if exc.retry_after is not None else delay)
                 delay = min(delay * 2, 2.0)
-            except (httpx.TransportError, ValueError) as exc:
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.debug("watch of %s interrupted: %s", self._path, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)

@@ -13,9 +13,14 @@ import datetime
 import logging
 from typing import Any
 
-import httpx
-
-from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
+from .api_client import (
+    CALL_ERRORS,
+    ApiClient,
+    ApiError,
+    Obj,
+    resource_path,
+    with_retries,
+)
 from .events import EventRecorder
 from .informer import Informer, Key
 from .job_status import (
@@ -141,7 +146,7 @@ class JobController:
             # Pods whose Job was deleted while no controller ran still hold its finalizer.
             try:
                 await self._release_orphans("", None)
-            except (ApiError, httpx.TransportError) as exc:
+            except CALL_ERRORS as exc:
                 log.warning("could not release the pods of deleted Jobs yet: %s", exc)
             tasks += [asyncio.create_task(self._worker()) for _ in range(WORKERS)]
             await asyncio.gather(*tasks)

@@ -18,10 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from . import pod_status
-from .api_client import ApiClient, ApiError, Obj, resource_path, with_retries
+from .api_client import CONNECTION_ERRORS, ApiClient, ApiError, Obj, resource_path, with_retries
 from .events import EventRecorder
 from .informer import Informer, object_key
 from .pod_env import EnvError, expand, resolve_env
@@ -121,7 +119,7 @@ class PodWorker:
                 if exc.code != 409 or attempt == 4:  # conflicts are worth another try
                     log.warning("pod %s/%s: status not written: %s", self.namespace, self.name, exc)
                     return
-            except httpx.TransportError as exc:
+            except CONNECTION_ERRORS as exc:
                 log.warning("pod %s/%s: status not written: %s", self.namespace, self.name, exc)
                 return
             await asyncio.sleep(0.1 * (attempt + 1))
