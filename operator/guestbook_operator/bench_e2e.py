@@ -198,8 +198,14 @@ def run_scenario(
     max_workers: int,
 ) -> Scenario:
     result = Scenario(pod_start_delay=pod_start_delay)
+    # The API server in its own process, as in a cluster: in this one it would
+    # share the interpreter lock with the benchmark's client threads.
     system = start_local_system(
-        state, dsn, pod_start_delay=pod_start_delay, operator_env={"GUESTBOOK_METRICS_PORT": "0"}
+        state,
+        dsn,
+        pod_start_delay=pod_start_delay,
+        operator_env={"GUESTBOOK_METRICS_PORT": "0"},
+        separate_process=True,
     )
     try:
         system.start_operator()

@@ -81,7 +81,7 @@ def run_dev(state_dir: str, *, port: int = 0, web_port: int = 8080) -> int:
             print(
                 "\nGuestbook Ledger is running.\n"
                 + (f"  web UI:         {web}\n" if web else "")
-                + f"  Kubernetes API: {system.cluster.url}\n"
+                + f"  Kubernetes API: {system.api_url}\n"
                 f"  operator log:   {system.operator_log}\n\n"
                 "In another terminal:\n"
                 f"  export KUBECONFIG={system.kubeconfig}\n"

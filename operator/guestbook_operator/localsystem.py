@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -113,10 +114,11 @@ class LocalSystem:
 
     state_dir: Path
     dsn: str
-    cluster: DevCluster
+    cluster: DevCluster | None  # None: the API server runs as its own process
     kubeconfig: Path
     kubectl: Kubectl
     operator_env: dict[str, str]
+    api_process: subprocess.Popen[bytes] | None = None
     operators: list[subprocess.Popen[bytes]] = field(default_factory=list)
     operator_log: Path | None = None
     webui: subprocess.Popen[bytes] | None = None
@@ -124,8 +126,15 @@ class LocalSystem:
     _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     @property
+    def api_url(self) -> str:
+        """The API server's URL, as the kubeconfig names it."""
+        config = yaml.safe_load(self.kubeconfig.read_text(encoding="utf-8"))
+        return str(config["clusters"][0]["cluster"]["server"])
+
+    @property
     def runner(self) -> JobRunner:
         """The API server's job runner (runs the pods of Jobs as local processes)."""
+        assert self.cluster is not None, "the API server runs in another process"
         runner = self.cluster.services.runner
         assert runner is not None  # started with the cluster
         return runner
@@ -218,7 +227,15 @@ class LocalSystem:
     def stop(self) -> None:
         self.stop_webui()
         self.stop_operator()
-        self.cluster.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
+        if self.api_process is not None and self.api_process.poll() is None:
+            self.api_process.send_signal(signal.SIGINT)
+            try:
+                self.api_process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.api_process.kill()
+                self.api_process.wait(30)
 
 
 def start_local_system(
@@ -229,24 +246,33 @@ def start_local_system(
     persistent: bool = False,
     pod_start_delay: float = 0.0,
     operator_env: dict[str, str] | None = None,
+    separate_process: bool = False,
 ) -> LocalSystem:
     """Start the API server with its job runner and apply the CRDs; the operator is
     not started yet.
 
     ``dsn`` is the ledger database. ``persistent`` keeps the API server's objects
-    in ``state_dir/cluster`` across runs. Raises OSError when ``port`` is taken,
+    in ``state_dir/cluster`` across runs. ``separate_process`` runs the API server
+    as its own process (`guestbook-ledger devcluster`), as a real cluster's would
+    be, instead of in this one. Raises OSError when ``port`` is taken,
     and KubectlError when the CRDs cannot be applied.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
-    cluster = DevCluster(
-        port,
-        bookmark_interval=5.0,
-        data_dir=state_dir / "cluster" if persistent else None,
-        pod_start_delay=pod_start_delay,
-    )
-    cluster.start()
+    cluster: DevCluster | None = None
+    process: subprocess.Popen[bytes] | None = None
+    kubeconfig = state_dir / "kubeconfig"
+    if separate_process:
+        process = _start_api_process(state_dir, kubeconfig, port, persistent, pod_start_delay)
+    else:
+        cluster = DevCluster(
+            port,
+            bookmark_interval=5.0,
+            data_dir=state_dir / "cluster" if persistent else None,
+            pod_start_delay=pod_start_delay,
+        )
+        cluster.start()
+        cluster.write_kubeconfig(kubeconfig)
     try:
-        kubeconfig = cluster.write_kubeconfig(state_dir / "kubeconfig")
         kubectl = Kubectl(kubeconfig, state_dir / "kube-cache")
         install_crds(kubeconfig)
         kubectl(
@@ -257,7 +283,11 @@ def start_local_system(
             "crd/ledgers.ledger.guestbook.io",
         )
     except BaseException:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
+        if process is not None:
+            process.kill()
+            process.wait(30)
         raise
     env = {
         "KUBECONFIG": str(kubeconfig),
@@ -272,7 +302,41 @@ def start_local_system(
         kubeconfig=kubeconfig,
         kubectl=kubectl,
         operator_env=env,
+        api_process=process,
     )
+
+
+def _start_api_process(
+    state_dir: Path, kubeconfig: Path, port: int, persistent: bool, pod_start_delay: float
+) -> subprocess.Popen[bytes]:
+    """``guestbook-ledger devcluster`` as a child process; returns once it answers."""
+    kubeconfig.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "guestbook_ledger", "devcluster",
+        "--port", str(port), "--kubeconfig", str(kubeconfig),
+        "--pod-start-delay", str(pod_start_delay),
+    ]  # fmt: skip
+    if persistent:
+        command += ["--data-dir", str(state_dir / "cluster")]
+    with (state_dir / "api-server.log").open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local API server exited; see {state_dir / 'api-server.log'}")
+        if not kubeconfig.exists():
+            return False
+        server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        try:
+            with urllib.request.urlopen(f"{server}/version", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    wait_until(answering, timeout=60, what="the local API server")
+    return process
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2, what: str = "") -> Any:
