@@ -103,13 +103,14 @@ class Api:
             GROUP, VERSION, "default", "ledgers", name, {"spec": spec}
         )
 
-    def worker_parallelism(self, ledger: str) -> tuple[int, int]:
-        """(sum of parallelism, sum of active pods) over the ledger's unfinished worker Jobs."""
+    def worker_parallelism(self, ledger: str) -> tuple[int, int, int]:
+        """Sums over the ledger's unfinished worker Jobs: (parallelism, active pods,
+        ready pods). Active pods include those still starting."""
         jobs = self.batch.list_namespaced_job(
             "default",
             label_selector=f"ledger.guestbook.io/ledger={ledger},ledger.guestbook.io/role=worker",
         )
-        wanted = running = 0
+        wanted = running = ready = 0
         for job in jobs.items:
             status = job.status
             finished = any(
@@ -120,7 +121,8 @@ class Api:
                 continue
             wanted += int((job.spec.parallelism if job.spec else 0) or 0)
             running += int((status.active if status else 0) or 0)
-        return wanted, running
+            ready += int((status.ready if status else 0) or 0)
+        return wanted, running, ready
 
 
 def sealed_times(dsn: str, ledger: str) -> dict[str, float]:
@@ -223,7 +225,7 @@ def run_scenario(
 
         def watch_pool() -> None:
             while not stop.is_set():
-                wanted, running = api.worker_parallelism("bench")
+                wanted, running, _ready = api.worker_parallelism("bench")
                 now = time.time() - t0
                 if wanted >= max_workers:
                     pool_seen.setdefault("desired", now)
@@ -257,9 +259,9 @@ def run_scenario(
         _log(f"delay {pod_start_delay}s: {rate}/s for {duration}s with a warm pool")
         api.patch_ledger_spec("bench", {"minWorkers": 1, "workerIdleSeconds": 30})
         wait_until(
-            lambda: api.worker_parallelism("bench")[1] >= 1,
+            lambda: api.worker_parallelism("bench")[2] >= 1,
             timeout=120,
-            what="a warm worker",
+            what="a warm worker, started and ready",
         )
         steady = [f"steady-{i}" for i in range(int(rate * duration))]
         submitted = submit_at_rate(api, steady, "bench", rate)

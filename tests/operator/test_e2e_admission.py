@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import get_json, ledger_yaml, wait_ledger_ready
 from guestbook_ledger.store.entries import entry_by_uid
 from guestbook_ledger.store.schema import connect
 from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import get_json, ledger_yaml, wait_ledger_ready
 
 
 def entry(name: str, message: str, author: str = "Ada", ledger: str = "guestbook") -> str:

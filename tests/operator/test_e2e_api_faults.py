@@ -3,7 +3,8 @@ is sealed exactly once, at contiguous indexes, and the ledger passes its audit."
 
 from __future__ import annotations
 
-from conftest import (
+from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
     get_json,
@@ -11,11 +12,12 @@ from conftest import (
     wait_all_sealed,
     wait_ledger_ready,
 )
-from guestbook_operator.localsystem import LocalSystem, wait_until
 
 
 def test_api_errors_and_dropped_watches_lose_and_duplicate_nothing(system: LocalSystem) -> None:
-    faults = system.cluster.services.faults
+    cluster = system.cluster
+    assert cluster is not None  # in this process, so its fault injector is at hand
+    faults = cluster.services.faults
     system.kubectl("apply", "-f", "-", input=ledger_yaml(entriesPerWorker=10))
     wait_ledger_ready(system)
     status = "guestbookentries/status"
@@ -37,7 +39,7 @@ def test_api_errors_and_dropped_watches_lose_and_duplicate_nothing(system: Local
     assert_ledger_intact(system, count)
     # The faults really happened, each one visible in the request log.
     assert faults.rules() == []  # every counted rule was used up
-    injected = [r.fault for r in system.cluster.services.request_log.records() if r.fault]
+    injected = [r.fault for r in cluster.services.request_log.records() if r.fault]
     assert sum("error 500" in f for f in injected) == 15 + 2 + 1
     assert sum("error 409" in f for f in injected) == 10
     assert sum("error 429" in f for f in injected) == 10

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import psycopg2
-from conftest import (
+from guestbook_ledger.store.schema import connect
+from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
     get_json,
@@ -14,8 +16,6 @@ from conftest import (
     wait_all_sealed,
     wait_ledger_ready,
 )
-from guestbook_ledger.store.schema import connect
-from guestbook_operator.localsystem import LocalSystem, wait_until
 
 
 def test_operator_killed_mid_batch_loses_nothing(system: LocalSystem) -> None:

@@ -7,8 +7,8 @@ import socket
 import urllib.error
 import urllib.request
 
-from conftest import entries_yaml, ledger_yaml, wait_all_sealed, wait_ledger_ready
 from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import entries_yaml, ledger_yaml, wait_all_sealed, wait_ledger_ready
 
 
 def free_port() -> int:

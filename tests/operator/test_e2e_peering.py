@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 
 RESUMED = "Resuming operations after the pause"
 

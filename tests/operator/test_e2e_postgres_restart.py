@@ -7,7 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from conftest import (
+from guestbook_ledger.store import embedded
+from guestbook_operator.localsystem import start_local_system, wait_until
+from operator_e2e import (
     OPERATOR_ENV,
     assert_ledger_intact,
     entries_yaml,
@@ -16,8 +18,6 @@ from conftest import (
     wait_all_sealed,
     wait_ledger_ready,
 )
-from guestbook_ledger.store import embedded
-from guestbook_operator.localsystem import start_local_system, wait_until
 
 
 def test_postgres_restart_mid_batch() -> None:

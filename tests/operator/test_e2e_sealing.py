@@ -8,11 +8,11 @@ import subprocess
 import sys
 from typing import Any
 
-from conftest import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 from guestbook_ledger.format.record import entry_record
 from guestbook_ledger.store.proofs import consistency_proof, inclusion_proof
 from guestbook_ledger.store.schema import connect
 from guestbook_operator.localsystem import LocalSystem, wait_until
+from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 
 
 def mth(leaves: list[bytes]) -> bytes:

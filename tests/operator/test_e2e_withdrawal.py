@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_ENV, entries_yaml, get_json, ledger_yaml, wait_ledger_ready
 from guestbook_ledger.store.schema import connect
 from guestbook_operator.localsystem import LocalSystem, start_local_system, wait_until
+from operator_e2e import OPERATOR_ENV, entries_yaml, get_json, ledger_yaml, wait_ledger_ready
 
 
 @pytest.fixture
