@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from typing import Any
 
@@ -146,24 +145,36 @@ async def list_(ctx: ApiContext, request: Request, target: Target) -> Response:
         limit = int(params.get("limit") or 0)
     except ValueError:
         raise errors.bad_request("limit must be a non-negative integer") from None
-    items, rv = ctx.storage.list_raw(info, target.namespace)
     token = params.get("continue")
-    if token:
-        _, start = decode_continue(token)
-        keys = [k for k, _ in items]
-        items = items[bisect.bisect_right(keys, start) :]
+    start = decode_continue(token)[1] if token else None
+    items, rv = ctx.storage.list_raw(info, target.namespace, after=start)
     converted = _converted(ctx, info)
-    if converted:
-        items = [(k, convert_raw(info, raw, True)) for k, raw in items]
-    if predicate is not None:
-        items = [(k, raw) for k, raw in items if predicate(orjson.loads(raw))]
     next_token: str | None = None
     remaining: int | None = None
-    if limit > 0 and len(items) > limit:
-        remaining = len(items) - limit
-        items = items[:limit]
+    if predicate is None:
+        if limit > 0 and len(items) > limit:
+            remaining = len(items) - limit
+            items = items[:limit]
+        if converted:
+            items = [(k, convert_raw(info, raw, True)) for k, raw in items]
+    else:
+        # Scan only as far as the page needs; like the API server, a filtered
+        # page carries no remainingItemCount.
+        selected: list[tuple[tuple[str, str], bytes]] = []
+        for key, raw in items:
+            if converted:
+                raw = convert_raw(info, raw, True)
+            if predicate(orjson.loads(raw)):
+                if limit > 0 and len(selected) == limit:
+                    remaining = 0  # marks "more exist" for the token below
+                    break
+                selected.append((key, raw))
+        items = selected
+    if remaining is not None and items:
         last_ns, last_name = items[-1][0]
         next_token = encode_continue(rv, last_ns, last_name)
+        if predicate is not None:
+            remaining = None
     raws = [raw for _, raw in items]
     body = render_list(
         info,

@@ -15,6 +15,7 @@ always served from memory.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import threading
 import uuid
@@ -74,6 +75,16 @@ class ResourceStore:
         self.floor_rv = floor_rv
         self.watchers: set[Watcher] = set()
         self.namespace_counts: Counter[str] = Counter()
+        self._sorted: list[tuple[str, str]] | None = None
+
+    def sorted_keys(self) -> list[tuple[str, str]]:
+        """Keys in (namespace, name) order; cached until an object is added or removed."""
+        if self._sorted is None:
+            self._sorted = sorted(self.objects)
+        return self._sorted
+
+    def keys_changed(self) -> None:
+        self._sorted = None
 
     def record(self, event: WatchEvent) -> None:
         if len(self.history) >= self.history_size:
@@ -221,18 +232,26 @@ class Storage:
         return None if stored is None else orjson.loads(stored.raw)
 
     def list_raw(
-        self, info: ResourceInfo, namespace: str | None
+        self,
+        info: ResourceInfo,
+        namespace: str | None,
+        *,
+        after: tuple[str, str] | None = None,
     ) -> tuple[list[tuple[tuple[str, str], bytes]], int]:
-        """Every object (in one namespace, or all), ordered by (namespace, name)."""
+        """The objects (in one namespace, or all) ordered by (namespace, name), and the
+        current resourceVersion; ``after`` starts the list past that key (pagination)."""
         with self.lock:
-            objects = self._store(info.key).objects
-            rv = self._rv
-            if namespace is None:
-                items = [(k, s.raw) for k, s in objects.items()]
-            else:
-                items = [(k, s.raw) for k, s in objects.items() if k[0] == namespace]
-        items.sort(key=lambda item: item[0])
-        return items, rv
+            store = self._store(info.key)
+            keys = store.sorted_keys()
+            low, high = 0, len(keys)
+            if namespace is not None:
+                low = bisect.bisect_left(keys, (namespace,))  # type: ignore[arg-type]
+                high = bisect.bisect_left(keys, (namespace + "\0",))  # type: ignore[arg-type]
+            if after is not None:
+                low = max(low, bisect.bisect_right(keys, after))
+            objects = store.objects
+            items = [(k, objects[k].raw) for k in keys[low:high]]
+            return items, self._rv
 
     def count(self, key: ResourceKey | None = None) -> int:
         """How many objects are stored (of one resource, or in total)."""
@@ -271,6 +290,7 @@ class Storage:
         self._rv = rv
         if event_type == "DELETED":
             del store.objects[(namespace, name)]
+            store.keys_changed()
             store.namespace_counts[namespace] -= 1
             self._unindex(key, namespace, name, old if old is not None else obj)
             self.persistence.remove(key, namespace, name, rv)
@@ -279,6 +299,7 @@ class Storage:
                 self._unindex(key, namespace, name, old)
             else:
                 store.namespace_counts[namespace] += 1
+                store.keys_changed()
             store.objects[(namespace, name)] = Stored(raw, rv)
             self._index(key, namespace, name, obj)
             self.persistence.put(key, namespace, name, raw, rv)

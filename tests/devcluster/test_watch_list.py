@@ -93,6 +93,28 @@ def test_limit_and_continue_walk_every_object_once(api: httpx.Client) -> None:
     assert seen == [f"item-{n}" for n in range(7)] and pages == 3
 
 
+def test_filtered_pages_walk_every_match_once(api: httpx.Client) -> None:
+    for n in range(9):
+        api.post(CM, json=_cm(f"f-{n}", {"even": str(n % 2 == 0).lower()})).raise_for_status()
+    seen: list[str] = []
+    token = None
+    while True:
+        params = {
+            "limit": "2",
+            "labelSelector": "even=true",
+            **({"continue": token} if token else {}),
+        }
+        body = api.get(CM, params=params).json()
+        seen += [i["metadata"]["name"] for i in body["items"]]
+        assert "remainingItemCount" not in body["metadata"]
+        token = body["metadata"].get("continue")
+        if not token:
+            break
+    assert seen == ["f-0", "f-2", "f-4", "f-6", "f-8"]
+    other = api.get("/api/v1/namespaces/kube-system/configmaps", params={"limit": "1"}).json()
+    assert other["items"] == []
+
+
 def test_watch_from_now_then_resume(api: httpx.Client) -> None:
     first = api.post(CM, json=_cm("w1", v="1")).json()
     rv = first["metadata"]["resourceVersion"]
