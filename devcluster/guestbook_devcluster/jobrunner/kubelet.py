@@ -80,6 +80,7 @@ class PodWorker:
         self.task: asyncio.Task[None] | None = None
         self.last_state: Obj | None = None  # how the previous run of the container ended
         self.failed = False  # ended by an error, not by its process or a deletion
+        self.spec_env: dict[str, str] = {}  # the env the pod spec defines (resolved)
 
     @property
     def container_name(self) -> str:
@@ -169,7 +170,8 @@ class PodWorker:
         env = await self._environment(container)
         if env is None:
             return
-        variables = {k: v for k, v in env.items()}
+        # As Kubernetes: $(NAME) in command and args refers to the container's own env.
+        variables = self.spec_env
         argv = [expand(str(a), variables) for a in container.get("command") or []]
         argv += [expand(str(a), variables) for a in container.get("args") or []]
         restart_policy = str(spec.get("restartPolicy") or "Always")
@@ -241,8 +243,8 @@ class PodWorker:
         reported = ""
         while True:
             try:
-                resolved = await resolve_env(self.pod, container, kubelet.lookup)
-                return {**base, **resolved}
+                self.spec_env = await resolve_env(self.pod, container, kubelet.lookup)
+                return {**base, **self.spec_env}
             except EnvError as exc:
                 if str(exc) != reported:
                     reported = str(exc)

@@ -229,9 +229,10 @@ def test_environment_comes_from_secrets_configmaps_and_the_downward_api(
     kubectl("create", "secret", "generic", "db", "--from-literal=password=s3cret")
     kubectl("create", "configmap", "settings", "--from-literal=LEVEL=debug")
     code = (
-        "import os\n"
+        "import os, sys\n"
         "for k in ('PASSWORD', 'LEVEL', 'CFG_LEVEL', 'POD', 'NS', 'APP', 'GREETING'):\n"
         "    print(k, os.environ[k])\n"
+        "print('args', *sys.argv[1:])\n"
     )
     container = {
         "env": [
@@ -246,6 +247,7 @@ def test_environment_comes_from_secrets_configmaps_and_the_downward_api(
             {"name": "GREETING", "value": "hi $(POD)"},
         ],
         "envFrom": [{"configMapRef": {"name": "settings"}, "prefix": "CFG_"}],
+        "args": ["$(LEVEL)", "$(HOSTNAME)", "$$(LEVEL)"],
     }
     job = python_job("envy", code, container=container)
     job["spec"]["template"]["metadata"] = {"labels": {"app": "ledger"}}
@@ -261,6 +263,7 @@ def test_environment_comes_from_secrets_configmaps_and_the_downward_api(
         "NS default",
         "APP ledger",
         f"GREETING hi {pod}",
+        "args debug $(HOSTNAME) $(LEVEL)",  # only the container's own env expands
     ]
 
 
