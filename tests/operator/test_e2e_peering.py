@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from guestbook_operator.localsystem import LocalSystem, wait_until
-from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
+from operator_e2e import entries_yaml, get_json, wait_all_sealed, wait_ledger_ready
 
 RESUMED = "Resuming operations after the pause"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_two_replicas_one_active_then_failover(system: LocalSystem) -> None:
@@ -20,7 +23,7 @@ def test_two_replicas_one_active_then_failover(system: LocalSystem) -> None:
         timeout=90,
         what="both replicas in the peering",
     )
-    system.kubectl("apply", "-f", "-", input=ledger_yaml())
+    system.kubectl("apply", "-f", str(REPO / "examples" / "ledger.yaml"))
     wait_ledger_ready(system)
     system.kubectl("apply", "-f", "-", input=entries_yaml(5, prefix="first"))
     wait_all_sealed(system, 5)
