@@ -97,9 +97,10 @@ def test_main_resource_ignores_status_and_status_ignores_spec(api: httpx.Client)
 
 
 def test_noop_patch_keeps_resource_version(api: httpx.Client) -> None:
-    job = api.post(JOBS, json=_job("same")).json()
-    again = api.patch(f"{JOBS}/same", content=b'{"spec":{"parallelism":1}}', headers=MERGE).json()
-    assert again["metadata"]["resourceVersion"] == job["metadata"]["resourceVersion"]
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "1"}}
+    created = api.post(f"{NS}/configmaps", json=cm).json()
+    again = api.patch(f"{NS}/configmaps/same", content=b'{"data":{"a":"1"}}', headers=MERGE)
+    assert again.json()["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
 
 def test_background_deletion_removes_dependents(api: httpx.Client) -> None:
