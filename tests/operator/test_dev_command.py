@@ -50,7 +50,12 @@ def start_dev(state: Path) -> tuple[subprocess.Popen[str], Path, queue.Queue[str
         seen.append(line)
         if line.strip().startswith("export KUBECONFIG="):
             return process, Path(line.strip().split("=", 1)[1]), lines
-    process.kill()
+    # Ctrl-C, not SIGKILL: dev must stop PostgreSQL and the operator it started.
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
     raise AssertionError("dev did not print its export line:\n" + "".join(seen))
 
 
