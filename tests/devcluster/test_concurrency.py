@@ -79,7 +79,8 @@ def test_pod_log_reads_the_installed_log_source(devcluster: DevCluster) -> None:
             "kind": "Pod",
             "metadata": {"name": "talker"},
             "spec": {
-                "containers": [{"name": "a", "image": "python"}, {"name": "b", "image": "python"}]
+                "nodeName": "elsewhere",  # not run by the job runner's kubelet
+                "containers": [{"name": "a", "image": "python"}, {"name": "b", "image": "python"}],
             },
         }
         api.post(pods, json=pod).raise_for_status()

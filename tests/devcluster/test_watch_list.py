@@ -67,7 +67,8 @@ def test_field_selectors(api: httpx.Client) -> None:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "p"},
-        "spec": {"containers": [{"name": "main", "image": "python"}]},
+        # Bound to another node: the job runner's kubelet leaves it Pending.
+        "spec": {"nodeName": "elsewhere", "containers": [{"name": "main", "image": "python"}]},
     }
     api.post("/api/v1/namespaces/default/pods", json=pod).raise_for_status()
     pending = api.get("/api/v1/pods", params={"fieldSelector": "status.phase=Pending"}).json()
