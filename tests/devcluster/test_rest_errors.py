@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from guestbook_devcluster.cluster import DevCluster
 
@@ -196,3 +197,17 @@ def test_label_keys_and_values_are_validated(api: httpx.Client) -> None:
         "metadata": {"name": "labelled", "labels": {"app.kubernetes.io/name": "guestbook-ledger"}},
     }
     assert api.post(CM, json=good).status_code == 201
+
+
+def test_a_body_without_content_type_is_read_as_json(api: httpx.Client) -> None:
+    # kube-apiserver treats a missing Content-Type as JSON; the `kubernetes` client
+    # (37) and pykube send none on create and replace.
+    created = api.post(CM, content=orjson.dumps(_configmap("plain", x="1")))
+    assert "content-type" not in created.request.headers
+    assert created.status_code == 201, created.text
+    replaced = api.put(f"{CM}/plain", content=orjson.dumps({**created.json(), "data": {"x": "2"}}))
+    assert "content-type" not in replaced.request.headers
+    assert replaced.status_code == 200, replaced.text
+    assert api.get(f"{CM}/plain").json()["data"] == {"x": "2"}
+    # Read as JSON means refused as malformed JSON, not as an unknown media type.
+    _status(api.post(CM, content=b"data: {x: 1}"), 400, "BadRequest")
