@@ -9,6 +9,7 @@ never changes the stored object.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import uuid
@@ -251,6 +252,7 @@ def prepare_create(
         obj = prepare_crd(obj, registry)
     elif info.plural == "secrets" and info.group == "":
         obj["type"] = obj.get("type") or "Opaque"
+        _fold_string_data(info, obj)
     elif info.plural == "services" and info.group == "":
         _default_service(obj)
     if info.builtin:
@@ -280,6 +282,8 @@ def prepare_update(
     elif info.plural == "jobs" and info.group == "batch":
         new["metadata"]["uid"] = old["metadata"]["uid"]  # the selector names the stored uid
         _default_job(new)
+    elif info.plural == "secrets" and info.group == "":
+        _fold_string_data(info, new)
     if info.builtin:
         causes = builtin_validation.update_causes(info.group, info.plural, new, old)
         _raise_causes(info, new, causes)
@@ -303,6 +307,46 @@ def prepare_status_update(
     if not info.builtin:
         result, warnings = custom_resource(info, result, old, field_validation=field_validation)
     return result, warnings
+
+
+def _fold_string_data(info: ResourceInfo, secret: Obj) -> None:
+    """Move a Secret's write-only ``stringData`` into base64 ``data``, as kube-apiserver does.
+
+    A ``stringData`` key replaces the same key of ``data``. Raises Invalid (422)
+    when ``stringData`` is not a map of strings; ``secret`` is then unchanged.
+    """
+    if "stringData" not in secret:
+        return
+    string_data = secret["stringData"]
+    if string_data is None:
+        secret.pop("stringData")
+        return
+    if not isinstance(string_data, dict) or not all(
+        isinstance(v, str) for v in string_data.values()
+    ):
+        _raise_causes(
+            info,
+            secret,
+            [
+                _cause(
+                    "stringData",
+                    "FieldValueInvalid",
+                    "Invalid value: stringData must map keys to strings",
+                )
+            ],
+        )
+    data = secret.get("data")
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        _raise_causes(
+            info,
+            secret,
+            [_cause("data", "FieldValueInvalid", "Invalid value: data must be a map")],
+        )
+    encoded = {k: base64.b64encode(v.encode()).decode("ascii") for k, v in string_data.items()}
+    secret["data"] = {**data, **encoded}
+    del secret["stringData"]
 
 
 def _default_pod(pod: Obj) -> None:
