@@ -343,9 +343,9 @@ def to_cel(schema: object, value: object, *, root: bool = False) -> Any:
     if isinstance(value, int | float):
         if declared == "number":
             return celtypes.DoubleType(float(value))
-        if declared == "integer" and float(value).is_integer():
+        if declared == "integer" and float(value).is_integer() and _fits_int64(value):
             return celtypes.IntType(int(value))
-        return _json(value)
+        return _number(value)
     if isinstance(value, str):
         return _string_to_cel(schema, value)
     if isinstance(value, list):
@@ -396,6 +396,26 @@ def _object_to_cel(schema: dict[str, Any], value: dict[str, Any], *, root: bool)
     return celtypes.MapType(converted)
 
 
+def _fits_int64(value: int | float) -> bool:
+    return -(2**63) <= value <= 2**63 - 1
+
+
+def _number(value: int | float) -> Any:
+    """An int as a CEL int, unless no int64 holds it: then, as Kubernetes decodes
+    such JSON numbers, a double (celpy's IntType raises ValueError there)."""
+    if isinstance(value, int) and _fits_int64(value):
+        return celtypes.IntType(value)
+    return celtypes.DoubleType(float(value))
+
+
 def _json(value: object) -> Any:
-    """Schema-less JSON -> CEL (ints stay ints, floats doubles)."""
+    """Schema-less JSON -> CEL (ints stay ints, floats and ints beyond int64 doubles)."""
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, list):
+        return celtypes.ListType([_json(item) for item in value])
+    if isinstance(value, dict):
+        return celtypes.MapType({celtypes.StringType(k): _json(v) for k, v in value.items()})
     return json_to_cel(value)  # type: ignore[arg-type]

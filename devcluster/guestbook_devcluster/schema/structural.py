@@ -179,6 +179,11 @@ def _validate_node(
     if allowed and not _type_matches(allowed, value):
         _type_error(path, ",".join(allowed), json_type(value), errors)
         return
+    if "integer" in allowed and "number" not in allowed and not _fits_int64(value):
+        # 9.3e18 is integral, so it passes the type check, but no int64 holds it.
+        detail = f"{path} in body must be a 64-bit integer, between {INT64_MIN} and {INT64_MAX}"
+        _invalid(path, value, detail, errors)
+        return
     for sub in schema.get("allOf") or []:
         _validate_node(sub, value, path, errors, old)
     if isinstance(value, str):
@@ -190,6 +195,17 @@ def _validate_node(
     _validate_enum(schema, value, path, errors)
     if isinstance(value, dict):
         _validate_object(schema, value, path, errors, old)
+
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+
+def _fits_int64(value: object) -> bool:
+    """False only for a JSON number outside the int64 range (other values: True)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return INT64_MIN <= value <= INT64_MAX
 
 
 def _type_error(path: str, expected: str, actual: str, errors: list[FieldError]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from crd_fixtures import load_crd
 from guestbook_devcluster.schema.defaults import apply_defaults
 from guestbook_devcluster.schema.prune import prune, unknown_fields
@@ -25,7 +26,7 @@ COLUMNS = [
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)  # what orjson reads
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda children: (
@@ -73,3 +74,23 @@ def test_tables_render_any_object(schema_index: int, obj: dict[str, Any]) -> Non
     columns = crd_columns(COLUMNS[schema_index])
     table = to_table(columns, [obj])
     assert len(table["rows"][0]["cells"]) == len(columns)
+
+
+@pytest.mark.parametrize("value", [9.3e18, -9.3e18, 2.0**63, 1e300])
+def test_integers_beyond_64_bits_are_a_field_error_not_an_exception(value: float) -> None:
+    # A float JSON number of integral value passes the integer type check, but no
+    # int64 holds it: the client gets a field error (hypothesis found a ValueError).
+    ledger = SCHEMAS[1]
+    obj = {"spec": {"minWorkers": value, "maxWorkers": 2}}
+    problems = validate(ledger, obj) + evaluate_rules(ledger, obj, None)
+    assert [e.field for e in problems if e.field == "spec.minWorkers"] == ["spec.minWorkers"]
+    assert any("64-bit integer" in e.message() for e in problems)
+    evaluate_rules(ledger, obj, {"spec": {"minWorkers": 1, "maxWorkers": 2}})
+
+
+def test_unsigned_64_bit_integers_in_rules_are_a_field_error_not_an_exception() -> None:
+    # orjson reads integers up to 2**64 - 1; CEL ints are int64.
+    ledger = SCHEMAS[1]
+    obj = {"spec": {"minWorkers": 2**64 - 1, "maxWorkers": 2, "extra": [2**63]}}
+    problems = validate(ledger, obj) + evaluate_rules(ledger, obj, None)
+    assert "spec.minWorkers" in [e.field for e in problems]
