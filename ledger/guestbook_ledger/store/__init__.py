@@ -15,6 +15,12 @@ from guestbook_ledger.store.admission import (
     withdraw_entry,
 )
 from guestbook_ledger.store.audit import AuditReport, Mismatch, MismatchKind, audit_ledger
+from guestbook_ledger.store.backlog import (
+    PendingEntry,
+    pending_count,
+    pending_entries,
+    seal_latencies,
+)
 from guestbook_ledger.store.entries import StoredEntry, entry_by_uid
 from guestbook_ledger.store.errors import (
     DatabaseUnavailableError,
@@ -30,7 +36,7 @@ from guestbook_ledger.store.errors import (
     UnknownEntryError,
     UnknownLedgerError,
 )
-from guestbook_ledger.store.heads import latest_tree_head, tree_head_at
+from guestbook_ledger.store.heads import first_head_containing, latest_tree_head, tree_head_at
 from guestbook_ledger.store.ledgers import Ledger, ensure_ledger
 from guestbook_ledger.store.proofs import consistency_proof, inclusion_proof, root_hash_at
 from guestbook_ledger.store.schema import Connection, connect, migrate, open_store
@@ -57,6 +63,7 @@ __all__ = [
     "MismatchKind",
     "MissingNodeError",
     "NewEntry",
+    "PendingEntry",
     "SealResult",
     "SealedEntry",
     "SigningKeyError",
@@ -74,12 +81,16 @@ __all__ = [
     "consistency_proof",
     "ensure_ledger",
     "entry_by_uid",
+    "first_head_containing",
     "inclusion_proof",
     "latest_tree_head",
     "migrate",
     "open_store",
+    "pending_count",
+    "pending_entries",
     "root_hash_at",
     "seal_batch",
+    "seal_latencies",
     "tree_head_at",
     "withdraw_entry",
 ]

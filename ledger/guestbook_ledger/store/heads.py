@@ -74,3 +74,21 @@ def tree_head_at(conn: Connection, ledger: str, tree_size: int) -> SignedTreeHea
         )
         row = cur.fetchone()
     return None if row is None else head_from_row(found, row)
+
+
+def first_head_containing(conn: Connection, ledger: str, leaf_index: int) -> SignedTreeHead | None:
+    """The oldest signed tree head of ``NAMESPACE/NAME`` whose tree includes leaf
+    `leaf_index`: the tree an entry was first sealed into. None when no head
+    covers it yet. One lookup on the primary key of ``tree_heads``.
+
+    Raises LedgerNameError, UnknownLedgerError.
+    """
+    with conn, conn.cursor() as cur:
+        found = find_ledger(cur, ledger)
+        cur.execute(
+            f"SELECT {HEAD_COLUMNS} FROM tree_heads"
+            " WHERE ledger_id = %s AND tree_size > %s ORDER BY tree_size LIMIT 1",
+            (found.id, leaf_index),
+        )
+        row = cur.fetchone()
+    return None if row is None else head_from_row(found, row)

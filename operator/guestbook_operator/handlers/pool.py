@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from guestbook_ledger.store.backlog import pending_count, seal_latencies
 from guestbook_ledger.store.errors import StoreError, UnknownLedgerError
 from guestbook_ledger.store.heads import latest_tree_head
 
 from guestbook_operator import metrics
-from guestbook_operator.backlog import pending_count, seal_latencies
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import KubeError
 from guestbook_operator.manifests import ROLE_WORKER, ledger_ref, role_selector, worker_job

@@ -20,6 +20,7 @@ from typing import Any
 import kopf
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.store.admission import admit_entry, withdraw_entry
+from guestbook_ledger.store.backlog import pending_entries
 from guestbook_ledger.store.entries import entry_by_uid
 from guestbook_ledger.store.errors import (
     EntryConflictError,
@@ -27,9 +28,9 @@ from guestbook_ledger.store.errors import (
     StoreError,
     UnknownEntryError,
 )
+from guestbook_ledger.store.heads import first_head_containing
 
 from guestbook_operator import metrics
-from guestbook_operator.backlog import first_head_containing, pending_entries
 from guestbook_operator.config import seconds_from_env
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, KubeError
@@ -126,11 +127,11 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
                         ),
                     )
                 )
-        for uid, _entry_name, age in pending_entries(conn, ref, limit=_PENDING_SCAN):
+        for pending in pending_entries(conn, ref, limit=_PENDING_SCAN):
             # Admitted before the listing began, yet not listed: the resource is gone.
-            if uid not in seen and age > time.time() - listed_at + 1.0:
+            if pending.uid not in seen and pending.age_seconds > time.time() - listed_at + 1.0:
                 try:
-                    withdraw_entry(conn, ref, uid)
+                    withdraw_entry(conn, ref, pending.uid)
                 except (UnknownEntryError, EntryStateError):
                     continue
                 done["withdrawn"] += 1

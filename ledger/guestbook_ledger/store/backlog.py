@@ -1,16 +1,26 @@
-"""What the operator reads from the ledger database besides the store's own API:
-the size of a ledger's queue and the first tree head that contains a leaf.
+"""A ledger's queue as the operator watches it: how many entries wait, which
+ones, and how long sealed ones waited.
 
-Both are single indexed queries (the partial index ``entries_pending`` and the
-primary key of ``tree_heads``), never a pass over all leaves.
+Each is a single indexed query (the partial index ``entries_pending`` or the
+leaf index), never a pass over all leaves.
 """
 
 from __future__ import annotations
 
-from guestbook_ledger.format.sth import SignedTreeHead
-from guestbook_ledger.store.heads import HEAD_COLUMNS, head_from_row
+from dataclasses import dataclass
+
 from guestbook_ledger.store.ledgers import find_ledger
 from guestbook_ledger.store.schema import Connection
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry admitted but not yet sealed, and how long ago it was admitted
+    (by the database's clock)."""
+
+    uid: str
+    entry_name: str
+    age_seconds: float
 
 
 def pending_count(conn: Connection, ledger: str) -> int:
@@ -28,26 +38,8 @@ def pending_count(conn: Connection, ledger: str) -> int:
     return int(row[0]) if row else 0
 
 
-def first_head_containing(conn: Connection, ledger: str, leaf_index: int) -> SignedTreeHead | None:
-    """The oldest signed tree head whose tree includes leaf ``leaf_index``: the
-    tree an entry was first sealed into. None when no head covers it.
-
-    Raises LedgerNameError, UnknownLedgerError.
-    """
-    with conn, conn.cursor() as cur:
-        found = find_ledger(cur, ledger)
-        cur.execute(
-            f"SELECT {HEAD_COLUMNS} FROM tree_heads"
-            " WHERE ledger_id = %s AND tree_size > %s ORDER BY tree_size LIMIT 1",
-            (found.id, leaf_index),
-        )
-        row = cur.fetchone()
-    return None if row is None else head_from_row(found, row)
-
-
-def pending_entries(conn: Connection, ledger: str, *, limit: int) -> list[tuple[str, str, float]]:
-    """Up to ``limit`` pending entries, oldest first, as (uid, entry name, seconds
-    since admission).
+def pending_entries(conn: Connection, ledger: str, *, limit: int) -> list[PendingEntry]:
+    """Up to `limit` pending entries of ``NAMESPACE/NAME``, oldest first.
 
     Raises LedgerNameError, UnknownLedgerError.
     """
@@ -58,11 +50,13 @@ def pending_entries(conn: Connection, ledger: str, *, limit: int) -> list[tuple[
             " WHERE ledger_id = %s AND state = 'pending' ORDER BY seq LIMIT %s",
             (found.id, limit),
         )
-        return [(uid, name, float(age)) for uid, name, age in cur.fetchall()]
+        return [PendingEntry(uid, name, float(age)) for uid, name, age in cur.fetchall()]
 
 
 def seal_latencies(conn: Connection, ledger: str, start: int, end: int) -> list[float]:
-    """Seconds from creation (submittedAt) to seal of leaves ``start <= index < end``.
+    """Seconds from creation (the entry's submittedAt) to seal, for the leaves
+    ``start <= index < end`` of ``NAMESPACE/NAME``, in no particular order.
+    A creation stamp later than the seal (clock skew) counts as 0.
 
     Raises LedgerNameError, UnknownLedgerError.
     """
