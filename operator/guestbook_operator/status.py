@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -53,35 +53,53 @@ def set_condition(
     ``lastTransitionTime`` becomes ``now`` only when the status changes (or the
     condition is new).
     """
+    result = [_as_condition(old) for old in conditions or ()]
+    at = next((i for i, old in enumerate(result) if old["type"] == type), len(result))
+    kept = result[at : at + 1]
+    unchanged = bool(kept) and kept[0]["status"] == status and kept[0]["lastTransitionTime"]
+    result[at : at + 1] = [
+        Condition(
+            type=type,
+            status=status,
+            reason=reason,
+            message=message,
+            lastTransitionTime=kept[0]["lastTransitionTime"] if unchanged else now,
+            observedGeneration=generation,
+        )
+    ]
+    return result
+
+
+class ConditionChange(NamedTuple):
+    """One condition to set: its type, status, reason and message."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str
+
+
+def updated_conditions(
+    current: Mapping[str, Any] | None,
+    *changes: ConditionChange,
+    generation: int,
+    now: str,
+) -> list[Condition]:
+    """The conditions of status ``current`` with ``changes`` applied in order
+    (each as `set_condition` does)."""
+    conditions: Sequence[Mapping[str, Any]] | None = (current or {}).get("conditions")
     result: list[Condition] = []
-    found = False
-    for old in conditions or ():
-        if old.get("type") != type:
-            result.append(_as_condition(old))
-            continue
-        found = True
-        same = old.get("status") == status and old.get("lastTransitionTime")
-        result.append(
-            Condition(
-                type=type,
-                status=status,
-                reason=reason,
-                message=message,
-                lastTransitionTime=str(old["lastTransitionTime"]) if same else now,
-                observedGeneration=generation,
-            )
+    for change in changes:
+        result = set_condition(
+            conditions,
+            type=change.type,
+            status=change.status,
+            reason=change.reason,
+            message=change.message,
+            generation=generation,
+            now=now,
         )
-    if not found:
-        result.append(
-            Condition(
-                type=type,
-                status=status,
-                reason=reason,
-                message=message,
-                lastTransitionTime=now,
-                observedGeneration=generation,
-            )
-        )
+        conditions = result
     return result
 
 
@@ -128,15 +146,13 @@ def waiting_for_ledger_status(
     current: Mapping[str, Any] | None, *, namespace: str, ledger: str, generation: int, now: str
 ) -> dict[str, Any]:
     """Status of an entry whose Ledger does not exist (yet)."""
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Admitted",
-        status="False",
-        reason="LedgerNotFound",
-        message=(
-            f'Ledger "{ledger}" does not exist in namespace "{namespace}"; the entry '
-            "will be recorded as soon as it is created."
-        ),
+    message = (
+        f'Ledger "{ledger}" does not exist in namespace "{namespace}"; the entry '
+        "will be recorded as soon as it is created."
+    )
+    conditions = updated_conditions(
+        current,
+        ConditionChange("Admitted", "False", "LedgerNotFound", message),
         generation=generation,
         now=now,
     )
@@ -147,21 +163,15 @@ def admitted_entry_status(
     current: Mapping[str, Any] | None, *, namespace: str, ledger: str, generation: int, now: str
 ) -> dict[str, Any]:
     """Status of an entry recorded in the ledger database as pending."""
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Admitted",
-        status="True",
-        reason="Recorded",
-        message=f"Recorded in ledger {namespace}/{ledger}; waiting for a worker to seal it.",
-        generation=generation,
-        now=now,
-    )
-    conditions = set_condition(
-        conditions,
-        type="Sealed",
-        status="False",
-        reason="Pending",
-        message="Not yet appended to the Merkle tree.",
+    conditions = updated_conditions(
+        current,
+        ConditionChange(
+            "Admitted",
+            "True",
+            "Recorded",
+            f"Recorded in ledger {namespace}/{ledger}; waiting for a worker to seal it.",
+        ),
+        ConditionChange("Sealed", "False", "Pending", "Not yet appended to the Merkle tree."),
         generation=generation,
         now=now,
     )
@@ -185,21 +195,12 @@ def sealed_entry_status(
     """
     if not 0 <= leaf_index < tree_size:
         raise ValueError(f"need 0 <= leaf_index < tree_size, got {leaf_index} and {tree_size}")
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Admitted",
-        status="True",
-        reason="Recorded",
-        message="Recorded in the ledger database.",
-        generation=generation,
-        now=now,
-    )
-    conditions = set_condition(
-        conditions,
-        type="Sealed",
-        status="True",
-        reason="Sealed",
-        message=f"Leaf {leaf_index} of the tree of size {tree_size}.",
+    conditions = updated_conditions(
+        current,
+        ConditionChange("Admitted", "True", "Recorded", "Recorded in the ledger database."),
+        ConditionChange(
+            "Sealed", "True", "Sealed", f"Leaf {leaf_index} of the tree of size {tree_size}."
+        ),
         generation=generation,
         now=now,
     )
@@ -219,12 +220,9 @@ def failed_entry_status(
     current: Mapping[str, Any] | None, *, reason: str, message: str, generation: int, now: str
 ) -> dict[str, Any]:
     """Status of an entry that cannot be recorded; ``message`` says what to do."""
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Admitted",
-        status="False",
-        reason=reason,
-        message=message,
+    conditions = updated_conditions(
+        current,
+        ConditionChange("Admitted", "False", reason, message),
         generation=generation,
         now=now,
     )
@@ -232,6 +230,10 @@ def failed_entry_status(
 
 
 # --- Ledger ---------------------------------------------------------------------
+
+LEDGER_READY = ConditionChange(
+    "Ready", "True", "Provisioned", "Database rows and signing key exist; entries are accepted."
+)
 
 
 def ledger_status(
@@ -252,35 +254,24 @@ def ledger_status(
     ``tree_head`` is the latest signed tree head as JSON (treeSize, rootHash,
     timestamp, keyId, signature) or None before the first seal.
     """
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Ready",
-        status="True",
-        reason="Provisioned",
-        message="Database rows and signing key exist; entries are accepted.",
+    if pending:
+        progressing = ConditionChange(
+            "Progressing",
+            "True",
+            "Sealing",
+            f"{pending} entries waiting to be sealed by {desired_workers} workers.",
+        )
+    else:
+        progressing = ConditionChange(
+            "Progressing", "False", "Idle", "Every admitted entry is sealed."
+        )
+    conditions = updated_conditions(
+        current,
+        LEDGER_READY,
+        progressing,
         generation=generation,
         now=now,
     )
-    if pending:
-        progressing = set_condition(
-            conditions,
-            type="Progressing",
-            status="True",
-            reason="Sealing",
-            message=f"{pending} entries waiting to be sealed by {desired_workers} workers.",
-            generation=generation,
-            now=now,
-        )
-    else:
-        progressing = set_condition(
-            conditions,
-            type="Progressing",
-            status="False",
-            reason="Idle",
-            message="Every admitted entry is sealed.",
-            generation=generation,
-            now=now,
-        )
     status: dict[str, Any] = {
         "treeSize": int(tree_head["treeSize"]) if tree_head else 0,
         "keyId": key_id,
@@ -289,7 +280,7 @@ def ledger_status(
         "desiredWorkers": desired_workers,
         "activeWorkers": active_workers,
         "workerJob": worker_job,
-        "conditions": progressing,
+        "conditions": conditions,
         "observedGeneration": generation,
     }
     if tree_head:
@@ -302,14 +293,8 @@ def ledger_not_ready_status(
     current: Mapping[str, Any] | None, *, reason: str, message: str, generation: int, now: str
 ) -> dict[str, Any]:
     """Status of a Ledger that cannot be provisioned; ``message`` says what to do."""
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Ready",
-        status="False",
-        reason=reason,
-        message=message,
-        generation=generation,
-        now=now,
+    conditions = updated_conditions(
+        current, ConditionChange("Ready", "False", reason, message), generation=generation, now=now
     )
     return {"conditions": conditions, "observedGeneration": generation}
 
@@ -332,12 +317,14 @@ def audit_status(
         shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         summary = f"{len(problems)} mismatches: {shown}{more}"
-    conditions = set_condition(
-        (current or {}).get("conditions"),
-        type="Verified",
-        status="True" if verified else "False",
-        reason="AuditPassed" if verified else "AuditFailed",
-        message=summary,
+    conditions = updated_conditions(
+        current,
+        ConditionChange(
+            "Verified",
+            "True" if verified else "False",
+            "AuditPassed" if verified else "AuditFailed",
+            summary,
+        ),
         generation=generation,
         now=now,
     )

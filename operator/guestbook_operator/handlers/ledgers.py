@@ -34,10 +34,11 @@ from guestbook_operator.manifests import (
 from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
 from guestbook_operator.status import (
+    LEDGER_READY,
     find_condition,
     ledger_not_ready_status,
     rfc3339,
-    set_condition,
+    updated_conditions,
 )
 
 # How long to wait before looking again for a Secret named in the spec.
@@ -78,15 +79,7 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
         "treeSize": head.tree_size,
         "rootHash": head.root_hash.hex(),
         "signedTreeHead": head.to_dict(),
-        "conditions": set_condition(
-            current.get("conditions"),
-            type="Ready",
-            status="True",
-            reason="Provisioned",
-            message="Database rows and signing key exist; entries are accepted.",
-            generation=generation,
-            now=_now(),
-        ),
+        "conditions": updated_conditions(current, LEDGER_READY, generation=generation, now=_now()),
         "observedGeneration": generation,
     }
     rt.kube.patch_ledger_status(namespace, name, status)
