@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from guestbook_devcluster.kubectl import Kubectl
-from job_manifests import apply, condition, get_json, job_pods, python_job, wait_for
-from kubernetes import client
+from job_manifests import (
+    WAIT_SECONDS,
+    apply,
+    condition,
+    get_json,
+    job_pods,
+    python_job,
+    wait_for,
+)
+from kubernetes import client, watch
 
 
 def _pid(pod: dict[str, Any]) -> int:
@@ -397,14 +405,33 @@ def test_deleting_a_job_stops_and_removes_its_pods(kubectl: Kubectl) -> None:
     wait_for(lambda: not any(_alive(pid) for pid in pids), "their processes to end")
 
 
-def test_a_finished_job_is_deleted_after_its_ttl(kubectl: Kubectl) -> None:
+def test_a_finished_job_is_deleted_after_its_ttl(
+    kubectl: Kubectl, api_client: client.ApiClient
+) -> None:
+    # A watch opened before the Job exists sees every change, however fast: with a
+    # 1 s TTL, polling could miss the Complete Job entirely (it was flaky so).
+    batch = client.BatchV1Api(api_client)
+    start = batch.list_namespaced_job("default").metadata.resource_version  # type: ignore[union-attr]
     apply(kubectl, python_job("brief", "print('bye')", ttlSecondsAfterFinished=1))
-    kubectl("wait", "--for=condition=complete", "job/brief", "--timeout=60s")
 
-    wait_for(
-        lambda: kubectl.run("get", "job", "brief", check=False).returncode != 0,
-        "the Job to be deleted",
-    )
+    seen: list[tuple[str, bool]] = []  # (event type, Job complete)
+    stream = watch.Watch()  # type: ignore[no-untyped-call]
+    for event in stream.stream(  # type: ignore[no-untyped-call]
+        batch.list_namespaced_job,
+        "default",
+        field_selector="metadata.name=brief",
+        resource_version=start,
+        timeout_seconds=int(WAIT_SECONDS),
+    ):
+        job = api_client.sanitize_for_serialization(event["object"])  # type: ignore[no-untyped-call]
+        seen.append((event["type"], condition(job, "Complete") is not None))
+        if event["type"] == "DELETED":
+            stream.stop()  # type: ignore[no-untyped-call]
+
+    assert seen[0] == ("ADDED", False)
+    assert seen[-1] == ("DELETED", True)
+    assert ("MODIFIED", True) in seen  # it completed before it was deleted
+    assert kubectl.run("get", "job", "brief", check=False).returncode != 0
 
 
 def test_a_suspended_job_starts_no_pods_until_resumed(kubectl: Kubectl) -> None:
