@@ -16,6 +16,9 @@ from typing import Any, Literal, NamedTuple, TypedDict
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 # Phases in the only order an entry moves through them; status never goes back.
+# Hashing is part of the API (DESIGN.md) but the operator never writes it: see
+# docs/decisions/0047-entry-phases-written.md. Failed is final and may follow
+# Pending (see phase_advances).
 ENTRY_PHASES: tuple[str, ...] = ("Pending", "Hashing", "Sealed")
 
 
@@ -219,10 +222,12 @@ def sealed_entry_status(
 def failed_entry_status(
     current: Mapping[str, Any] | None, *, reason: str, message: str, generation: int, now: str
 ) -> dict[str, Any]:
-    """Status of an entry that cannot be recorded; ``message`` says what to do."""
+    """Status of an entry that can never be recorded, so never sealed (final);
+    ``message`` says why and what to do."""
     conditions = updated_conditions(
         current,
         ConditionChange("Admitted", "False", reason, message),
+        ConditionChange("Sealed", "False", reason, "Never appended: the entry was not recorded."),
         generation=generation,
         now=now,
     )

@@ -8,6 +8,7 @@ import pytest
 from guestbook_operator.status import (
     admitted_entry_status,
     audit_status,
+    failed_entry_status,
     find_condition,
     ledger_status,
     phase_advances,
@@ -152,6 +153,30 @@ def test_sealed_entry_status_rejects_index_outside_tree() -> None:
             generation=1,
             now=T0,
         )
+
+
+def test_failed_entry_says_why_on_both_conditions() -> None:
+    admitted = admitted_entry_status(None, namespace="ns", ledger="book", generation=1, now=T0)
+    status = failed_entry_status(
+        admitted,
+        reason="InvalidEntry",
+        message="The entry cannot be recorded: x.",
+        generation=1,
+        now=T1,
+    )
+    assert status["phase"] == "Failed"
+    failed = find_condition(status["conditions"], "Admitted")
+    assert failed is not None and failed["status"] == "False"
+    assert (failed["reason"], failed["message"]) == (
+        "InvalidEntry",
+        "The entry cannot be recorded: x.",
+    )
+    assert failed["lastTransitionTime"] == T1
+    sealed = find_condition(status["conditions"], "Sealed")
+    assert sealed is not None and sealed["status"] == "False" and sealed["reason"] == "InvalidEntry"
+    # Sealed was already False: no transition.
+    assert sealed["lastTransitionTime"] == T0
+    assert "waiting" not in sealed["message"] and "Not yet" not in sealed["message"]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from guestbook_ledger.store.errors import (
 
 from guestbook_operator import metrics
 from guestbook_operator.database import DATABASE_DOWN
-from guestbook_operator.kube import EntryStatusWrite, KubeError
+from guestbook_operator.kube import KubeError
 from guestbook_operator.manifests import GROUP, VERSION
 from guestbook_operator.resources import ENTRIES
 from guestbook_operator.runtime import Runtime, runtime
@@ -178,8 +178,14 @@ async def _admit_once(
         logger.warning("the ledger database is unavailable, retrying: %s", exc)
         return 2.0
     except (RecordError, EntryConflictError) as exc:
+        # Final: the store refuses this entry whatever happens, so it is never
+        # retried (startup and repair skip Failed entries).
         message = f"The entry cannot be recorded: {exc}"
-        await in_thread(_fail, rt, entry, "InvalidEntry", message, generation)
+        try:
+            await in_thread(_fail, rt, entry, "InvalidEntry", message, generation)
+        except (KubeError, StatusConflict) as write_error:
+            logger.warning("could not mark the entry Failed, retrying: %s", write_error)
+            return 1.0
         return None
     if admission.admitted_now:
         metrics.ENTRIES_ADMITTED.labels(ledger=ref).inc()
@@ -191,13 +197,18 @@ async def _admit_once(
 def _fail(
     rt: Runtime, entry: Mapping[str, Any], reason: str, message: str, generation: int
 ) -> None:
-    meta = entry["metadata"]
-    status = failed_entry_status(
-        entry.get("status"), reason=reason, message=message, generation=generation, now=_now()
-    )
-    rt.kube.write_entry_statuses(
-        [EntryStatusWrite(meta["namespace"], meta["name"], meta["uid"], status)]
-    )
+    """Show the entry as Failed (final) with ``message`` on its conditions, and
+    post a Warning event saying the same. A Sealed entry is left alone.
+
+    Raises KubeError or StatusConflict when the status cannot be written.
+    """
+
+    def failed(current: Mapping[str, Any] | None) -> dict[str, Any]:
+        return failed_entry_status(
+            current, reason=reason, message=message, generation=generation, now=_now()
+        )
+
+    write_entry_status(rt, entry, failed)
     rt.kube.post_event(entry, type="Warning", reason=reason, message=message)
 
 
