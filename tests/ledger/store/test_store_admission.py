@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
+from concurrent_sessions import Session, run_together
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.store import (
@@ -140,28 +140,17 @@ def test_concurrent_admissions_never_share_or_skip_a_sequence_number(
     ledger_dsn: str, ledger: str, make_entries: MakeEntries
 ) -> None:
     writers, per_writer = 4, 25
-    barrier = threading.Barrier(writers)
-    errors: list[BaseException] = []
 
-    def write(number: int) -> None:
-        conn = open_store(ledger_dsn)
-        try:
-            barrier.wait(timeout=60)
+    def writer(number: int) -> Session:
+        def write(conn: Connection) -> None:
             # Every writer also re-admits the shared entry uid-0.
             shared = make_entries(1)
             for entry in make_entries(per_writer, start=1 + number * per_writer):
                 admit_entries(conn, ledger, [entry, *shared])
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.close()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+        return write
+
+    run_together(lambda: open_store(ledger_dsn), *(writer(n) for n in range(writers)))
     check = open_store(ledger_dsn)
     try:
         with check, check.cursor() as cur:

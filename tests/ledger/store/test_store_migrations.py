@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import psycopg2
 import pytest
+from concurrent_sessions import run_together
 from guestbook_ledger.store import (
+    Connection,
     DatabaseUnavailableError,
     InvalidDsnError,
     connect,
@@ -59,26 +59,12 @@ def test_migrating_again_applies_nothing(empty_database_dsn: str) -> None:
 
 def test_concurrent_starters_apply_each_migration_exactly_once(empty_database_dsn: str) -> None:
     starters = 6
-    barrier = threading.Barrier(starters)
     applied: list[list[int]] = []
-    errors: list[BaseException] = []
 
-    def start() -> None:
-        conn = connect(empty_database_dsn)
-        try:
-            barrier.wait(timeout=60)
-            applied.append(migrate(conn))
-        except BaseException as exc:  # reported below, with the thread's error
-            errors.append(exc)
-        finally:
-            conn.close()
+    def start(conn: Connection) -> None:
+        applied.append(migrate(conn))
 
-    threads = [threading.Thread(target=start) for _ in range(starters)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    run_together(lambda: connect(empty_database_dsn), *[start] * starters)
     assert sorted(v for versions in applied for v in versions) == [m.version for m in migrations()]
 
 

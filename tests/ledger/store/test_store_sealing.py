@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
+from concurrent_sessions import Session, run_together
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.hashing import EMPTY_ROOT, leaf_hash
 from guestbook_ledger.format.sth import verify_tree_head
@@ -106,30 +106,19 @@ def test_concurrent_claimers_never_claim_the_same_entry(
 ) -> None:
     total, workers = 600, 4
     admit(total)
-    barrier = threading.Barrier(workers)
     claims: list[list[str]] = [[] for _ in range(workers)]
-    errors: list[BaseException] = []
 
-    def work(number: int) -> None:
-        conn = open_store(ledger_dsn)
-        try:
-            barrier.wait(timeout=60)
+    def claimer(number: int) -> Session:
+        def claim(conn: Connection) -> None:
             for _ in range(total):  # bounded: each round claims at least one or stops
                 batch = claim_pending(conn, ledger, limit=7)
                 if not batch:
                     return
                 claims[number].extend(entry.uid for entry in batch)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.close()
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+        return claim
+
+    run_together(lambda: open_store(ledger_dsn), *(claimer(n) for n in range(workers)))
     claimed = [uid for per_worker in claims for uid in per_worker]
     assert len(claimed) == len(set(claimed)) == total
 
@@ -138,38 +127,16 @@ def test_concurrent_sealers_keep_leaves_contiguous_and_each_entry_once(
     ledger_dsn: str, ledger: str, signer: Ed25519PrivateKey, make_entries: MakeEntries
 ) -> None:
     sealers, rounds = 3, 8
-    barrier = threading.Barrier(sealers + 1)
-    errors: list[BaseException] = []
 
-    def seal() -> None:
-        conn = open_store(ledger_dsn)
-        try:
-            barrier.wait(timeout=60)
-            for _ in range(rounds):
-                seal_batch(conn, ledger, signer, max_entries=5)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.close()
+    def seal(conn: Connection) -> None:
+        for _ in range(rounds):
+            seal_batch(conn, ledger, signer, max_entries=5)
 
-    def admit_while_sealing() -> None:
-        conn = open_store(ledger_dsn)
-        try:
-            barrier.wait(timeout=60)
-            for start in range(0, 60, 6):
-                admit_entries(conn, ledger, make_entries(6, start))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.close()
+    def admit_while_sealing(conn: Connection) -> None:
+        for start in range(0, 60, 6):
+            admit_entries(conn, ledger, make_entries(6, start))
 
-    threads = [threading.Thread(target=seal) for _ in range(sealers)]
-    threads.append(threading.Thread(target=admit_while_sealing))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    run_together(lambda: open_store(ledger_dsn), *[seal] * sealers, admit_while_sealing)
     conn = open_store(ledger_dsn)
     try:
         seal_batch(conn, ledger, signer, max_entries=100)  # whatever is left
