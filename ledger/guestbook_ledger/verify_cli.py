@@ -41,11 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "with root R.",
         epilog=_EPILOG,
     )
-    inclusion.add_argument("--leaf-hash", required=True, metavar="HEX", help="the leaf's hash")
-    inclusion.add_argument("--index", required=True, metavar="I", help="the leaf's index (0-based)")
-    inclusion.add_argument("--size", required=True, metavar="N", help="the tree's size")
-    inclusion.add_argument("--root", required=True, metavar="HEX", help="the tree's root hash")
-    inclusion.add_argument("--proof", required=True, metavar="H1,H2,...", help="the proof")
+    _required_options(
+        inclusion,
+        ("--leaf-hash", "HEX", "the leaf's hash"),
+        ("--index", "I", "the leaf's index (0-based)"),
+        ("--size", "N", "the tree's size"),
+        ("--root", "HEX", "the tree's root hash"),
+        ("--proof", "H1,H2,...", "the proof"),
+    )
     inclusion.set_defaults(func=run_inclusion)
 
     consistency = kinds.add_parser(
@@ -55,11 +58,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "is a prefix of the tree of size B with root R2.",
         epilog=_EPILOG,
     )
-    consistency.add_argument("--size1", required=True, metavar="A", help="the earlier size")
-    consistency.add_argument("--size2", required=True, metavar="B", help="the later size")
-    consistency.add_argument("--root1", required=True, metavar="HEX", help="the earlier root")
-    consistency.add_argument("--root2", required=True, metavar="HEX", help="the later root")
-    consistency.add_argument("--proof", required=True, metavar="H1,H2,...", help="the proof")
+    _required_options(
+        consistency,
+        ("--size1", "A", "the earlier size"),
+        ("--size2", "B", "the later size"),
+        ("--root1", "HEX", "the earlier root"),
+        ("--root2", "HEX", "the later root"),
+        ("--proof", "H1,H2,...", "the proof"),
+    )
     consistency.set_defaults(func=run_consistency)
 
     sth = kinds.add_parser(
@@ -77,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--public-key", required=True, metavar="FILE", type=Path, help="the Ed25519 key (PEM)"
     )
     sth.set_defaults(func=run_sth)
+
+
+def _required_options(parser: argparse.ArgumentParser, *options: tuple[str, str, str]) -> None:
+    """Add required text options, each given as (option, metavar, help); their
+    values are parsed by the command, so a mistake is one clear sentence."""
+    for option, metavar, help in options:
+        parser.add_argument(option, required=True, metavar=metavar, help=help)
 
 
 def _number(text: str, option: str) -> int:

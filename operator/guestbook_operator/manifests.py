@@ -90,37 +90,36 @@ def encoded_secret_data(values: Mapping[str, str]) -> dict[str, str]:
 
 def database_secret(ledger: Mapping[str, Any], dsn: str) -> dict[str, Any]:
     """The Secret through which worker pods get the database connection URI."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": database_secret_name(ledger),
-            "namespace": ledger["metadata"]["namespace"],
-            "labels": ledger_labels(ledger, ROLE_WORKER),
-            "ownerReferences": [owner_reference(ledger)],
-        },
-        "type": "Opaque",
-        "data": encoded_secret_data({SECRET_DSN_KEY: dsn}),
-    }
+    return _ledger_secret(ledger, database_secret_name(ledger), {SECRET_DSN_KEY: dsn})
 
 
 def signing_key_secret(
     ledger: Mapping[str, Any], private_key_pem: str, public_key_pem: str
 ) -> dict[str, Any]:
     """The Secret holding a generated Ed25519 signing key, owned by the Ledger."""
+    return _ledger_secret(
+        ledger,
+        signing_key_secret_name(ledger),
+        {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem},
+    )
+
+
+def _ledger_secret(
+    ledger: Mapping[str, Any], name: str, values: Mapping[str, str]
+) -> dict[str, Any]:
+    """A Secret ``name`` holding ``values``, owned by the Ledger (deleted with it)
+    and labelled for its workers, which read it."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": signing_key_secret_name(ledger),
+            "name": name,
             "namespace": ledger["metadata"]["namespace"],
             "labels": ledger_labels(ledger, ROLE_WORKER),
             "ownerReferences": [owner_reference(ledger)],
         },
         "type": "Opaque",
-        "data": encoded_secret_data(
-            {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem}
-        ),
+        "data": encoded_secret_data(values),
     }
 
 

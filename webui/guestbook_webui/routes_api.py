@@ -128,18 +128,23 @@ async def ledger(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
+async def _size_or_latest(request: Request, reader: LedgerReader, name: str) -> int:
+    """The tree size in query parameter ``name``; absent or empty, the latest
+    signed size (0 before the first seal). Raises Problem 400 when it is
+    malformed (see `int_param`)."""
+    if request.query_params.get(name, "") == "":
+        head = await from_ledger(reader.latest_tree_head())
+        return 0 if head is None else head.tree_size
+    return int_param(request, name)
+
+
 async def inclusion(request: Request) -> JSONResponse:
     """``GET /api/proofs/inclusion?index=I&size=N``: the inclusion proof of leaf I in
     the tree of N leaves (default: the latest signed size), with that tree's root
     and, when one was signed at exactly N, its signed tree head."""
     reader = reader_of(request)
     index = int_param(request, "index")
-    size = request.query_params.get("size")
-    if size is None or size == "":
-        head = await from_ledger(reader.latest_tree_head())
-        tree_size = 0 if head is None else head.tree_size
-    else:
-        tree_size = int_param(request, "size")
+    tree_size = await _size_or_latest(request, reader, "size")
     proof, root = await from_ledger(reader.inclusion(index, tree_size))
     head = await from_ledger(reader.tree_head_at(tree_size))
     return JSONResponse(
@@ -159,12 +164,7 @@ async def consistency(request: Request) -> JSONResponse:
     trees of A and B leaves (B defaults to the latest signed size), with both roots."""
     reader = reader_of(request)
     size1 = int_param(request, "from")
-    raw_to = request.query_params.get("to")
-    if raw_to is None or raw_to == "":
-        head = await from_ledger(reader.latest_tree_head())
-        size2 = 0 if head is None else head.tree_size
-    else:
-        size2 = int_param(request, "to")
+    size2 = await _size_or_latest(request, reader, "to")
     proof, root1, root2 = await from_ledger(reader.consistency(size1, size2))
     return JSONResponse(
         {
