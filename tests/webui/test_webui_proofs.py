@@ -98,6 +98,9 @@ def test_served_proofs_and_tree_heads_verify(
         root1=bytes.fromhex(first["rootHash"]),
         root2=head.root_hash,
     )
+    # Without to (or with it empty): up to the latest signed tree.
+    for url in ("/api/proofs/consistency?from=7", "/api/proofs/consistency?from=7&to="):
+        assert client.get(url).json() == consistency
 
 
 def test_bad_proof_requests_are_problem_details(
