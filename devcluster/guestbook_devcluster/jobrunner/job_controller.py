@@ -355,6 +355,9 @@ class JobController:
             self.events.emit(
                 about, "Normal", "SuccessfulDelete", f"Deleted pod: {_meta(pod)['name']}"
             )
+        if result.create_indexes and await self._being_deleted(job):
+            log.debug("job %s/%s is being deleted: no new pods", *key)
+            result.create_indexes = []
         if result.create_indexes:
             path = resource_path("v1", "pods", key[0])
             created = await asyncio.gather(
@@ -386,6 +389,25 @@ class JobController:
             )
         elif result.requeue_at is not None:
             self._enqueue_at(key, result.requeue_at)
+
+    async def _being_deleted(self, job: Obj) -> bool:
+        """Whether the API server's Job has a deletionTimestamp (or is gone or replaced).
+
+        Asked of the server, not the cache, right before creating pods: the pod
+        watch can deliver the deletion of a Job's pods before the Job watch
+        delivers the Job's deletionTimestamp, and pods must not be replaced then.
+        """
+        meta = _meta(job)
+        if meta.get("deletionTimestamp"):
+            return True
+        path = resource_path("batch/v1", "jobs", str(meta["namespace"]), str(meta["name"]))
+        current = await with_retries(lambda: self.client.get(path))
+        if current is None:
+            return True
+        current_meta = _meta(current)
+        return current_meta.get("uid") != meta.get("uid") or bool(
+            current_meta.get("deletionTimestamp")
+        )
 
     def _report_transitions(self, about: Obj, old: Obj, new: Obj) -> None:
         """Events for conditions that just became true (as the real controller emits)."""
