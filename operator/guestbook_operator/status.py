@@ -13,6 +13,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from guestbook_ledger.format.sth import SignedTreeHead
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 # Phases in the only order an entry moves through them; status never goes back.
@@ -217,6 +219,32 @@ def sealed_entry_status(
         "conditions": conditions,
         "observedGeneration": generation,
     }
+
+
+def entry_sealed_into(
+    current: Mapping[str, Any] | None,
+    *,
+    leaf_index: int,
+    leaf_hash: bytes,
+    head: SignedTreeHead,
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    """`sealed_entry_status` of leaf ``leaf_index`` whose first tree is ``head``'s
+    (so ``sealedAt`` is the head's timestamp).
+
+    Requires ``leaf_index < head.tree_size``; raises ValueError otherwise.
+    """
+    return sealed_entry_status(
+        current,
+        leaf_index=leaf_index,
+        leaf_hash=leaf_hash.hex(),
+        tree_size=head.tree_size,
+        root_hash=head.root_hash.hex(),
+        sealed_at=head.timestamp,
+        generation=generation,
+        now=now,
+    )
 
 
 def failed_entry_status(

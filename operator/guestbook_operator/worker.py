@@ -25,7 +25,7 @@ from guestbook_ledger.store.sealing import SealResult, claim_pending, seal_batch
 
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, Kube
-from guestbook_operator.status import rfc3339, sealed_entry_status
+from guestbook_operator.status import entry_sealed_into, rfc3339
 
 log = logging.getLogger("guestbook.worker")
 
@@ -53,19 +53,16 @@ class WorkerStats:
 
 def entry_status_writes(namespace: str, result: SealResult, now: str) -> list[EntryStatusWrite]:
     """The status of every entry ``result`` sealed (pure; spec is immutable: generation 1)."""
-    head = result.tree_head
     return [
         EntryStatusWrite(
             namespace=namespace,
             name=entry.entry_name,
             uid=entry.uid,
-            status=sealed_entry_status(
+            status=entry_sealed_into(
                 None,
                 leaf_index=entry.leaf_index,
-                leaf_hash=entry.leaf_hash.hex(),
-                tree_size=head.tree_size,
-                root_hash=head.root_hash.hex(),
-                sealed_at=head.timestamp,
+                leaf_hash=entry.leaf_hash,
+                head=result.tree_head,
                 generation=1,
                 now=now,
             ),

@@ -37,7 +37,7 @@ from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import ledger_ref
 from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
-from guestbook_operator.status import rfc3339, sealed_entry_status
+from guestbook_operator.status import entry_sealed_into, rfc3339
 
 # A failed pass is logged and the next one tries again.
 _PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
@@ -115,13 +115,11 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
                         namespace,
                         emeta["name"],
                         uid,
-                        sealed_entry_status(
+                        entry_sealed_into(
                             status,
                             leaf_index=stored.leaf_index,
-                            leaf_hash=stored.leaf_hash.hex(),
-                            tree_size=head.tree_size,
-                            root_hash=head.root_hash.hex(),
-                            sealed_at=head.timestamp,
+                            leaf_hash=stored.leaf_hash,
+                            head=head,
                             generation=int(emeta.get("generation") or 1),
                             now=now,
                         ),
