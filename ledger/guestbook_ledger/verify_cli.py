@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from guestbook_ledger.cli import UsageError
@@ -106,57 +107,53 @@ def _invalid(reason: str) -> int:
     return 1
 
 
-def run_inclusion(args: argparse.Namespace) -> int:
-    from guestbook_ledger.format import (
-        HashFormatError,
-        ProofError,
-        ProofFormatError,
-        parse_hash,
-        parse_proof,
-        verify_inclusion,
-    )
+def _proof_verdict(check: Callable[[], str]) -> int:
+    """Run ``check`` (parse the arguments, verify the proof, say what it proved)
+    and print the verdict: exit status 0 valid, 1 invalid. Raises UsageError
+    for a malformed hash or proof."""
+    from guestbook_ledger.format import HashFormatError, ProofError, ProofFormatError
 
     try:
+        proved = check()
+    except (HashFormatError, ProofFormatError) as exc:
+        raise UsageError(str(exc)) from None
+    except ProofError as exc:
+        return _invalid(str(exc))
+    print(f"OK: {proved}")
+    return 0
+
+
+def run_inclusion(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import parse_hash, parse_proof, verify_inclusion
+
+    def check() -> str:
         leaf = parse_hash(args.leaf_hash, what="--leaf-hash")
         index = _number(args.index, "--index")
         size = _number(args.size, "--size")
         root = parse_hash(args.root, what="--root")
         proof = parse_proof(args.proof)
         verify_inclusion(leaf_hash=leaf, index=index, size=size, proof=proof, root=root)
-    except (HashFormatError, ProofFormatError) as exc:
-        raise UsageError(str(exc)) from None
-    except ProofError as exc:
-        return _invalid(str(exc))
-    print(f"OK: {leaf.hex()} is leaf {index} of the tree of size {size} with root {root.hex()}")
-    return 0
+        return f"{leaf.hex()} is leaf {index} of the tree of size {size} with root {root.hex()}"
+
+    return _proof_verdict(check)
 
 
 def run_consistency(args: argparse.Namespace) -> int:
-    from guestbook_ledger.format import (
-        HashFormatError,
-        ProofError,
-        ProofFormatError,
-        parse_hash,
-        parse_proof,
-        verify_consistency,
-    )
+    from guestbook_ledger.format import parse_hash, parse_proof, verify_consistency
 
-    try:
+    def check() -> str:
         size1 = _number(args.size1, "--size1")
         size2 = _number(args.size2, "--size2")
         root1 = parse_hash(args.root1, what="--root1")
         root2 = parse_hash(args.root2, what="--root2")
         proof = parse_proof(args.proof)
         verify_consistency(size1=size1, size2=size2, proof=proof, root1=root1, root2=root2)
-    except (HashFormatError, ProofFormatError) as exc:
-        raise UsageError(str(exc)) from None
-    except ProofError as exc:
-        return _invalid(str(exc))
-    print(
-        f"OK: the tree of size {size2} with root {root2.hex()} extends "
-        f"the tree of size {size1} with root {root1.hex()}"
-    )
-    return 0
+        return (
+            f"the tree of size {size2} with root {root2.hex()} extends "
+            f"the tree of size {size1} with root {root1.hex()}"
+        )
+
+    return _proof_verdict(check)
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:
