@@ -1,5 +1,7 @@
 """An entry the ledger format cannot hold ends Failed, with a condition that
-says why, and is never retried, while the entries admitted with it are sealed."""
+says why, and is never retried, while the entries around it are sealed.
+(That a refused entry does not fail the rest of its admission batch is
+tests/operator/test_admission_batcher.py's.)"""
 
 from __future__ import annotations
 
