@@ -15,6 +15,13 @@ from kubernetes import client, config
 GROUP, VERSION, PLURAL = "kopf.devcluster.test", "v1", "greetings"
 
 
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """Log in from the kubeconfig, as Kopf's default would (the test gives this
+    operator a registry of its own, which has no default login handler)."""
+    return kopf.login_via_client(**kwargs)
+
+
 @kopf.on.create(GROUP, VERSION, PLURAL)
 def greet(spec: Any, body: Any, patch: Any, **_: Any) -> dict[str, int]:
     message = str(spec.get("message", ""))
