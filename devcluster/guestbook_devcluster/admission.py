@@ -193,12 +193,11 @@ def custom_resource(
     warnings: list[str] = []
     if info.schema is None:
         return obj, warnings
-    unknown = schema_seam.unknown_fields(info.schema, obj)
+    obj, unknown = schema_seam.prune_and_report(info.schema, obj)
     if unknown and field_validation == "Strict":
         raise errors.bad_request(schema_seam.strict_message(unknown, info.kind, info.version))
     if unknown and field_validation == "Warn":
         warnings = [f'unknown field "{f}"' for f in unknown]
-    obj = schema_seam.prune_object(info.schema, obj)
     obj = schema_seam.default_object(info.schema, obj)
     name = str(
         obj.get("metadata", {}).get("name") or obj.get("metadata", {}).get("generateName") or ""

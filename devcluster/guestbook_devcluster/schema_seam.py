@@ -30,6 +30,14 @@ def prune_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def prune_and_report(
+    schema: dict[str, Any], obj: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    result, unknown = prune.prune_and_report(schema, obj)
+    assert isinstance(result, dict)
+    return result, unknown
+
+
 def unknown_fields(schema: dict[str, Any], obj: dict[str, Any]) -> list[str]:
     return prune.unknown_fields(schema, obj)
 

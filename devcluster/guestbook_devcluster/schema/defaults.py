@@ -10,9 +10,9 @@ default is replaced by the default. Defaults are then defaulted themselves
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from guestbook_devcluster.jsoncopy import json_copy
 from guestbook_devcluster.schema.structural import Schema
 
 
@@ -23,7 +23,7 @@ def apply_defaults(schema: Schema, obj: object) -> object:
     non-nullable nulls, which defaulting then fills) and before validation, as the
     apiserver does on every create and update.
     """
-    result = copy.deepcopy(obj)
+    result = json_copy(obj)
     _default(schema, result)
     return result
 
@@ -47,7 +47,7 @@ def _default(schema: object, value: object) -> None:
         for index, item in enumerate(value):
             if _non_nullable_null(item, items):
                 assert isinstance(items, dict)
-                value[index] = copy.deepcopy(items["default"])
+                value[index] = json_copy(items["default"])
             _default(items, value[index])
 
 
@@ -58,7 +58,7 @@ def _default_object(schema: dict[str, Any], value: dict[str, Any]) -> None:
         if not isinstance(prop, dict) or "default" not in prop:
             continue
         if key not in value or _non_nullable_null(value[key], prop):
-            value[key] = copy.deepcopy(prop["default"])
+            value[key] = json_copy(prop["default"])
     additional = schema.get("additionalProperties")
     for key in list(value):
         prop = properties.get(key)
@@ -66,5 +66,5 @@ def _default_object(schema: dict[str, Any], value: dict[str, Any]) -> None:
             _default(prop, value[key])
         elif isinstance(additional, dict):
             if _non_nullable_null(value[key], additional):
-                value[key] = copy.deepcopy(additional["default"])
+                value[key] = json_copy(additional["default"])
             _default(additional, value[key])

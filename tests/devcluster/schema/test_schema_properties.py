@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from crd_fixtures import load_crd
 from guestbook_devcluster.schema.defaults import apply_defaults
-from guestbook_devcluster.schema.prune import prune, unknown_fields
+from guestbook_devcluster.schema.prune import prune, prune_and_report, unknown_fields
 from guestbook_devcluster.schema.rules import evaluate_rules
 from guestbook_devcluster.schema.structural import validate
 from guestbook_devcluster.schema.tables import crd_columns, to_table
@@ -57,8 +57,9 @@ def test_pipeline_never_raises_and_is_idempotent(
     schema_index: int, new: dict[str, Any], old: dict[str, Any] | None
 ) -> None:
     schema = SCHEMAS[schema_index]
-    unknown_fields(schema, new)
+    unknown = unknown_fields(schema, new)
     pruned = prune(schema, new)
+    assert prune_and_report(schema, new) == (pruned, unknown)  # the one-walk form agrees
     assert prune(schema, pruned) == pruned
     assert unknown_fields(schema, pruned) == []
     defaulted = apply_defaults(schema, pruned)
