@@ -30,18 +30,47 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="steady phase seconds")
     parser.add_argument("--naive", type=int, default=30, help="entries for the naive baseline")
     parser.add_argument("--max-workers", type=int, default=4, help="the Ledger's maxWorkers")
+    parser.add_argument(
+        "--rss-entries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the scenarios: create N entries, wait until they are sealed and "
+        "report the operator's RSS with N live entry resources",
+    )
+    parser.add_argument(
+        "--rss-timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="bound of the --rss-entries run; past it, what was reached is reported",
+    )
     parser.set_defaults(func=run_bench_command)
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
     from guestbook_ledger.bench.environment import describe_machine
 
-    from guestbook_operator.bench_e2e import run_bench
+    from guestbook_operator.bench_e2e import run_bench, run_rss_bench
 
     if args.burst < 1 or args.rate <= 0 or args.duration <= 0 or args.naive < 0:
         raise UsageError("--burst, --rate and --duration must be positive, --naive not negative.")
     if args.max_workers < 1 or any(d < 0 for d in args.pod_start_delay):
         raise UsageError("--max-workers must be at least 1 and delays not negative.")
+    if args.rss_entries < 0 or args.rss_timeout <= 0:
+        raise UsageError("--rss-entries must not be negative and --rss-timeout positive.")
+    command = "guestbook-ledger " + shlex.join(sys.argv[1:])
+    if args.rss_entries:
+        print(
+            run_rss_bench(
+                entries=args.rss_entries,
+                max_workers=args.max_workers,
+                timeout=args.rss_timeout,
+                command=command,
+                describe_machine=describe_machine,
+            )
+        )
+        return 0
     print(
         run_bench(
             delays=args.pod_start_delay,
@@ -50,7 +79,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             duration=args.duration,
             naive=args.naive,
             max_workers=args.max_workers,
-            command="guestbook-ledger " + shlex.join(sys.argv[1:]),
+            command=command,
             describe_machine=describe_machine,
         )
     )
