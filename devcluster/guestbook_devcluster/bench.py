@@ -12,9 +12,7 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +22,8 @@ from typing import Any
 import aiohttp
 import orjson
 import yaml
+
+from guestbook_devcluster.server_process import devcluster_process
 
 ENTRIES = "/apis/ledger.guestbook.io/v1alpha1/namespaces/default/guestbookentries"
 TARGET_GETS = 2000.0
@@ -263,30 +263,6 @@ every 20 ms). Objects are stored as compact JSON bytes (decision 0021).
 
 def run_bench(objects: int, requests: int) -> str:
     """Start a server process, measure, stop it; returns the Markdown section."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "guestbook_ledger",
-                "devcluster",
-                "--port",
-                "0",
-                "--kubeconfig",
-                str(Path(tmp) / "kubeconfig"),
-                "--no-job-runner",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            line = server.stdout.readline()
-            url = line.strip().rsplit(" ", 1)[-1]
-            if not url.startswith("http://"):
-                raise RuntimeError(f"the server did not start: {line!r}")
-            results = asyncio.run(_measure(url, server.pid, objects, requests))
-        finally:
-            server.terminate()
-            server.wait(30)
+    with devcluster_process("--no-job-runner", stop_timeout=30) as server:
+        results = asyncio.run(_measure(server.url, server.pid, objects, requests))
     return render(results, 50 * 100)

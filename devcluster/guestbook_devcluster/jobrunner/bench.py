@@ -22,15 +22,15 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
+
+from guestbook_devcluster.server_process import devcluster_process
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 PODS = "/api/v1/namespaces/default/pods"
@@ -257,29 +257,6 @@ def render(results: Results) -> str:
 
 def run_bench(jobs: int, requests: int) -> str:
     """Start a server process with its job runner, measure, stop it; the Markdown section."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "guestbook_ledger",
-                "devcluster",
-                "--port",
-                "0",
-                "--kubeconfig",
-                str(Path(tmp) / "kubeconfig"),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            line = server.stdout.readline()
-            url = line.strip().rsplit(" ", 1)[-1]
-            if not url.startswith("http://"):
-                raise RuntimeError(f"the server did not start: {line!r}")
-            results = asyncio.run(_measure(url, jobs, requests))
-        finally:
-            server.terminate()
-            server.wait(60)
+    with devcluster_process() as server:
+        results = asyncio.run(_measure(server.url, jobs, requests))
     return render(results)
