@@ -23,6 +23,7 @@ from guestbook_devcluster.cluster import DevCluster
 from guestbook_devcluster.jobrunner import JobRunner
 from guestbook_devcluster.kubectl import Kubectl
 
+from guestbook_operator.child_process import die_with_parent
 from guestbook_operator.kube import JSON
 
 CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml", "kopf-peering.yaml")
@@ -158,6 +159,7 @@ class LocalSystem:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+            preexec_fn=die_with_parent,
         )
         self.operators.append(process)
         return process
@@ -204,6 +206,7 @@ class LocalSystem:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )  # fmt: skip
         log.close()  # the child has its own descriptor
         self.webui_url = f"http://127.0.0.1:{port}/"
@@ -320,7 +323,11 @@ def _start_api_process(
         command += ["--data-dir", str(state_dir / "cluster")]
     with (state_dir / "api-server.log").open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def answering() -> bool:
