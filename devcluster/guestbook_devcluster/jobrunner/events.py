@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 
-from .api_client import CALL_ERRORS, ApiClient, Obj, resource_path
+from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, Obj, resource_path
+
 from .pod_status import now_rfc3339
 
 log = logging.getLogger(__name__)

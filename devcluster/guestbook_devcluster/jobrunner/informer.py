@@ -12,8 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-
-from .api_client import ApiClient, ApiError, Obj
+from guestbook_ledger.kube_rest import ApiClient, ApiError, Obj
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import datetime
 import logging
 from typing import Any
 
-from .api_client import (
+from guestbook_ledger.kube_rest import (
     CALL_ERRORS,
     ApiClient,
     ApiError,
@@ -21,6 +21,7 @@ from .api_client import (
     resource_path,
     with_retries,
 )
+
 from .events import EventRecorder
 from .informer import Informer, Key
 from .job_status import (

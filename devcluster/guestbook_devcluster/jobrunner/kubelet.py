@@ -18,8 +18,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guestbook_ledger.kube_rest import (
+    CONNECTION_ERRORS,
+    ApiClient,
+    ApiError,
+    Obj,
+    resource_path,
+    with_retries,
+)
+
 from . import pod_status
-from .api_client import CONNECTION_ERRORS, ApiClient, ApiError, Obj, resource_path, with_retries
 from .events import EventRecorder
 from .informer import Informer, object_key
 from .pod_env import EnvError, expand, resolve_env

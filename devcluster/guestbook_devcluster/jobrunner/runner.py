@@ -14,7 +14,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .api_client import ApiClient
+from guestbook_ledger.kube_rest import ApiClient
+
 from .informer import Informer
 from .job_controller import JobController
 from .kubelet import Kubelet, KubeletConfig

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from guestbook_devcluster.cluster import DevCluster
-from guestbook_devcluster.jobrunner.api_client import ApiClient
 from guestbook_devcluster.jobrunner.job_controller import JobController
+from guestbook_ledger.kube_rest import ApiClient
 from job_manifests import python_job
 
 pytestmark = pytest.mark.timeout(60)
