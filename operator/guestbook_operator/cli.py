@@ -146,6 +146,8 @@ def run_operator(args: argparse.Namespace) -> int:
         peering_name=args.peering or None,
         priority=priority or 0,
         liveness_endpoint=args.liveness or None,
+        # Read by the entry watch (handlers/entries.py), which Kopf does not run.
+        memo=kopf.Memo(namespaces=list(args.namespace), standalone=not args.peering),
     )
     return 0
 

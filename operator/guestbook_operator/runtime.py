@@ -12,6 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from guestbook_ledger.kube_rest import ApiClient
+
+from guestbook_operator.active_replica import ActiveReplica
 from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import OperatorConfig
 from guestbook_operator.database import Database
@@ -34,6 +37,10 @@ class Runtime:
     # Worker Jobs already reported as failed (events and metrics count each once).
     failed_jobs: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set by the entry watch's startup handler (handlers/entries.py).
+    replica: ActiveReplica | None = None
+    rest: ApiClient | None = None
+    entry_watch: asyncio.Future[None] | None = None
 
     def nudge_event(self, ledger: str) -> asyncio.Event:
         """The event a ledger's daemon waits on (call from the event loop)."""

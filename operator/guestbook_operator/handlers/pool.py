@@ -150,6 +150,18 @@ async def run_pool(
 ) -> None:
     rt = runtime(memo)
     nudge = rt.nudge_event(ledger_ref(body))
+    # While Kopf runs this daemon, this replica is the active one (peering).
+    with rt.replica.daemon_running() if rt.replica else contextlib.nullcontext():
+        await _pool_rounds(rt, body, stopped, nudge, logger)
+
+
+async def _pool_rounds(
+    rt: Runtime,
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    nudge: asyncio.Event,
+    logger: kopf.Logger,
+) -> None:
     while not stopped:
         nudge.clear()
         try:
