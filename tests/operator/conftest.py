@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig, kubectl  # noqa: F401
 from guestbook_operator.localsystem import LocalSystem, start_local_system
 from operator_e2e import OPERATOR_ENV
 
