@@ -24,7 +24,8 @@ from guestbook_ledger.store.schema import Connection
 from guestbook_ledger.store.sealing import SealResult, claim_pending, seal_batch
 
 from guestbook_operator.database import DATABASE_DOWN
-from guestbook_operator.kube import EntryStatusWrite, Kube
+from guestbook_operator.entry_status_writer import EntryStatusWrite
+from guestbook_operator.kube import Kube
 from guestbook_operator.status import entry_sealed_into, rfc3339
 
 log = logging.getLogger("guestbook.worker")
