@@ -127,3 +127,15 @@ def test_the_report_shows_cpu_per_entry_for_each_component() -> None:
     assert "| PostgreSQL (summed) | not found | — |" in lines
     assert "| total | 2.00 | 2.00 |" in lines
     assert burst_cpu_table(Scenario(pod_start_delay=0.0)) == []
+
+
+def test_middle_rate_leaves_out_ramp_up_and_drain() -> None:
+    from guestbook_operator.bench_e2e import middle_rate
+
+    # 10 slow seals while the pool starts, 80 at 100/s, 10 slow ones draining.
+    ramp = [i * 1.0 for i in range(10)]
+    steady = [10.0 + i * 0.01 for i in range(80)]
+    drain = [11.0 + i * 1.0 for i in range(10)]
+    assert middle_rate(drain + steady + ramp) == pytest.approx(100, rel=0.02)
+    assert middle_rate([5.0] * 20) == 0.0  # no time passed: cannot tell
+    assert middle_rate([1.0]) == 0.0
