@@ -51,9 +51,20 @@ def respond(
     headers = {}
     if warnings:
         headers["Warning"] = ", ".join(
-            '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings
+            '299 - "' + _header_text(w).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for w in warnings
         )
     return wire.json_response(body, status, headers=headers)
+
+
+def _header_text(text: str) -> str:
+    """``text`` in printable ASCII, as a header value must be: other characters (from
+    field names in the request, say) become Python-style escapes such as ``\\xe9``."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def _dry_run(request: Request) -> bool:

@@ -211,3 +211,17 @@ def test_a_body_without_content_type_is_read_as_json(api: httpx.Client) -> None:
     assert api.get(f"{CM}/plain").json()["data"] == {"x": "2"}
     # Read as JSON means refused as malformed JSON, not as an unknown media type.
     _status(api.post(CM, content=b"data: {x: 1}"), 400, "BadRequest")
+
+
+def test_warnings_about_unknown_fields_with_any_characters_are_plain_ascii(
+    api: httpx.Client,
+) -> None:
+    # Header values must be printable ASCII: a field named with other characters is
+    # warned about with escapes instead of failing the write.
+    body = {**_configmap("odd", x="1"), "caf\u00e9\U00034f86\x06": 1}
+    created = api.post(CM, json=body)
+    assert created.status_code == 201, created.text
+    assert created.headers["warning"] == (
+        '299 - "unknown field \\"caf\\\\xe9\\\\U00034f86\\\\x06\\""'
+    )
+    assert "caf\u00e9\U00034f86\x06" not in api.get(f"{CM}/odd").json()
