@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from guestbook_devcluster.jsoncopy import json_copy
+from guestbook_devcluster.schema import keywords
 from guestbook_devcluster.schema.structural import Schema
 
 
@@ -38,7 +39,7 @@ def _non_nullable_null(value: object, schema: object) -> bool:
 
 
 def _default(schema: object, value: object) -> None:
-    if not isinstance(schema, dict):
+    if not isinstance(schema, dict) or not keywords.uses(schema, "default"):
         return
     if isinstance(value, dict):
         _default_object(schema, value)

@@ -30,6 +30,7 @@ import celpy
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 
+from guestbook_devcluster.schema import keywords
 from guestbook_devcluster.schema.errors import OMIT, FieldError
 from guestbook_devcluster.schema.structural import (
     Schema,
@@ -139,7 +140,11 @@ def _visit(
     root: bool,
     errors: list[FieldError],
 ) -> None:
-    if not isinstance(schema, dict) or value is None:
+    if (
+        not isinstance(schema, dict)
+        or value is None
+        or not keywords.uses(schema, "x-kubernetes-validations")
+    ):
         return
     rules = schema.get("x-kubernetes-validations")
     if isinstance(rules, list) and rules:

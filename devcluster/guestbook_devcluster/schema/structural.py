@@ -25,6 +25,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Final
 
+import orjson
+
+from guestbook_devcluster.schema import keywords
 from guestbook_devcluster.schema.errors import OMIT, FieldError
 
 Schema = dict[str, Any]
@@ -95,16 +98,34 @@ def validate(
 
 def same_json(a: object, b: object) -> bool:
     """JSON equality: 1 equals 1.0, but true is not 1 and key order does not matter."""
+    # Python's == (in C) decides most cases at once: it differs from JSON equality
+    # only where true == 1 or false == 0, so unequal values are never the same JSON,
+    # and equal values whose canonical serialisations match are. Only equal values
+    # that serialise differently (1 and 1.0, true and 1) take the exact walk.
+    if a != b:
+        return False
+    if isinstance(a, dict | list):
+        try:
+            if orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+                b, option=orjson.OPT_SORT_KEYS
+            ):
+                return True
+        except TypeError:  # an integer beyond 64 bits: decide by walking
+            pass
+    return _same_json_walk(a, b)
+
+
+def _same_json_walk(a: object, b: object) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, dict):
         return (
             isinstance(b, dict)
             and a.keys() == b.keys()
-            and all(same_json(v, b[k]) for k, v in a.items())
+            and all(_same_json_walk(v, b[k]) for k, v in a.items())
         )
     if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(same_json, a, b))
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same_json_walk, a, b))
     if isinstance(a, int | float) and isinstance(b, int | float):
         return a == b
     return type(a) is type(b) and a == b
@@ -131,10 +152,10 @@ def correlate_items(schema: Schema, value: list[Any], old: object) -> list[objec
     elif list_type == "map":
         keys = [k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
 
-        def identity(item: object) -> str | None:
+        def identity(item: object) -> object:
             if not isinstance(item, dict) or not keys:
                 return None
-            return _canonical({k: item.get(k) for k in keys})
+            return _identity({k: item.get(k) for k in keys})
 
         by_key = {identity(item): item for item in old if identity(item) is not None}
         for index, item in enumerate(value):
@@ -315,7 +336,12 @@ def _validate_enum(schema: Schema, value: object, path: str, errors: list[FieldE
     enum = schema.get("enum")
     if not isinstance(enum, list):
         return
-    if any(_json_equal(value, allowed) for allowed in enum):
+    if isinstance(value, str):
+        # A string is JSON-equal only to the same string (and == never equates a
+        # string with another type), so membership decides without serialising.
+        if value in enum:
+            return
+    elif any(_json_equal(value, allowed) for allowed in enum):
         return
     shown = ", ".join(
         json.dumps(a if isinstance(a, str) else _canonical(a), ensure_ascii=False) for a in enum
@@ -377,6 +403,15 @@ def _canonical(value: object) -> str:
     return json.dumps(normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _identity(keys: dict[str, Any]) -> object:
+    """A hashable value, equal for map-list items with equal keys: the (name, value)
+    pairs when all values are strings or null (the usual case, no serialising),
+    else the canonical JSON of ``keys``. The two forms never equal each other."""
+    if all(v is None or isinstance(v, str) for v in keys.values()):
+        return tuple(keys.items())
+    return _canonical(keys)
+
+
 def _json_equal(a: object, b: object) -> bool:
     if isinstance(a, bool) != isinstance(b, bool):
         return False
@@ -390,7 +425,11 @@ def _validate_list_types(
     schema: Schema, value: object, path: str, errors: list[FieldError], old: object
 ) -> None:
     """Duplicate checks of ``set`` and ``map`` lists, after the schema checks (as Kubernetes)."""
-    if not isinstance(schema, dict) or _unchanged(value, old):
+    if (
+        not isinstance(schema, dict)
+        or not keywords.uses(schema, "x-kubernetes-list-type")
+        or _unchanged(value, old)
+    ):
         return
     if isinstance(value, list):
         list_type = schema.get("x-kubernetes-list-type")
@@ -430,7 +469,7 @@ def _check_map_list(schema: Schema, value: list[Any], path: str, errors: list[Fi
     keys = [k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
     items = schema.get("items")
     item_props = items.get("properties", {}) if isinstance(items, dict) else {}
-    seen: set[str] = set()
+    seen: set[object] = set()
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             continue
@@ -441,7 +480,7 @@ def _check_map_list(schema: Schema, value: list[Any], path: str, errors: list[Fi
             elif isinstance(item_props.get(key), dict) and "default" in item_props[key]:
                 # A defaulted key is implicitly present.
                 identity[key] = item_props[key]["default"]
-        marker = _canonical(identity)
+        marker = _identity(identity)
         if marker in seen:
             errors.append(FieldError(index_path(path, index), "FieldValueDuplicate", "", identity))
         seen.add(marker)

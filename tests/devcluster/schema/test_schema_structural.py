@@ -225,3 +225,48 @@ def test_ratcheting_correlates_map_list_items_by_key() -> None:
     # true is not 1: a changed type is validated again.
     flag = {"type": "object", "properties": {"f": {"type": "integer"}}}
     assert [e.field for e in validate(flag, {"f": True}, old={"f": 1})] == ["f"]
+
+
+def test_ratcheting_compares_as_json_not_as_python() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "maximum": 1},
+            "m": {"type": "object", "properties": {"f": {"type": "integer", "maximum": 0}}},
+        },
+    }
+    # 5 and 5.0 are the same JSON number, key order is no change: both ratcheted.
+    assert validate(schema, {"n": 5.0, "m": {"f": 3}}, old={"m": {"f": 3}, "n": 5}) == []
+    # Python's True == 1, JSON's true is not 1: the nested change is validated.
+    flagged = validate(schema, {"n": 0, "m": {"f": True}}, old={"n": 0, "m": {"f": 1}})
+    assert [e.field for e in flagged] == ["m.f"]
+    # Integers beyond 64 bits compare too (unchanged, so not reported again).
+    huge = {"n": 2**70, "m": {"f": 2**70}}
+    assert validate(schema, huge, old={"n": 2**70, "m": {"f": 2**70}}) == []
+    assert len(validate(schema, huge)) == 2
+
+
+def test_enum_matches_json_values_of_the_same_type_only() -> None:
+    schema = {"type": "object", "properties": {"s": {"enum": ["1", "a"]}, "i": {"enum": [1]}}}
+    assert validate(schema, {"s": "a", "i": 1.0}) == []
+    assert messages(schema, {"s": 1, "i": "1"}) == [
+        's: Unsupported value: 1: supported values: "1", "a"',
+        'i: Unsupported value: "1": supported values: "1"',
+    ]
+    assert [e.field for e in validate(schema, {"i": True})] == ["i"]
+
+
+def test_map_list_keys_are_compared_by_name_and_json_value() -> None:
+    schema = {
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["name", "port"],
+        "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
+        },
+    }
+    # Different keys present with the same value are different items.
+    assert validate(schema, [{"name": "80"}, {"port": 80}]) == []
+    assert [e.field for e in validate(schema, [{"port": 80}, {"port": 80.0}])] == ["[1]"]
+    assert [e.field for e in validate(schema, [{"name": "a"}, {"name": "a"}])] == ["[1]"]
