@@ -3,7 +3,11 @@
 The server runs as its own process (`guestbook-ledger devcluster`, job runner
 off), the load comes from one client process with many concurrent aiohttp
 connections, so the figures include HTTP parsing on both sides as real
-clients see it. Prints a Markdown section for docs/benchmarks.md on stdout.
+clients see it. While objects are created and patched one client watches the
+collection, as the operator does, so every write's watch fan-out is part of
+its cost. Besides rates (which vary with the load of a shared machine) it
+reports the server's CPU time per request, read from /proc. Prints a Markdown
+section for docs/benchmarks.md on stdout.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ TARGET_RSS_MB = 500.0
 class Results:
     gets_per_s: float
     patches_per_s: float
+    create_cpu_ms: float
+    get_cpu_ms: float
+    patch_cpu_ms: float
+    watched_events: int
     watch_p50_ms: float
     watch_p99_ms: float
     watch_deliveries: int
@@ -43,6 +51,7 @@ class Results:
     rss_mb: float
     rss_empty_mb: float
     load_per_s: float
+    load_average: str
 
 
 def _crd_path() -> Path:
@@ -61,6 +70,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _entry(n: int) -> dict[str, Any]:
     return {
         "apiVersion": "ledger.guestbook.io/v1alpha1",
@@ -70,9 +85,35 @@ def _entry(n: int) -> dict[str, Any]:
     }
 
 
+def _condition(kind: str, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "observedGeneration": 1,
+    }
+
+
 def _status(n: int) -> bytes:
+    """A Sealed status as the ledger workers write it (conditions included)."""
     return orjson.dumps(
-        {"status": {"phase": "Sealed", "leafIndex": n, "leafHash": f"{n:064x}", "treeSize": n + 1}}
+        {
+            "status": {
+                "phase": "Sealed",
+                "leafIndex": n,
+                "leafHash": f"{n:064x}",
+                "treeSize": n + 1,
+                "rootHash": f"{n + 1:064x}",
+                "sealedAt": "2026-01-01T00:00:00Z",
+                "observedGeneration": 1,
+                "conditions": [
+                    _condition("Admitted", "Recorded", "Recorded in the ledger database."),
+                    _condition("Sealed", "Sealed", f"Leaf {n} of the tree of size {n + 1}."),
+                ],
+            }
+        }
     )
 
 
@@ -173,6 +214,14 @@ async def _watch_latency(url: str, watchers: int, events: int) -> tuple[list[flo
     return latencies, watchers * events
 
 
+async def _watch_all(url: str, session: aiohttp.ClientSession, counted: list[int]) -> None:
+    """Watch the collection (as the operator does) until cancelled, counting events."""
+    params = {"watch": "1", "resourceVersion": "0", "timeoutSeconds": "3600"}
+    async with session.get(url + ENTRIES, params=params) as response:
+        async for chunk in response.content.iter_any():
+            counted[0] += chunk.count(b"\n")
+
+
 async def _measure(url: str, pid: int, objects: int, requests: int) -> Results:
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -182,19 +231,32 @@ async def _measure(url: str, pid: int, objects: int, requests: int) -> Results:
         ) as response:
             response.raise_for_status()
         rss_empty = _rss_mb(pid)
+        counted = [0]
+        watcher = asyncio.create_task(_watch_all(url, session, counted))
+        await asyncio.sleep(0.5)
         print(f"loading {objects} entries …", file=sys.stderr, flush=True)
+        cpu = _cpu_seconds(pid)
         load_rate = await _load(url, session, 0, objects)
+        create_cpu, cpu = _cpu_seconds(pid) - cpu, _cpu_seconds(pid)
         rss = _rss_mb(pid)
         print(f"GETs ({requests}) …", file=sys.stderr, flush=True)
         gets = await _gets(url, session, objects, requests)
+        get_cpu, cpu = _cpu_seconds(pid) - cpu, _cpu_seconds(pid)
         print(f"status PATCHes ({requests}) …", file=sys.stderr, flush=True)
         patches = await _patches(url, session, objects, requests)
+        await asyncio.sleep(0.5)  # let the watcher read the last events
+        patch_cpu = _cpu_seconds(pid) - cpu
+        watcher.cancel()
     print("watch latency (50 watchers) …", file=sys.stderr, flush=True)
     latencies, _ = await _watch_latency(url, 50, 100)
     latencies.sort()
     return Results(
         gets_per_s=gets,
         patches_per_s=patches,
+        create_cpu_ms=create_cpu * 1000 / objects,
+        get_cpu_ms=get_cpu * 1000 / requests,
+        patch_cpu_ms=patch_cpu * 1000 / requests,
+        watched_events=counted[0],
         watch_p50_ms=statistics.median(latencies),
         watch_p99_ms=latencies[int(len(latencies) * 0.99) - 1],
         watch_deliveries=len(latencies),
@@ -202,6 +264,7 @@ async def _measure(url: str, pid: int, objects: int, requests: int) -> Results:
         rss_mb=max(rss, _rss_mb(pid)),
         rss_empty_mb=rss_empty,
         load_per_s=load_rate,
+        load_average=", ".join(f"{x:.1f}" for x in os.getloadavg()),
     )
 
 
@@ -239,6 +302,9 @@ def render(results: Results, expected_deliveries: int) -> str:
             r.rss_mb <= TARGET_RSS_MB,
         ),
         ("create (POST, validated)", f"{r.load_per_s:,.0f} /s", "", None),
+        ("server CPU per create", f"{r.create_cpu_ms:.3f} ms", "", None),
+        ("server CPU per GET", f"{r.get_cpu_ms:.3f} ms", "", None),
+        ("server CPU per status PATCH", f"{r.patch_cpu_ms:.3f} ms", "", None),
     ]
     table = "| measure | result | target | |\n|---|---|---|---|\n" + "\n".join(
         f"| {name} | {value} | {target} | {'' if ok is None else _verdict(ok)} |"
@@ -248,10 +314,14 @@ def render(results: Results, expected_deliveries: int) -> str:
     return f"""## Local Kubernetes API (`guestbook-ledger bench devcluster`)
 
 Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores ({cpu}), Python
-{platform.python_version()}. The server is its own process (`guestbook-ledger
-devcluster --no-job-runner`, uvicorn + httptools + uvloop); the load is one
-client process with 32 concurrent aiohttp connections; objects are
-GuestbookEntries (CRD with structural schema and a CEL rule, status subresource).
+{platform.python_version()}, load average {r.load_average} at the end. The server is its
+own process (`guestbook-ledger devcluster --no-job-runner`, uvicorn + httptools +
+uvloop); the load is one client process with 32 concurrent aiohttp connections;
+objects are GuestbookEntries (CRD with structural schema and a CEL rule, status
+subresource); the PATCHes write a Sealed status with its two conditions, as the
+ledger workers do. One client watches the collection throughout, as the operator
+does ({r.watched_events:,} events read), so creates and PATCHes include their watch
+fan-out. Server CPU is the server process's user + system time per request.
 
 {table}
 
