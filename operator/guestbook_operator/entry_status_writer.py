@@ -10,6 +10,7 @@ the writer owns that loop in a background thread and hands each batch to it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class EntryStatusWriter:
     ``connect`` builds the REST client; it is called inside that loop (an
     aiohttp session belongs to one loop). Raises what ``connect`` raises.
     ``write`` may be called from any thread except the writer's own; call
-    ``close`` once at the end (afterwards ``write`` raises RuntimeError).
+    ``close`` at the end.
     """
 
     def __init__(
@@ -80,6 +81,9 @@ class EntryStatusWriter:
             raise ValueError(f"need in_flight >= 1 and attempts >= 1, got {in_flight}, {attempts}")
         self._in_flight = in_flight
         self._attempts = attempts
+        self._lock = threading.Lock()
+        self._closed = False
+        self._writing: set[concurrent.futures.Future[list[str]]] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="entry-status-writer", daemon=True
@@ -104,9 +108,15 @@ class EntryStatusWriter:
         self._loop.close()
 
     def close(self) -> None:
-        """Close the client's connections and end the loop's thread (idempotent)."""
-        if self._loop.is_closed():
-            return
+        """Let the batches already handed over finish, then close the client's
+        connections and end the loop's thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            writing = list(self._writing)
+        # A batch cut off by a stopped loop would leave its caller waiting forever.
+        concurrent.futures.wait(writing)
         try:
             self._run(self._client.aclose())
         finally:
@@ -121,11 +131,21 @@ class EntryStatusWriter:
         gone, re-created under the same name (another uid) or conflicting is
         skipped silently (``SKIPPED_CODES``); other failures are returned so the
         caller can log them (the operator's repair pass writes them later).
+        Raises RuntimeError after ``close``.
         """
         batch = list(writes)
         if not batch:
             return []
-        return self._run(self._write_all(batch))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the entry status writer is closed")
+            future = asyncio.run_coroutine_threadsafe(self._write_all(batch), self._loop)
+            self._writing.add(future)
+        try:
+            return future.result()
+        finally:
+            with self._lock:
+                self._writing.discard(future)
 
     async def _write_all(self, batch: list[EntryStatusWrite]) -> list[str]:
         written = [False] * len(batch)

@@ -117,6 +117,7 @@ class Kube:
         # Started by the first status write: the audit Job never needs its thread.
         self._status_writer: EntryStatusWriter | None = None
         self._status_writer_lock = threading.Lock()
+        self._closed = False
 
     # Built on first use: loading the CoreV1Api and BatchV1Api modules costs
     # ~0.5 s of CPU, in every worker pod, which uses neither.
@@ -134,6 +135,7 @@ class Kube:
 
     def close(self) -> None:
         with self._status_writer_lock:
+            self._closed = True
             writer, self._status_writer = self._status_writer, None
         if writer is not None:
             writer.close()
@@ -154,6 +156,8 @@ class Kube:
 
     def _entry_status_writer(self) -> EntryStatusWriter:
         with self._status_writer_lock:
+            if self._closed:
+                raise RuntimeError("Kube.write_entry_statuses after close()")
             if self._status_writer is None:
                 api_client, user_agent, connections = (
                     self._api,

@@ -193,3 +193,13 @@ def test_writes_from_several_threads_at_once(kube: Kube, entries: Entries) -> No
     ]
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(kube.write_entry_statuses, batches)) == [[], [], [], []]
+
+
+def test_no_writes_after_close(kube: Kube, entries: Entries) -> None:
+    uid = entries.create("late")
+    kube.write_entry_statuses([EntryStatusWrite(NAMESPACE, "late", uid, sealed(0))])
+    kube.close()
+    kube.close()  # idempotent
+
+    with pytest.raises(RuntimeError):
+        kube.write_entry_statuses([EntryStatusWrite(NAMESPACE, "late", uid, sealed(1))])
