@@ -186,10 +186,18 @@ class EntryAdmissions:
         ref = f"{namespace}/{ledger}"
         generation = int(meta.get("generation") or 1)
 
-        def waiting(current: Mapping[str, Any] | None) -> dict[str, Any]:
+        def waiting(current: Mapping[str, Any] | None, exists: bool = False) -> dict[str, Any]:
             return waiting_for_ledger_status(
-                current, namespace=namespace, ledger=ledger, generation=generation, now=_now()
+                current,
+                namespace=namespace,
+                ledger=ledger,
+                generation=generation,
+                now=_now(),
+                exists=exists,
             )
+
+        def not_ready(current: Mapping[str, Any] | None) -> dict[str, Any]:
+            return waiting(current, exists=True)
 
         def admitted(current: Mapping[str, Any] | None) -> dict[str, Any]:
             return admitted_entry_status(
@@ -197,9 +205,13 @@ class EntryAdmissions:
             )
 
         try:
+            # Kopf's index is the quick answer; it is empty until Kopf has listed
+            # the Ledgers, so "not ready" is confirmed with the API before saying so.
             if not self._ready(namespace, ledger):
-                await self._write_status(entry, waiting)
-                return LEDGER_RETRY_SECONDS
+                ledger_exists = await self._ledger_exists(namespace, ledger)
+                if not ledger_exists:
+                    await self._write_status(entry, waiting)
+                    return LEDGER_RETRY_SECONDS
             await self._write_status(entry, admitted)
             admission = await self._batcher.admit(
                 ref,
@@ -215,8 +227,9 @@ class EntryAdmissions:
             log.warning("could not write the status of %s/%s, retrying: %s", namespace, name, exc)
             return 1.0
         except UnknownLedgerError:
+            # The Ledger exists but its database rows do not (being provisioned).
             try:
-                await self._write_status(entry, waiting)
+                await self._write_status(entry, not_ready)
             except (*CALL_ERRORS, StatusConflict):
                 pass
             return 1.0
@@ -232,6 +245,11 @@ class EntryAdmissions:
         self._nudge(ref)
         log.debug("%s/%s admitted to %s as number %d", namespace, name, ref, admission.seq)
         return None
+
+    async def _ledger_exists(self, namespace: str, name: str) -> bool:
+        """Whether the Ledger exists now (asked of the API; raises kube_rest errors)."""
+        path = f"/apis/{API_VERSION}/namespaces/{namespace}/ledgers/{name}"
+        return await self._api.get(path) is not None
 
     async def _fail(self, entry: Obj, message: str, generation: int) -> float | None:
         """Show the entry as Failed (final), with a Warning event saying why."""

@@ -148,16 +148,31 @@ def phase_advances(old_phase: str | None, new_phase: str) -> bool:
 
 
 def waiting_for_ledger_status(
-    current: Mapping[str, Any] | None, *, namespace: str, ledger: str, generation: int, now: str
+    current: Mapping[str, Any] | None,
+    *,
+    namespace: str,
+    ledger: str,
+    generation: int,
+    now: str,
+    exists: bool = False,
 ) -> dict[str, Any]:
-    """Status of an entry whose Ledger does not exist (yet)."""
-    message = (
-        f'Ledger "{ledger}" does not exist in namespace "{namespace}"; the entry '
-        "will be recorded as soon as it is created."
-    )
+    """Status of an entry whose Ledger does not exist (yet), or, with
+    ``exists``, exists but is not provisioned yet."""
+    if exists:
+        reason = "LedgerNotReady"
+        message = (
+            f'Ledger "{ledger}" in namespace "{namespace}" is not ready yet; the entry '
+            "will be recorded as soon as it is."
+        )
+    else:
+        reason = "LedgerNotFound"
+        message = (
+            f'Ledger "{ledger}" does not exist in namespace "{namespace}"; the entry '
+            "will be recorded as soon as it is created."
+        )
     conditions = updated_conditions(
         current,
-        ConditionChange("Admitted", "False", "LedgerNotFound", message),
+        ConditionChange("Admitted", "False", reason, message),
         generation=generation,
         now=now,
     )

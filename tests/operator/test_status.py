@@ -109,6 +109,17 @@ def test_entry_waiting_for_missing_ledger_says_so() -> None:
     assert '"book"' in admitted["message"] and '"ns"' in admitted["message"]
 
 
+def test_entry_waiting_for_a_ledger_being_provisioned_says_so() -> None:
+    status = waiting_for_ledger_status(
+        None, namespace="ns", ledger="book", generation=1, now=T0, exists=True
+    )
+    assert status["phase"] == "Pending"
+    admitted = find_condition(status["conditions"], "Admitted")
+    assert admitted is not None and admitted["status"] == "False"
+    assert admitted["reason"] == "LedgerNotReady"
+    assert "not ready" in admitted["message"] and "does not exist" not in admitted["message"]
+
+
 def test_entry_admitted_after_ledger_appears() -> None:
     waiting = waiting_for_ledger_status(None, namespace="ns", ledger="book", generation=1, now=T0)
     status = admitted_entry_status(waiting, namespace="ns", ledger="book", generation=1, now=T1)
