@@ -6,23 +6,43 @@ a stored ledger at growing sizes; it prints a Markdown section for
 docs/benchmarks.md on stdout and its progress on stderr.
 
 Other components add their own `bench` subcommands: each module listed in
-BENCH_MODULES exposes ``register_bench(bench_subparsers)``.
+BENCHES exposes ``register_bench(bench_subparsers)`` and is imported only when
+its benchmark runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from itertools import pairwise
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.cli import LazySubcommands, Subcommand, UsageError
 
-BENCH_MODULES: tuple[str, ...] = (
-    "guestbook_devcluster.bench_cli",  # bench devcluster
-    "guestbook_devcluster.jobrunner.bench_cli",  # bench jobs
-    "guestbook_operator.bench_cli",  # bench e2e
-    "guestbook_webui.bench_cli",  # bench webui
+BENCHES: tuple[Subcommand, ...] = (
+    Subcommand(
+        "devcluster",
+        "guestbook_devcluster.bench_cli",
+        "local Kubernetes API: GETs/s, status PATCHes/s, watch latency, memory",
+        hook="register_bench",
+    ),
+    Subcommand(
+        "jobs",
+        "guestbook_devcluster.jobrunner.bench_cli",
+        "job runner: pod start overhead, API throughput with 50 running pods",
+        hook="register_bench",
+    ),
+    Subcommand(
+        "e2e",
+        "guestbook_operator.bench_cli",
+        "the whole system: throughput, latency, pool scaling, naive baseline",
+        hook="register_bench",
+    ),
+    Subcommand(
+        "webui",
+        "guestbook_webui.bench_cli",
+        "time from a new entry to every open page; sign and page timings",
+        hook="register_bench",
+    ),
 )
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -35,7 +55,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "bench", help="run a benchmark and print its figures as Markdown"
     )
-    benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
+    benches = parser.add_subparsers(
+        dest="bench", metavar="BENCHMARK", required=True, action=LazySubcommands
+    )
+    assert isinstance(benches, LazySubcommands)
     ledger = benches.add_parser(
         "ledger",
         help="root of 10⁶ leaves in memory; appends and proofs on stored ledgers",
@@ -64,14 +87,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a superuser DSN of an empty database to use instead of an embedded server",
     )
     ledger.set_defaults(func=run_ledger)
-    for name in BENCH_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register_bench(benches)
+    for bench in BENCHES:
+        benches.add_lazy(bench)
 
 
 def _progress(message: str) -> None:
