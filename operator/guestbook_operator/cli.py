@@ -157,7 +157,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
     from guestbook_ledger.format.sth import load_private_key_pem
     from guestbook_ledger.store.schema import open_store
 
-    from guestbook_operator.kube import Kube, load_client_config
+    from guestbook_operator.kube import load_kube
     from guestbook_operator.worker import WorkerSettings, run_worker
 
     ledger = _ledger_arg(args.ledger)
@@ -171,7 +171,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
         raise UsageError(f"GUESTBOOK_SIGNING_KEY: {exc}") from None
     _logging()
     stop = _stop_on_signals()
-    kube = Kube(load_client_config())
+    kube = load_kube()
     try:
         stats = run_worker(
             lambda: open_store(dsn),
@@ -192,13 +192,13 @@ def run_audit_command(args: argparse.Namespace) -> int:
     from guestbook_ledger.store.schema import open_store
 
     from guestbook_operator.audit_job import publish_audit, run_audit
-    from guestbook_operator.kube import Kube, load_client_config
+    from guestbook_operator.kube import load_kube
 
     ledger = _ledger_arg(args.ledger)
     dsn = _env("GUESTBOOK_DSN", "the ledger database's connection URI")
     _logging()
     conn = open_store(dsn)
-    kube = Kube(load_client_config())
+    kube = load_kube()
     try:
         outcome = run_audit(conn, kube, ledger)
         publish_audit(kube, ledger, outcome, os.environ.get("GUESTBOOK_JOB_NAME", ""))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -83,7 +83,7 @@ class EntryStatusWriter:
         self._attempts = attempts
         self._lock = threading.Lock()
         self._closed = False
-        self._writing: set[concurrent.futures.Future[list[str]]] = set()
+        self._writing: set[concurrent.futures.Future[Any]] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="entry-status-writer", daemon=True
@@ -136,10 +136,27 @@ class EntryStatusWriter:
         batch = list(writes)
         if not batch:
             return []
+        return self._submit(self._write_all(batch))
+
+    def call(self, request: Callable[[ApiClient], Awaitable[T]]) -> T:
+        """Run ``request(client)`` on the writer's loop and return its result.
+
+        For the process's few other REST calls (the Ledger's status, events), which
+        share the writer's connections rather than start another loop. Blocks; raises
+        what ``request`` raises, and RuntimeError after ``close``.
+        """
+
+        async def run() -> T:
+            return await request(self._client)
+
+        return self._submit(run())
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> T:
         with self._lock:
             if self._closed:
+                coroutine.close()
                 raise RuntimeError("the entry status writer is closed")
-            future = asyncio.run_coroutine_threadsafe(self._write_all(batch), self._loop)
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
             self._writing.add(future)
         try:
             return future.result()

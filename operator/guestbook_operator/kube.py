@@ -1,10 +1,14 @@
 """The Kubernetes API calls of the operator, the workers and the audit Job.
 
-Synchronous (the `kubernetes` client): the worker is a plain process, and the
-operator calls these from Kopf's handler threads. Entry statuses, a thousand
-per sealed batch, go through the async REST client instead
-(``entry_status_writer``): concurrently, so a batch costs about one round trip
-of latency, and with a fraction of the client CPU.
+Synchronous: the worker is a plain process, and the operator calls these from
+Kopf's handler threads. The calls workers and audit Jobs make (entry and
+Ledger statuses, reading entries and Ledgers, events) go through the async
+REST client on the loop of ``entry_status_writer``: a thousand entry statuses
+per sealed batch cost about one round trip of latency and a fraction of the
+`kubernetes` client's CPU, and a pod whose configuration ``kube_connection``
+understands never imports the `kubernetes` package (decision 0050). The
+operator's other calls (Secrets, Jobs, conditional entry writes) still use the
+`kubernetes` client, built on first use.
 """
 
 from __future__ import annotations
@@ -16,17 +20,28 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar, cast
 
-from guestbook_ledger.kube_rest import ApiClient
+from guestbook_ledger.kube_rest import (
+    CALL_ERRORS,
+    ApiClient,
+    ApiError,
+    Obj,
+    resource_path,
+    with_retries,
+)
 
 from guestbook_operator.entry_status_writer import ENTRY_PLURAL, EntryStatusWriter
 from guestbook_operator.entry_status_writer import EntryStatusWrite as EntryStatusWrite
-from guestbook_operator.manifests import GROUP, VERSION
+from guestbook_operator.kube_connection import ClusterSettings, load_cluster_settings
+from guestbook_operator.manifests import API_VERSION, GROUP, VERSION
 
 LEDGER_PLURAL = "ledgers"
 _PAGE = 500
+# Tries of an idempotent REST call through transient failures (5xx, 429, lost connections).
+_ATTEMPTS = 4
+T = TypeVar("T")
 # Sent explicitly: kubernetes>=37 posts JSON bodies without a Content-Type.
 JSON = "application/json"
 # How often the async REST client asks the configuration for a rotated token.
@@ -37,15 +52,26 @@ class KubeError(RuntimeError):
     """The Kubernetes API refused or failed a request."""
 
 
-def rest_client(api_client: Any, *, user_agent: str, connections: int = 64) -> ApiClient:
+def rest_client(
+    source: ClusterSettings | Any, *, user_agent: str, connections: int = 64
+) -> ApiClient:
     """An async REST client (aiohttp) with the server, credentials and TLS of
-    ``api_client`` (a `kubernetes` ApiClient, e.g. from ``load_client_config``).
+    ``source``: ClusterSettings, or a `kubernetes` ApiClient (e.g. from
+    ``load_client_config``).
 
     For the hot paths (the entry watch, status writes), where the `kubernetes`
     client's CPU per call was the limit (decision 0049). Call it inside the
     event loop that will use the client.
     """
-    conf = api_client.configuration
+    if isinstance(source, ClusterSettings):
+        return ApiClient(
+            source.server,
+            authorization=source.authorization(),
+            tls=source.tls_context(),
+            user_agent=user_agent,
+            connections=connections,
+        )
+    conf = source.configuration
     tls: ssl.SSLContext | None = None
     if str(conf.host).startswith("https"):
         tls = ssl.create_default_context(cafile=conf.ssl_ca_cert or None)
@@ -98,20 +124,57 @@ def load_client_config() -> Any:
     return client.ApiClient()
 
 
-class Kube:
-    """The few API calls pods make. Thread-safe (the client pools connections).
+def load_kube(*, concurrency: int = 32, user_agent: str = "guestbook-ledger") -> Kube:
+    """A Kube for the cluster this process runs in, or the current kubeconfig.
 
-    ``concurrency`` bounds the entry status writes in flight; ``user_agent``
-    names this process in the API server's request log.
+    Without importing the `kubernetes` package when ``kube_connection``
+    understands the configuration (in a pod, or a kubeconfig with a token);
+    else through the `kubernetes` loader. Raises KubeError with what to do when
+    there is no configuration.
+    """
+    import yaml
+
+    try:
+        settings = load_cluster_settings()
+    except (OSError, yaml.YAMLError):
+        settings = None  # the `kubernetes` loader explains what is wrong
+    if settings is None:
+        return Kube(load_client_config(), concurrency=concurrency, user_agent=user_agent)
+    return Kube(settings=settings, concurrency=concurrency, user_agent=user_agent)
+
+
+def _ledger_path(namespace: str, name: str) -> str:
+    return resource_path(API_VERSION, LEDGER_PLURAL, namespace, name)
+
+
+def _reason(exc: BaseException) -> str:
+    """What KubeError messages say after the colon: the API's reason, or the connection error."""
+    return exc.reason if isinstance(exc, ApiError) else (str(exc) or type(exc).__name__)
+
+
+class Kube:
+    """The few API calls pods make. Thread-safe (the clients pool connections).
+
+    Built from a `kubernetes` ApiClient (``api_client``) or from ClusterSettings
+    (``settings``; the `kubernetes` client, needed only by the operator's calls,
+    is then loaded on first use by ``load_client_config``). ``concurrency``
+    bounds the REST calls in flight; ``user_agent`` names this process in the
+    API server's request log.
     """
 
     def __init__(
-        self, api_client: Any, *, concurrency: int = 32, user_agent: str = "guestbook-ledger"
+        self,
+        api_client: Any = None,
+        *,
+        settings: ClusterSettings | None = None,
+        concurrency: int = 32,
+        user_agent: str = "guestbook-ledger",
     ) -> None:
-        from kubernetes import client
-
-        self._api = api_client
-        self._custom = client.CustomObjectsApi(api_client)
+        if (api_client is None) == (settings is None):
+            raise ValueError("Kube needs either a kubernetes ApiClient or ClusterSettings")
+        self._settings = settings
+        if api_client is not None:
+            self._api = api_client
         self._concurrency = concurrency
         self._user_agent = user_agent
         # Started by the first status write: the audit Job never needs its thread.
@@ -119,8 +182,19 @@ class Kube:
         self._status_writer_lock = threading.Lock()
         self._closed = False
 
-    # Built on first use: loading the CoreV1Api and BatchV1Api modules costs
-    # ~0.5 s of CPU, in every worker pod, which uses neither.
+    # The `kubernetes` client is built on first use: importing it costs ~0.15 s
+    # of CPU, and the CoreV1Api and BatchV1Api modules ~0.5 s more, in every
+    # worker pod, which uses none of them.
+    @functools.cached_property
+    def _api(self) -> Any:
+        return load_client_config()
+
+    @functools.cached_property
+    def _custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self._api)
+
     @functools.cached_property
     def _core(self) -> Any:
         from kubernetes import client
@@ -159,64 +233,63 @@ class Kube:
             if self._closed:
                 raise RuntimeError("Kube.write_entry_statuses after close()")
             if self._status_writer is None:
-                api_client, user_agent, connections = (
-                    self._api,
-                    self._user_agent,
-                    self._concurrency,
-                )
+                source = self._settings if self._settings is not None else self._api
+                user_agent, connections = self._user_agent, self._concurrency
                 self._status_writer = EntryStatusWriter(
-                    lambda: rest_client(api_client, user_agent=user_agent, connections=connections),
+                    lambda: rest_client(source, user_agent=user_agent, connections=connections),
                     in_flight=self._concurrency,
                 )
             return self._status_writer
 
-    def patch_ledger_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        """Merge ``status`` into the Ledger's status. Raises KubeError on failure."""
-        from kubernetes.client.exceptions import ApiException
+    def _rest(self, request: Callable[[ApiClient], Awaitable[T]], *, retry: bool = True) -> T:
+        """Run ``request`` with the REST client; transient failures are retried
+        (``retry``: the request is idempotent). Raises what the last attempt raised."""
+        if not retry:
+            return self._entry_status_writer().call(request)
+        return self._entry_status_writer().call(
+            lambda client: with_retries(lambda: request(client), attempts=_ATTEMPTS)
+        )
 
+    def patch_ledger_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Merge ``status`` into the Ledger's status. Raises KubeError on failure
+        (the Ledger is gone, or the API refused or failed the request)."""
+        path = _ledger_path(namespace, name) + "/status"
+        patch = {"status": dict(status)}
         try:
-            self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, LEDGER_PLURAL, name, {"status": dict(status)}
-            )
-        except ApiException as exc:
+            patched = self._rest(lambda client: client.merge_patch(path, patch))
+        except CALL_ERRORS as exc:
             raise KubeError(
-                f"Cannot update the status of Ledger {namespace}/{name}: {exc.reason}"
+                f"Cannot update the status of Ledger {namespace}/{name}: {_reason(exc)}"
             ) from None
+        if patched is None:
+            raise KubeError(f"Cannot update the status of Ledger {namespace}/{name}: NotFound")
 
     def get_ledger(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Ledger resource, or None when it does not exist."""
-        from kubernetes.client.exceptions import ApiException
-
+        path = _ledger_path(namespace, name)
         try:
-            found = cast(
-                dict[str, Any],
-                self._custom.get_namespaced_custom_object(
-                    GROUP, VERSION, namespace, LEDGER_PLURAL, name
-                ),
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise KubeError(f"Cannot read Ledger {namespace}/{name}: {exc.reason}") from None
-        return found
+            return self._rest(lambda client: client.get(path))
+        except CALL_ERRORS as exc:
+            raise KubeError(f"Cannot read Ledger {namespace}/{name}: {_reason(exc)}") from None
 
     def entries(self, namespace: str) -> Iterator[dict[str, Any]]:
-        """Every GuestbookEntry in ``namespace``, page by page."""
-        token: str | None = None
+        """Every GuestbookEntry in ``namespace``, page by page. Raises KubeError."""
+        path = resource_path(API_VERSION, ENTRY_PLURAL, namespace)
+        params = {"limit": str(_PAGE)}
         while True:
-            kwargs: dict[str, Any] = {"limit": _PAGE}
-            if token:
-                kwargs["_continue"] = token
-            page = cast(
-                dict[str, Any],
-                self._custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, ENTRY_PLURAL, **kwargs
-                ),
-            )
-            yield from page.get("items", [])
+            try:
+                page = self._rest(
+                    functools.partial(ApiClient.list_objects, path=path, params=dict(params))
+                )
+            except CALL_ERRORS as exc:
+                raise KubeError(
+                    f"Cannot list GuestbookEntries in {namespace}: {_reason(exc)}"
+                ) from None
+            yield from page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return
+            params["continue"] = str(token)
 
     def post_event(
         self,
@@ -227,12 +300,11 @@ class Kube:
         message: str,
         component: str = "guestbook-ledger",
     ) -> None:
-        """Record a core/v1 Event about ``involved`` (an object as the API returns it)."""
-        from kubernetes.client.exceptions import ApiException
-
+        """Record a core/v1 Event about ``involved`` (an object as the API returns it).
+        Raises KubeError."""
         meta = involved["metadata"]
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
+        event: Obj = {
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {
@@ -255,13 +327,13 @@ class Kube:
             "count": 1,
             "reportingComponent": component,
         }
+        path = resource_path("v1", "events", meta["namespace"])
         try:
-            self._core.create_namespaced_event(
-                meta["namespace"], cast(Any, event), _content_type=JSON
-            )
-        except ApiException as exc:
+            # Not retried: a retry after a lost answer would record the event twice.
+            self._rest(lambda client: client.create(path, event), retry=False)
+        except CALL_ERRORS as exc:
             where = meta["namespace"]
-            raise KubeError(f"Cannot record an event in {where}: {exc.reason}") from None
+            raise KubeError(f"Cannot record an event in {where}: {_reason(exc)}") from None
 
     # --- used by the operator -------------------------------------------------
 
@@ -371,20 +443,14 @@ class Kube:
         return True
 
     def get_entry(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The GuestbookEntry, or None when it does not exist."""
-        from kubernetes.client.exceptions import ApiException
-
+        """The GuestbookEntry, or None when it does not exist. Raises KubeError."""
+        path = resource_path(API_VERSION, ENTRY_PLURAL, namespace, name)
         try:
-            found = self._custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, ENTRY_PLURAL, name
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
+            return self._rest(lambda client: client.get(path))
+        except CALL_ERRORS as exc:
             raise KubeError(
-                f"Cannot read GuestbookEntry {namespace}/{name}: {exc.reason}"
+                f"Cannot read GuestbookEntry {namespace}/{name}: {_reason(exc)}"
             ) from None
-        return cast(dict[str, Any], found)
 
     def delete_entry(self, namespace: str, name: str, uid: str) -> None:
         """Delete the GuestbookEntry if it is still the object with ``uid``."""
