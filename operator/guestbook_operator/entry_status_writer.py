@@ -4,7 +4,9 @@ A worker writes the status of every entry it sealed, about a thousand per
 batch. Through the `kubernetes` client from a thread pool that cost ~0.4 ms
 of CPU per entry; aiohttp requests from one event loop cost a fraction of it
 (decision 0049). The worker and the operator's repair pass are synchronous, so
-the writer owns that loop in a background thread and hands each batch to it.
+the writer owns that loop in a background thread and hands each batch to it;
+the process's other REST calls (``Kube``: the Ledger's status, events) run on
+the same loop and connections (``call``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
+import yaml
 from guestbook_ledger.kube_rest import (
     CALL_ERRORS,
     ApiClient,
@@ -132,8 +133,6 @@ def load_kube(*, concurrency: int = 32, user_agent: str = "guestbook-ledger") ->
     else through the `kubernetes` loader. Raises KubeError with what to do when
     there is no configuration.
     """
-    import yaml
-
     try:
         settings = load_cluster_settings()
     except (OSError, yaml.YAMLError):
@@ -177,14 +176,14 @@ class Kube:
             self._api = api_client
         self._concurrency = concurrency
         self._user_agent = user_agent
-        # Started by the first status write: the audit Job never needs its thread.
+        # Started by the first REST call: an operator handler may never need its thread.
         self._status_writer: EntryStatusWriter | None = None
         self._status_writer_lock = threading.Lock()
         self._closed = False
 
-    # The `kubernetes` client is built on first use: importing it costs ~0.15 s
+    # The `kubernetes` client is built on first use: importing it costs ~0.2 s
     # of CPU, and the CoreV1Api and BatchV1Api modules ~0.5 s more, in every
-    # worker pod, which uses none of them.
+    # worker and audit pod, which use none of them.
     @functools.cached_property
     def _api(self) -> Any:
         return load_client_config()
@@ -231,7 +230,7 @@ class Kube:
     def _entry_status_writer(self) -> EntryStatusWriter:
         with self._status_writer_lock:
             if self._closed:
-                raise RuntimeError("Kube.write_entry_statuses after close()")
+                raise RuntimeError("Kube used after close()")
             if self._status_writer is None:
                 source = self._settings if self._settings is not None else self._api
                 user_agent, connections = self._user_agent, self._concurrency

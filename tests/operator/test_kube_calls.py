@@ -223,3 +223,10 @@ def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_loader(
     assert ledger is not None
     assert ledger["status"]["treeSize"] == 5
     assert users(devcluster, "patch", "ledgers/status") == {POD_USER}
+
+
+def test_no_calls_after_close(kube: Kube) -> None:
+    assert kube.get_ledger(NAMESPACE, "guestbook") is not None
+    kube.close()
+    with pytest.raises(RuntimeError, match="after close"):
+        kube.get_ledger(NAMESPACE, "guestbook")
