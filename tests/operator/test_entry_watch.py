@@ -15,10 +15,10 @@ from guestbook_ledger.kube_rest import Obj
 from guestbook_operator.entry_watch import watch_collection
 from guestbook_operator.handlers.entries import entry_collections
 from guestbook_operator.kube import rest_client
+from guestbook_operator.localsystem import install_crds
 
 pytestmark = pytest.mark.timeout(120)
 
-CRDS = Path(__file__).resolve().parents[2] / "crds"
 PATH = "/apis/ledger.guestbook.io/v1alpha1/namespaces/default/guestbookentries"
 
 
@@ -34,14 +34,9 @@ def entry(name: str) -> str:
 
 
 @pytest.fixture
-def crds(kubectl: Kubectl) -> Kubectl:
-    kubectl("apply", "-f", str(CRDS))
-    kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=30s",
-        "crd/guestbookentries.ledger.guestbook.io",
-    )
+def crds(kubectl: Kubectl, kubeconfig: Path) -> Kubectl:
+    """kubectl, with the project's CRDs installed."""
+    install_crds(kubeconfig)
     return kubectl
 
 
