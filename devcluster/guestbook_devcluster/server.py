@@ -85,7 +85,13 @@ def build_app(ctx: ApiContext) -> Starlette:
         return Response(b"ok", media_type="text/plain")
 
     async def resources(request: Request) -> Response:
-        parts = request.url.path.strip("/").split("/")
+        # The decoded path as uvicorn gives it (building request.url would parse the
+        # whole URL again on every request).
+        parts = str(request.scope["path"]).strip("/").split("/")
+        if len(parts) == 1:  # /api/ or /apis/ (these routes come first: see below)
+            if request.method not in ("GET", "HEAD"):
+                raise errors.method_not_allowed()
+            return await (api if parts[0] == "api" else apis)(request)
         if parts[0] == "api":
             group, version, rest = "", parts[1], parts[2:]
         else:
@@ -139,18 +145,18 @@ def build_app(ctx: ApiContext) -> Starlette:
 
     app = Starlette(
         routes=[
+            # Resource requests first: the router tries routes in order, and nearly
+            # every request is one. They also match "/api/" and "/apis/" (see resources).
+            Route("/apis/{rest:path}", resources, methods=_METHODS),
+            Route("/api/{rest:path}", resources, methods=_METHODS),
             Route("/version", version),
             Route("/version/", version),
             Route("/healthz", healthz),
             Route("/livez", healthz),
             Route("/readyz", healthz),
             Route("/api", api),
-            Route("/api/", api),
             Route("/apis", apis),
-            Route("/apis/", apis),
             Route("/openapi/{rest:path}", openapi),
-            Route("/api/{rest:path}", resources, methods=_METHODS),
-            Route("/apis/{rest:path}", resources, methods=_METHODS),
             Route("/{rest:path}", unknown_path, methods=_METHODS),
         ],
         exception_handlers={
