@@ -277,7 +277,17 @@ class Storage:
 
     # -- writes -----------------------------------------------------------------
 
-    def _commit(self, key: ResourceKey, event_type: str, obj: Obj, old: Obj | None) -> Obj:
+    def _commit(
+        self,
+        key: ResourceKey,
+        event_type: str,
+        obj: Obj,
+        old: Obj | None,
+        old_raw: bytes | None = None,
+    ) -> Obj:
+        """Store ``obj`` (or remove it: DELETED) under a new resourceVersion and send its
+        event. ``old_raw``, when given, is the stored encoding of ``old`` (saves encoding
+        it again)."""
         namespace = obj["metadata"].get("namespace", "")
         name = obj["metadata"]["name"]
         store = self._store(key)
@@ -303,7 +313,10 @@ class Storage:
             store.objects[(namespace, name)] = Stored(raw, rv)
             self._index(key, namespace, name, obj)
             self.persistence.put(key, namespace, name, raw, rv)
-        old_raw = dumps(old) if old is not None and event_type == "MODIFIED" else None
+        if old is None or event_type != "MODIFIED":
+            old_raw = None
+        elif old_raw is None:
+            old_raw = dumps(old)
         store.record(WatchEvent(rv, event_type, namespace, raw, old_raw))
         for hook in self._hooks:
             hook(self, key, event_type, obj, old)
@@ -387,13 +400,17 @@ class Storage:
         ``change`` may raise ApiError to abort (nothing is stored). Raises NotFound.
         """
         with self.lock:
-            old = self.find(info.key, namespace if info.namespaced else "", name)
-            if old is None:
+            stored = self._store(info.key).objects.get((namespace if info.namespaced else "", name))
+            if stored is None:
                 raise errors.not_found(info.plural, info.group, name)
-            new = change(json_copy(old))
-            return self._replace(info, old, new, dry_run=dry_run)
+            # Two parses of the stored bytes: the old object and the copy to change.
+            old = orjson.loads(stored.raw)
+            new = change(orjson.loads(stored.raw))
+            return self._replace(info, old, new, dry_run=dry_run, old_raw=stored.raw)
 
-    def _replace(self, info: ResourceInfo, old: Obj, new: Obj, *, dry_run: bool) -> Obj:
+    def _replace(
+        self, info: ResourceInfo, old: Obj, new: Obj, *, dry_run: bool, old_raw: bytes | None = None
+    ) -> Obj:
         meta = new.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
@@ -453,7 +470,7 @@ class Storage:
         grace_left = meta.get("deletionGracePeriodSeconds")
         if deleting and not _finalizers(new, info.key) and not grace_left:
             return self._commit(info.key, "DELETED", new, old)
-        return self._commit(info.key, "MODIFIED", new, old)
+        return self._commit(info.key, "MODIFIED", new, old, old_raw)
 
     def delete(
         self,
