@@ -193,6 +193,8 @@ def custom_resource(
     warnings: list[str] = []
     if info.schema is None:
         return obj, warnings
+    # A registered CRD's schema is never changed (a changed CRD is registered anew).
+    schema_seam.freeze(info.schema)
     obj, unknown = schema_seam.prune_and_report(info.schema, obj)
     if unknown and field_validation == "Strict":
         raise errors.bad_request(schema_seam.strict_message(unknown, info.kind, info.version))

@@ -10,7 +10,15 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from guestbook_devcluster.schema import builtin_openapi, defaults, prune, rules, structural, tables
+from guestbook_devcluster.schema import (
+    builtin_openapi,
+    defaults,
+    keywords,
+    prune,
+    rules,
+    structural,
+    tables,
+)
 from guestbook_devcluster.schema import crd as crd_checks
 from guestbook_devcluster.schema.errors import FieldError
 
@@ -22,6 +30,12 @@ def _optional(name: str) -> ModuleType | None:
         if exc.name != f"guestbook_devcluster.schema.{name}":
             raise
         return None
+
+
+def freeze(schema: dict[str, Any]) -> None:
+    """Promise that ``schema`` (a registered CRD's) is never changed, so the checks
+    below may cache what its nodes ask for."""
+    keywords.freeze(schema)
 
 
 def prune_object(schema: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""Which keywords a schema subtree uses, so that walks can skip subtrees with nothing to do.
+"""Schemas frozen for reuse, and which keywords their subtrees use.
 
-Defaulting, CEL rules and list-type checks act only where their keyword appears
-(``default``, ``x-kubernetes-validations``, ``x-kubernetes-list-type``). Most of
-a custom resource's schema has none of them (a GuestbookEntry's status has no
-defaults and no rules), so every write would otherwise walk those parts for
-nothing. The answer is cached per schema node: schemas are not changed once a
-CRD is registered (a changed CRD brings new schema dicts).
+Every write is admitted against the same CRD schema dicts. The server
+``freeze``s the schemas it owns (a registered CRD's, never changed afterwards:
+a changed CRD brings new dicts), and the defaulting, CEL-rule and list-type
+walks skip the subtrees of a frozen schema that do not use their keyword
+(``default``, ``x-kubernetes-validations``, ``x-kubernetes-list-type``): most
+of a custom resource's schema has none, a GuestbookEntry's status no default
+and no rule. Schemas that are not frozen (built on the fly, perhaps changed
+later) are walked in full.
 """
 
 from __future__ import annotations
@@ -18,39 +20,61 @@ from typing import Any, Final
 # which costs a walk and never skips one that was needed.
 TRACKED: Final = ("default", "x-kubernetes-validations", "x-kubernetes-list-type")
 
-_MAX_CACHED: Final = 100_000
-# id(schema node) -> (the node, kept so its id is not reused, keywords below it)
-_cache: dict[int, tuple[object, frozenset[str]]] = {}
+_MAX_FROZEN: Final = 200_000
+# id(node) -> (the node, kept so its id is not reused, the keywords at and below it)
+_frozen: dict[int, tuple[object, frozenset[str]]] = {}
 _lock = threading.Lock()
 
 
+def freeze(root: dict[str, Any]) -> None:
+    """Mark ``root`` and every dict in it as unchanging, so their answers are cached.
+
+    Requires that nobody changes them afterwards. Cheap when ``root`` is frozen already.
+    """
+    if is_frozen(root):
+        return
+    found: dict[int, tuple[object, frozenset[str]]] = {}
+    _record(root, found, set())
+    with _lock:
+        if len(_frozen) + len(found) > _MAX_FROZEN:
+            _frozen.clear()  # CRDs come and go (tests): start again rather than grow
+        _frozen.update(found)
+
+
+def is_frozen(schema: object) -> bool:
+    """True when ``schema`` was frozen (as part of a frozen root)."""
+    entry = _frozen.get(id(schema))
+    return entry is not None and entry[0] is schema
+
+
 def uses(schema: dict[str, Any], keyword: str) -> bool:
-    """True when ``keyword`` (one of ``TRACKED``) is a key of ``schema`` or of any
-    dict nested in it. Requires a schema that is not changed afterwards."""
-    found = _cache.get(id(schema))
-    if found is None or found[0] is not schema:
-        keywords = _keywords_below(schema, set())
-        with _lock:
-            if len(_cache) >= _MAX_CACHED:
-                _cache.clear()
-            _cache[id(schema)] = (schema, keywords)
-        return keyword in keywords
-    return keyword in found[1]
+    """False only when ``schema`` is frozen and ``keyword`` (one of ``TRACKED``) is a
+    key of no dict in it; a walk looking for ``keyword`` can then skip ``schema``."""
+    entry = _frozen.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        return True
+    return keyword in entry[1]
 
 
-def _keywords_below(value: object, visiting: set[int]) -> frozenset[str]:
+def _record(
+    value: object, found: dict[int, tuple[object, frozenset[str]]], visiting: set[int]
+) -> frozenset[str]:
+    """The tracked keywords at and below ``value``, recording each dict's in ``found``."""
     if not isinstance(value, dict | list):
         return frozenset()
     if id(value) in visiting:  # a cycle: answer "everything" rather than loop
         return frozenset(TRACKED)
     visiting.add(id(value))
-    found: set[str] = set()
-    children = value.values() if isinstance(value, dict) else value
+    keywords: set[str] = set()
     if isinstance(value, dict):
-        found.update(k for k in TRACKED if k in value)
+        keywords.update(k for k in TRACKED if k in value)
+        children: Any = value.values()
+    else:
+        children = value
     for child in children:
-        if len(found) == len(TRACKED):
-            break
-        found |= _keywords_below(child, visiting)
+        keywords |= _record(child, found, visiting)
     visiting.discard(id(value))
-    return frozenset(found)
+    result = frozenset(keywords)
+    if isinstance(value, dict):
+        found[id(value)] = (value, result)
+    return result

@@ -157,7 +157,11 @@ def correlate_items(schema: Schema, value: list[Any], old: object) -> list[objec
                 return None
             return _identity({k: item.get(k) for k in keys})
 
-        by_key = {identity(item): item for item in old if identity(item) is not None}
+        by_key = {}
+        for item in old:
+            ident = identity(item)
+            if ident is not None:
+                by_key[ident] = item
         for index, item in enumerate(value):
             ident = identity(item)
             if ident is not None and ident in by_key:
