@@ -117,6 +117,7 @@ class ApiClient:
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=30.0),
             connector=aiohttp.TCPConnector(limit=connections, ssl=tls if tls else False),
+            cookie_jar=aiohttp.DummyCookieJar(),  # the API sets none; skips a filter per call
             read_bufsize=4 * 1024 * 1024,  # a watch event is one line; objects can be large
         )
 
