@@ -562,8 +562,10 @@ def markdown(scenarios: list[Scenario], machine: str, command: str) -> str:
             "",
             "| measure | goal | measured |",
             "|---|---|---|",
-            f"| burst of {s.burst_entries}: sealed throughput (first submit → last seal) "
-            f"| ≥ 1,000/s | {burst_rate:,.0f}/s ({'met' if burst_rate >= 1000 else 'missed'}) |",
+            # The goal is for sustained throughput (the row below); a burst into an
+            # idle pool also pays for starting the pods.
+            f"| burst of {s.burst_entries} into an idle pool: sealed throughput (first submit "
+            f"→ last seal) | — | {burst_rate:,.0f}/s |",
             f"| burst: creation rate the API accepted | — | {submit_rate:,.0f}/s |",
             f"| burst: submit → sealed p50 / p99 | — | "
             f"{percentile(s.burst_latencies, 0.5):.2f} s / "
