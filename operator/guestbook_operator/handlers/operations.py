@@ -25,14 +25,13 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
-    # Kopf would post an event per handled entry; our own events say what matters.
+    # Kopf would post an event per handled object; our own events say what matters.
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 16
-    # Kopf starts a worker per object with events, and an entry's worker holds
-    # the event, its handler's coroutines and state (~30 KB) until admission is
-    # done. Unbounded, a burst faster than admission kept 43,000 of them alive
-    # (1.3 GB at 50,000 entries); bounded, the rest wait as raw events. Idle
-    # workers leave after 0.5 s (not 5 s) so the bound does not cap throughput.
+    # Kopf watches only Ledgers (entries have the operator's own watch, decision
+    # 0049). It starts a worker per object with events; with very many Ledgers
+    # an unbounded number of them cost ~30 KB each (decision 0048), so they are
+    # bounded, and idle ones leave after 0.5 s (not 5 s).
     settings.queueing.worker_limit = 1000
     settings.queueing.idle_timeout = 0.5
     settings.watching.server_timeout = 300
