@@ -551,7 +551,8 @@ def markdown(scenarios: list[Scenario], machine: str, command: str) -> str:
         "worker Jobs, run as local processes by the job runner, seal them in a throwaway",
         "embedded PostgreSQL (fsync on). Latency is submit (client clock before the create)",
         "→ the seal's commit time in PostgreSQL, on the same machine; the status write",
-        "follows within one API round trip. Other helpers' work shared the 2 CPUs.",
+        "follows within one API round trip. The load average above is from the start of",
+        "the run; everything the system runs shares the 2 CPUs.",
         "",
     ]
     for s in scenarios:
