@@ -10,6 +10,7 @@ never changes the stored object.
 from __future__ import annotations
 
 import base64
+import json
 import random
 import re
 import uuid
@@ -261,11 +262,40 @@ def prepare_create(
     return obj, warnings
 
 
+def check_uid_unchanged(info: ResourceInfo, new: Obj, old: Obj) -> None:
+    """Raise Invalid (422) when ``new`` names another uid than the stored ``old``.
+
+    An empty or missing uid means "keep the stored one". This is how kube-apiserver
+    refuses a patch that changes the uid (ValidateObjectMetaUpdate); a PUT naming
+    another uid fails earlier, on its uid precondition (409, see handlers.update).
+    """
+    uid = new["metadata"].get("uid")
+    if uid in (None, "") or uid == old["metadata"]["uid"]:
+        return
+    if not isinstance(uid, str):
+        raise errors.bad_request("metadata.uid must be a string")
+    _raise_causes(
+        info,
+        new,
+        [
+            _cause(
+                "metadata.uid",
+                "FieldValueInvalid",
+                f"Invalid value: {json.dumps(uid)}: field is immutable",
+            )
+        ],
+    )
+
+
 def prepare_update(
     info: ResourceInfo, new: Obj, old: Obj, registry: Registry, *, field_validation: str
 ) -> tuple[Obj, list[str]]:
-    """The object to store for an update of the main resource (status is kept)."""
+    """The object to store for an update of the main resource (status is kept).
+
+    Raises BadRequest or Invalid; a changed uid is Invalid (``check_uid_unchanged``).
+    """
     _check_metadata(info, new)
+    check_uid_unchanged(info, new, old)
     warnings: list[str] = []
     if info.has_status:
         if "status" in old:
@@ -294,9 +324,17 @@ def prepare_update(
 def prepare_status_update(
     info: ResourceInfo, new: Obj, old: Obj, *, field_validation: str
 ) -> tuple[Obj, list[str]]:
-    """The object to store for a write to ``/status``: only status changes."""
+    """The object to store for a write to ``/status``: only status changes.
+
+    A custom resource's metadata, uid included, is taken from ``old`` whatever
+    ``new`` says (the CRD status strategy copies the stored object). Built-in
+    kinds keep their metadata too, but a changed uid is refused (Invalid), as
+    their status strategies leave the uid to ValidateObjectMetaUpdate.
+    """
     if not isinstance(new.get("metadata"), dict):
         raise errors.bad_request("metadata must be an object")
+    if info.builtin:
+        check_uid_unchanged(info, new, old)
     result = json_copy(old)
     if "status" in new:
         result["status"] = new["status"]

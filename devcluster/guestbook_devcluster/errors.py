@@ -102,6 +102,22 @@ def conflict(resource: str, group: str, name: str, why: str) -> ApiError:
     )
 
 
+def uid_precondition_failed(
+    resource: str, group: str, name: str, wanted: str, stored: str
+) -> ApiError:
+    """409 Conflict: a uid precondition names another object than the stored one.
+
+    ``stored`` is empty when no object has the name. kube-apiserver wraps this
+    text in its storage error (``StorageError: invalid object, Code: 4, ...``).
+    """
+    return conflict(
+        resource,
+        group,
+        name,
+        f"Precondition failed: UID in precondition: {wanted}, UID in object meta: {stored}",
+    )
+
+
 def stale_conflict(resource: str, group: str, name: str) -> ApiError:
     """409 Conflict for an update whose resourceVersion is not the current one."""
     return conflict(

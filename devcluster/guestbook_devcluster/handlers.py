@@ -262,8 +262,13 @@ def mutate_object(
     dry_run: bool,
     validation: str,
     warnings: list[str],
+    uid_precondition: str | None = None,
 ) -> Obj:
-    """Apply ``compute`` to the current object and store it under the API's rules."""
+    """Apply ``compute`` to the current object and store it under the API's rules.
+
+    ``uid_precondition`` (an update's ``metadata.uid``) must be the stored uid,
+    else Conflict (409) before anything else is looked at, as in kube-apiserver.
+    """
     info = target.info
     assert target.name is not None
     name = target.name
@@ -271,6 +276,11 @@ def mutate_object(
     converted = _converted(ctx, info)
 
     def change(current: Obj) -> Obj:
+        stored_uid = current["metadata"]["uid"]
+        if uid_precondition is not None and uid_precondition != stored_uid:
+            raise errors.uid_precondition_failed(
+                info.plural, info.group, name, uid_precondition, stored_uid
+            )
         if converted:
             current = conversion.from_storage(info, current)
         snapshot = json_copy(current)
@@ -316,28 +326,46 @@ async def update(ctx: ApiContext, request: Request, target: Target) -> Response:
     body = check_kind(info, await wire.read_body(request, _WRITE_TYPES))
     dry_run = _dry_run(request)
     validation = _field_validation(request)
-    if not body["metadata"].get("resourceVersion") and not info.allow_unconditional_update:
-        raise errors.invalid(
-            info.kind,
-            info.group,
-            target.name or "",
-            [
-                {
-                    "reason": "FieldValueInvalid",
-                    "message": "Invalid value: 0: must be specified for an update",
-                    "field": "metadata.resourceVersion",
-                }
-            ],
-        )
+    # A uid in the body is a precondition (rest.defaultUpdatedObjectInfo), also on /status.
+    uid = body["metadata"].get("uid")
+    uid_precondition = uid if isinstance(uid, str) and uid else None
+
+    def replacement(current: Obj) -> Obj:
+        # Checked after NotFound and the uid precondition, in kube-apiserver's order.
+        if not body["metadata"].get("resourceVersion") and not info.allow_unconditional_update:
+            raise errors.invalid(
+                info.kind,
+                info.group,
+                target.name or "",
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": "Invalid value: 0: must be specified for an update",
+                        "field": "metadata.resourceVersion",
+                    }
+                ],
+            )
+        return json_copy(body)
+
     warnings: list[str] = []
-    result = mutate_object(
-        ctx,
-        target,
-        lambda current: json_copy(body),
-        dry_run=dry_run,
-        validation=validation,
-        warnings=warnings,
-    )
+    try:
+        result = mutate_object(
+            ctx,
+            target,
+            replacement,
+            dry_run=dry_run,
+            validation=validation,
+            warnings=warnings,
+            uid_precondition=uid_precondition,
+        )
+    except errors.ApiError as exc:
+        if exc.code != 404 or exc.kind != info.plural or uid_precondition is None:
+            raise
+        # The object is missing: kube-apiserver checks the precondition against an
+        # empty object (no uid), so the answer is this Conflict, not NotFound.
+        raise errors.uid_precondition_failed(
+            info.plural, info.group, target.name or "", uid_precondition, ""
+        ) from None
     return respond(ctx, request, info, result, 200, warnings)
 
 

@@ -499,12 +499,8 @@ class Storage:
             meta = obj["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise errors.conflict(
-                    info.plural,
-                    info.group,
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, "
-                    f"UID in object meta: {meta['uid']}",
+                raise errors.uid_precondition_failed(
+                    info.plural, info.group, name, pre["uid"], meta["uid"]
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
                 raise errors.conflict(
