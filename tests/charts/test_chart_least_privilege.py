@@ -249,8 +249,8 @@ def test_operator_workers_and_web_ui_need_every_right_they_get_and_no_other(
             ("ledger.guestbook.io", "guestbookentries", "get"),
             # Only when the database URI changed since the Ledger's Secret was made.
             ("", "secrets", "patch"),
-            # Kopf's annotations on entries: only while entries have create handlers.
-            ("ledger.guestbook.io", "guestbookentries", "patch"),
+            # Only when an entry arrives before Kopf has listed the Ledgers.
+            ("ledger.guestbook.io", "ledgers", "get"),
         },
         # Only when the audit finds a mismatch, to report it on the entry.
         "worker": {("ledger.guestbook.io", "guestbookentries", "get")},

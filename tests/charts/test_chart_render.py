@@ -123,12 +123,12 @@ def test_the_operator_runs_the_image_with_the_database_from_the_chart_secret() -
 
 
 OPERATOR_RULES = {
+    (LEDGER, "ledgers", "get"),
     (LEDGER, "ledgers", "list"),
     (LEDGER, "ledgers", "watch"),
     (LEDGER, "ledgers", "patch"),
     (LEDGER, "guestbookentries", "list"),
     (LEDGER, "guestbookentries", "watch"),
-    (LEDGER, "guestbookentries", "patch"),
     (LEDGER, "guestbookentries", "get"),
     (LEDGER, "guestbookentries", "delete"),
     (LEDGER, "ledgers/status", "patch"),

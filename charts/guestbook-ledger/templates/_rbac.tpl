@@ -6,17 +6,21 @@ local API server's request log).
 
 {{/* The operator in the namespaces it serves. */}}
 {{- define "guestbook-ledger.operatorRules" -}}
-# Kopf watches Ledgers and entries and keeps its progress annotations and
-# finalizers on them (entries: only while they have create handlers).
+# Kopf watches Ledgers and keeps its progress annotations and finalizers on
+# them; admission.py reads one when an entry arrives before Kopf listed them.
 - apiGroups: ["ledger.guestbook.io"]
-  resources: ["ledgers", "guestbookentries"]
-  verbs: ["list", "watch", "patch"]
-# Statuses: handlers/ledgers.py, pool.py, entries.py, repair.py.
+  resources: ["ledgers"]
+  verbs: ["get", "list", "watch", "patch"]
+# The operator's own entry watch (entry_watch.py) and the repair listing.
+- apiGroups: ["ledger.guestbook.io"]
+  resources: ["guestbookentries"]
+  verbs: ["list", "watch"]
+# Statuses: handlers/ledgers.py, pool.py, admission.py, repair.py.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["ledgers/status", "guestbookentries/status"]
   verbs: ["patch"]
-# entries.py re-reads an entry whose status write conflicted; repair.py retires
-# sealed entries past the Ledger's retention.
+# admission.py re-reads an entry whose status write conflicted or that waits
+# for its Ledger; repair.py retires sealed entries past the Ledger's retention.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["guestbookentries"]
   verbs: ["get", "delete"]
