@@ -19,6 +19,22 @@ class ServerProcess:
     kubeconfig: Path
 
 
+def devcluster_command(kubeconfig: Path, *options: str) -> list[str]:
+    """The command line of `guestbook-ledger devcluster` on a free loopback port,
+    writing its kubeconfig to ``kubeconfig``, with extra CLI ``options``."""
+    return [
+        sys.executable,
+        "-m",
+        "guestbook_ledger",
+        "devcluster",
+        "--port",
+        "0",
+        "--kubeconfig",
+        str(kubeconfig),
+        *options,
+    ]
+
+
 @contextmanager
 def devcluster_process(*options: str, stop_timeout: float = 60) -> Iterator[ServerProcess]:
     """Start the local API server on a free loopback port with extra CLI `options`
@@ -29,19 +45,7 @@ def devcluster_process(*options: str, stop_timeout: float = 60) -> Iterator[Serv
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "guestbook_ledger",
-                "devcluster",
-                "--port",
-                "0",
-                "--kubeconfig",
-                str(kubeconfig),
-                *options,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
+            devcluster_command(kubeconfig, *options), stdout=subprocess.PIPE, text=True
         )
         try:
             assert server.stdout is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from guestbook_devcluster.kubectl import Kubectl
+from guestbook_devcluster.server_process import devcluster_command
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -16,17 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 def test_cli_serves_kubectl_and_stops_cleanly(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc" / "kubeconfig"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "guestbook_ledger",
-            "devcluster",
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--no-job-runner",
-        ],
+        devcluster_command(kubeconfig, "--no-job-runner"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

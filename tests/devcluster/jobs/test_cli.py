@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from guestbook_devcluster.kubectl import Kubectl
+from guestbook_devcluster.server_process import devcluster_command
 from job_manifests import apply, get_json, python_job
 
 
@@ -19,17 +20,7 @@ def _server(tmp_path: Path, *options: str) -> Iterator[tuple[Kubectl, list[str]]
     """Run the CLI; yields kubectl for it and, after it stopped, its stderr lines."""
     kubeconfig = tmp_path / "kubeconfig"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "guestbook_ledger",
-            "devcluster",
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-            *options,
-        ],
+        devcluster_command(kubeconfig, *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
