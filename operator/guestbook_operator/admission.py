@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from guestbook_ledger.format.errors import RecordError
-from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, ApiError, Obj
+from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, ApiError, Obj, resource_path
 from guestbook_ledger.store.admission import NewEntry, withdraw_entry
 from guestbook_ledger.store.errors import (
     EntryConflictError,
@@ -60,10 +60,9 @@ class StatusConflict(RuntimeError):
     """The entry changed at every attempt to write its status."""
 
 
-def entry_path(namespace: str, name: str = "") -> str:
-    """The REST path of the GuestbookEntry ``name`` (or of the namespace's collection)."""
-    path = f"/apis/{API_VERSION}/namespaces/{namespace}/guestbookentries"
-    return f"{path}/{name}" if name else path
+def entry_path(namespace: str, name: str) -> str:
+    """The REST path of the GuestbookEntry ``namespace``/``name``."""
+    return resource_path(API_VERSION, "guestbookentries", namespace, name)
 
 
 def needs_admission(kind: str, status: Mapping[str, Any]) -> bool:
@@ -259,7 +258,7 @@ class EntryAdmissions:
 
     async def _ledger_exists(self, namespace: str, name: str) -> bool:
         """Whether the Ledger exists now (asked of the API; raises kube_rest errors)."""
-        path = f"/apis/{API_VERSION}/namespaces/{namespace}/ledgers/{name}"
+        path = resource_path(API_VERSION, "ledgers", namespace, name)
         return await self._api.get(path) is not None
 
     async def _fail(self, entry: Obj, message: str, generation: int) -> float | None:

@@ -413,34 +413,6 @@ class Kube:
         except ApiException as exc:
             raise KubeError(f"Cannot scale Job {namespace}/{name}: {exc.reason}") from None
 
-    def patch_entry_status_if_unchanged(
-        self, entry: Mapping[str, Any], status: Mapping[str, Any]
-    ) -> bool:
-        """Write ``status`` only if the entry still has ``entry``'s resourceVersion.
-
-        Returns False when the entry changed meanwhile (re-read and decide
-        again) or is gone.
-        """
-        from kubernetes.client.exceptions import ApiException
-
-        meta = entry["metadata"]
-        body = {
-            "metadata": {"resourceVersion": meta["resourceVersion"], "uid": meta["uid"]},
-            "status": dict(status),
-        }
-        try:
-            self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, meta["namespace"], ENTRY_PLURAL, meta["name"], body
-            )
-        except ApiException as exc:
-            if exc.status in (404, 409):
-                return False
-            raise KubeError(
-                f"Cannot update the status of GuestbookEntry {meta['namespace']}/{meta['name']}: "
-                f"{exc.reason}"
-            ) from None
-        return True
-
     def get_entry(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The GuestbookEntry, or None when it does not exist. Raises KubeError."""
         path = resource_path(API_VERSION, ENTRY_PLURAL, namespace, name)

@@ -1,4 +1,4 @@
-"""The custom resources as Kopf selects them, and Kopf bodies as plain dicts."""
+"""The Ledger resource as Kopf selects it, and Kopf bodies as plain dicts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from guestbook_operator.manifests import API_VERSION, GROUP, VERSION
 
 LEDGERS = (GROUP, VERSION, "ledgers")
-ENTRIES = (GROUP, VERSION, "guestbookentries")
 
 
 def plain(body: Mapping[str, Any], kind: str = "Ledger") -> dict[str, Any]:

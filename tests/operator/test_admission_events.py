@@ -27,5 +27,4 @@ def test_a_listing_takes_up_every_entry_not_final() -> None:
 
 def test_entry_path() -> None:
     base = "/apis/ledger.guestbook.io/v1alpha1/namespaces/team/guestbookentries"
-    assert entry_path("team") == base
     assert entry_path("team", "hello") == base + "/hello"

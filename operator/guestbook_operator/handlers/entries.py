@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 import kopf
+from guestbook_ledger.kube_rest import resource_path
 
 from guestbook_operator.active_replica import ActiveReplica, run_while_active
 from guestbook_operator.admission import EntryAdmissions
@@ -33,8 +34,8 @@ def ready_ledgers(namespace: str | None, name: str, status: kopf.Status, **_: An
 def entry_collections(namespaces: list[str]) -> list[str]:
     """The REST paths the operator watches: all namespaces, or each one named."""
     if not namespaces:
-        return [f"/apis/{API_VERSION}/guestbookentries"]
-    return [f"/apis/{API_VERSION}/namespaces/{ns}/guestbookentries" for ns in namespaces]
+        return [resource_path(API_VERSION, "guestbookentries")]
+    return [resource_path(API_VERSION, "guestbookentries", ns) for ns in namespaces]
 
 
 @kopf.on.startup()
