@@ -51,6 +51,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "bench", "guestbook_ledger.bench_cli", "run a benchmark and print its figures as Markdown"
     ),
     Subcommand(
+        "cluster",
+        "guestbook_localcluster.cli",
+        "build and run the local Kubernetes control plane (upstream binaries)",
+    ),
+    Subcommand(
         "devcluster",
         "guestbook_devcluster.cli",
         "run the local Kubernetes API server (for development and tests)",

@@ -112,7 +112,9 @@ def go_version(go: str) -> tuple[int, int]:
             [go, "env", "GOVERSION"], capture_output=True, text=True, check=True, timeout=60
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
-        raise BuildError(f"`{go} env GOVERSION` failed ({exc}); reinstall Go 1.26 or newer.") from exc
+        raise BuildError(
+            f"`{go} env GOVERSION` failed ({exc}); reinstall Go 1.26 or newer."
+        ) from exc
     match = re.match(r"go(\d+)\.(\d+)", out)
     if not match:
         raise BuildError(f"Go reported version {out!r}, which is not a release; install Go 1.26+.")
@@ -185,7 +187,9 @@ def ensure_binaries(progress: Callable[[str], None] = _say) -> Binaries:
             progress(f"[{number}/{len(todo)}] building {component.name} {component.version} ...")
             began = time.monotonic()
             _build(go, component, folder)
-            progress(f"[{number}/{len(todo)}] {component.name} built in {time.monotonic() - began:.0f} s")
+            progress(
+                f"[{number}/{len(todo)}] {component.name} built in {time.monotonic() - began:.0f} s"
+            )
         progress(f"All binaries built in {time.monotonic() - started:.0f} s.")
     return Binaries(folder)
 

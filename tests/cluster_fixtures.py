@@ -1,0 +1,82 @@
+"""The real Kubernetes control plane for the whole test session, a namespace per test.
+
+`local_cluster` is started once per session (etcd without fsync, otherwise a
+cluster as `make demo` runs it); each test that asks for `namespace` gets a
+fresh namespace, deleted afterwards, and `kubeconfig`/`kubectl` bound to it.
+(A plain module imported by the top-level conftest.py.)
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from guestbook_localcluster.controlplane import ControlPlane
+from guestbook_localcluster.kubeconfig import write_kubeconfig
+from guestbook_localcluster.kubectl import Kubectl
+from guestbook_localcluster.upstream import ensure_binaries
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """etcd, kube-apiserver, kube-controller-manager and kube-scheduler for the session."""
+    # Not under pytest's tmp_path: pod processes may run as other users.
+    root = Path(tempfile.mkdtemp(prefix="guestbook-cluster-"))
+    plane = ControlPlane(root, ensure_binaries(), durable=False, progress=lambda _: None)
+    plane.start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def admin_kubectl(control_plane: ControlPlane) -> Kubectl:
+    """kubectl as the cluster admin, with no default namespace."""
+    return Kubectl(control_plane.admin_kubeconfig, control_plane.data_dir / "kube-cache")
+
+
+@pytest.fixture
+def namespace(admin_kubectl: Kubectl) -> Iterator[str]:
+    """A new namespace for one test, deleted (without waiting) afterwards."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    admin_kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        admin_kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubeconfig(
+    control_plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """An admin kubeconfig whose default namespace is the test's; also ``$KUBECONFIG``."""
+    admin = control_plane.pki.client("admin", "kubernetes-admin", ("system:masters",))
+    path = write_kubeconfig(
+        tmp_path / "kubeconfig",
+        control_plane.server_url,
+        control_plane.pki.ca_cert,
+        "kubernetes-admin",
+        admin,
+        namespace=namespace,
+    )
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    # The kubernetes client reads $KUBECONFIG once, at import; point it here too
+    # so that Kopf's login and load_kube_config() find this cluster.
+    kube_config = sys.modules.get("kubernetes.config.kube_config")
+    if kube_config is not None:
+        monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+    return path
+
+
+@pytest.fixture
+def kubectl(kubeconfig: Path, namespace: str, tmp_path: Path) -> Kubectl:
+    """The real kubectl, bound to the test's namespace."""
+    return Kubectl(kubeconfig, tmp_path / "kube-cache", namespace=namespace)
