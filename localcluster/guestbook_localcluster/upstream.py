@@ -179,7 +179,7 @@ def ensure_binaries(progress: Callable[[str], None] = _say) -> Binaries:
         folder.mkdir(parents=True, exist_ok=True)
         progress(
             f"Building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} from their Go "
-            f"modules into {folder} (once; 15-30 minutes on 2 cores with a cold Go cache, "
+            f"modules into {folder} (once: about 12 minutes on 2 cores with a cold Go cache, "
             "about a minute when Go's caches are warm)"
         )
         started = time.monotonic()
