@@ -354,3 +354,27 @@ def test_restarted_kubelet_reports_pods_lost_as_after_a_reboot(
     finally:
         first.stop_thread()
         admin_kubectl.run("delete", "node", node, "--wait=false", check=False)
+
+
+def test_pod_start_delay_shows_container_creating(
+    control_plane: ControlPlane, admin_kubectl: Kubectl, k: Kubectl, tmp_path: Path
+) -> None:
+    node = "slow-node"
+    config = kubelet_config(control_plane, node, tmp_path / "kubelet", free_port())
+    config.pod_start_delay = 5.0
+    slow = Kubelet(config, SampleImages())
+    slow.start_thread()
+    try:
+        admin_kubectl("cordon", node)
+        k("apply", "-f", "-", input=pod("slow", nodeName=node))
+        k(
+            "wait",
+            "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ContainerCreating",
+            "pod/slow",
+            WAIT,
+        )
+        assert get(k, "pod", "slow")["status"]["phase"] == "Pending"
+        wait_phase(k, "slow", "Succeeded")
+    finally:
+        slow.stop_thread()
+        admin_kubectl.run("delete", "node", node, "--wait=false", check=False)
