@@ -155,8 +155,15 @@ class LocalProcess:
             self._pidfd = -1
 
     def close(self) -> None:
-        """Stop watching the process and its output (the loop is closing); idempotent."""
+        """Stop watching the process and its output (the loop is closing); idempotent.
+
+        A process still running is reaped by a daemon thread once it ends (the
+        caller has killed it), so no zombie outlives a kubelet run in a thread.
+        """
         self._close_pidfd()
+        if not self._exited.done() and self._popen.returncode is None:
+            threading.Thread(target=self._popen.wait, daemon=True).start()
+            self._set_exit(-9)  # later waits must not block on a loop that may be gone
         for pipe in self._pipes:
             pipe.finish()
         self._log.close()
