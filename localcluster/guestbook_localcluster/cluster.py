@@ -17,7 +17,7 @@ from typing import Any
 
 from .controlplane import ControlPlane, ControlPlaneError
 from .images import ImageCatalog
-from .kubelet import DEFAULT_NODE_NAME, Kubelet, KubeletConfig
+from .kubelet import DEFAULT_NODE_NAME, Kubelet, KubeletConfig, KubeletNotReady
 from .upstream import ensure_binaries
 
 
@@ -88,7 +88,10 @@ class LocalCluster:
             pod_start_delay=self.pod_start_delay,
         )
         self.kubelet = Kubelet(config, self.images)
-        self.kubelet.start_thread()
+        try:
+            self.kubelet.start_thread()
+        except KubeletNotReady as exc:
+            raise ControlPlaneError(f"The process kubelet did not start: {exc}") from exc
 
     def stop_kubelet(self) -> None:
         if self.kubelet is not None:
