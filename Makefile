@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict scripts/install-image
 
 test: $(STAMP) tools lint typecheck
 	$(BIN)/pytest
