@@ -2,8 +2,10 @@
 
 Pods of the local cluster listen on their own loopback pod IPs, which a
 browser cannot guess; ``make demo`` opens ``127.0.0.1:8080`` and forwards each
-connection to a ready endpoint of the web UI's Service, read from its
-EndpointSlices (maintained by kube-controller-manager from pod readiness).
+connection to a ready pod of the web UI's Service. The endpoints are found as
+the EndpointSlice controller finds them (the Service's selector, ready pods,
+the target port by name or number), but read directly: kube-apiserver refuses
+loopback addresses in EndpointSlices, so those stay empty here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -20,21 +23,45 @@ Getter = Callable[[str], Any]
 PIPE_CHUNK = 64 * 1024
 
 
-def ready_endpoints(slices: Any, port_name: str | None) -> list[tuple[str, int]]:
-    """(address, port) of every ready endpoint in an EndpointSliceList."""
+def _target_port(service: Any, port_name: str | None) -> int | str | None:
+    for port in (service.get("spec") or {}).get("ports") or []:
+        if port_name is None or port.get("name") == port_name:
+            target = port.get("targetPort", port.get("port"))
+            return target if isinstance(target, int | str) else None
+    return None
+
+
+def _container_port(pod: Any, target: int | str) -> int | None:
+    if isinstance(target, int):
+        return target
+    if target.isdigit():
+        return int(target)
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == target:
+                return int(port["containerPort"])
+    return None
+
+
+def _ready(pod: Any) -> bool:
+    status = pod.get("status") or {}
+    return not (pod.get("metadata") or {}).get("deletionTimestamp") and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def ready_endpoints(service: Any, pods: Any, port_name: str | None) -> list[tuple[str, int]]:
+    """(pod IP, port) of every ready pod of ``service`` in the PodList ``pods``."""
+    target = _target_port(service or {}, port_name)
+    if target is None:
+        return []
     found: list[tuple[str, int]] = []
-    for item in (slices or {}).get("items") or []:
-        ports = [
-            p["port"]
-            for p in item.get("ports") or []
-            if p.get("port") and (port_name is None or p.get("name") == port_name)
-        ]
-        for endpoint in item.get("endpoints") or []:
-            if (endpoint.get("conditions") or {}).get("ready") is False:
-                continue
-            found += [
-                (address, port) for address in endpoint.get("addresses") or [] for port in ports
-            ]
+    for pod in (pods or {}).get("items") or []:
+        address = (pod.get("status") or {}).get("podIP")
+        port = _container_port(pod, target)
+        if address and port and _ready(pod):
+            found.append((str(address), port))
     return found
 
 
@@ -62,10 +89,8 @@ class ServiceProxy:
         self, get: Getter, namespace: str, name: str, port: int, port_name: str | None = None
     ) -> None:
         self.get = get
-        self.path = (
-            f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"
-            f"?labelSelector=kubernetes.io/service-name%3D{name}"
-        )
+        self.namespace = namespace
+        self.name = name
         self.service = f"{namespace}/{name}"
         self.port = port
         self.port_name = port_name
@@ -98,13 +123,21 @@ class ServiceProxy:
         self._thread.join(10)
         self._thread = None
 
+    def _endpoints(self) -> list[tuple[str, int]]:
+        service = self.get(f"/api/v1/namespaces/{self.namespace}/services/{self.name}")
+        selector = ((service or {}).get("spec") or {}).get("selector") or {}
+        if not selector:
+            return []
+        query = urllib.parse.quote(",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+        pods = self.get(f"/api/v1/namespaces/{self.namespace}/pods?labelSelector={query}")
+        return ready_endpoints(service, pods, self.port_name)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         try:
-            slices = await loop.run_in_executor(None, self.get, self.path)
+            endpoints = await loop.run_in_executor(None, self._endpoints)
         except Exception:
-            slices = None
-        endpoints = ready_endpoints(slices, self.port_name)
+            endpoints = []
         random.shuffle(endpoints)
         for host, port in endpoints:
             try:

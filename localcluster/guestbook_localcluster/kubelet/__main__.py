@@ -18,13 +18,9 @@ from .kubelet import Kubelet, run_until_signal
 
 
 def _images() -> ImageSource:
-    try:
-        from ..images import ImageCatalog  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise SystemExit(
-            f"error: no image catalog ({exc}); install guestbook-ledger fully"
-        ) from exc
-    catalog: ImageSource = ImageCatalog()
+    from ..images import ImageCatalog
+
+    catalog: ImageSource = ImageCatalog.project()
     return catalog
 
 
