@@ -26,7 +26,7 @@ from guestbook_ledger.store.sealing import SealResult, claim_pending, seal_batch
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.entry_status_writer import EntryStatusWrite
 from guestbook_operator.kube import Kube
-from guestbook_operator.status import entry_sealed_into, rfc3339
+from guestbook_operator.status import entry_sealed_into, rfc3339, tree_head_status
 
 log = logging.getLogger("guestbook.worker")
 
@@ -73,13 +73,9 @@ def entry_status_writes(namespace: str, result: SealResult, now: str) -> list[En
 
 
 def ledger_tree_status(result: SealResult) -> dict[str, object]:
-    """The part of a Ledger's status a worker owns: its latest tree head."""
-    head = result.tree_head
-    return {
-        "treeSize": head.tree_size,
-        "rootHash": head.root_hash.hex(),
-        "signedTreeHead": head.to_dict(),
-    }
+    """The part of a Ledger's status a worker owns: its latest tree head (a
+    checkpoint, shown as the signed note in ``status.checkpoint``)."""
+    return tree_head_status(result.tree_head.to_dict())
 
 
 def run_worker(
