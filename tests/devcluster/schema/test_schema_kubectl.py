@@ -367,3 +367,30 @@ def test_typos_in_builtin_kinds_are_refused_like_a_real_cluster(kubectl: Run) ->
     stored = get_json(kubectl, "job", "typo")
     container = stored["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
     assert "comand" not in container and container["image"] == "python"
+
+
+def test_ledger_origin_is_immutable(crds: Run) -> None:
+    created = crds(
+        "apply", "-f", "-", stdin=manifest("Ledger", "l", {"origin": "book.example/l"})
+    )
+    assert created.returncode == 0, created.stderr
+    changed = crds(
+        "patch", "ldg", "l", "--type=merge", "-p", '{"spec":{"origin":"other.example/l"}}'
+    )
+    assert changed.returncode == 1
+    assert "spec.origin is immutable" in changed.stderr
+    removed = crds("patch", "ldg", "l", "--type=merge", "-p", '{"spec":{"origin":null}}')
+    assert removed.returncode == 1
+    assert "cannot be added or removed" in removed.stderr
+    unchanged = crds("patch", "ldg", "l", "--type=merge", "-p", '{"spec":{"maxWorkers":3}}')
+    assert unchanged.returncode == 0, unchanged.stderr
+
+
+def test_ledger_origin_cannot_be_added_later_or_hold_spaces(crds: Run) -> None:
+    assert crds("apply", "-f", "-", stdin=manifest("Ledger", "plain", {})).returncode == 0
+    added = crds("patch", "ldg", "plain", "--type=merge", "-p", '{"spec":{"origin":"a.example"}}')
+    assert added.returncode == 1
+    assert "cannot be added or removed" in added.stderr
+    spaced = crds("apply", "-f", "-", stdin=manifest("Ledger", "sp", {"origin": "a b"}))
+    assert spaced.returncode == 1
+    assert "spec.origin" in spaced.stderr
