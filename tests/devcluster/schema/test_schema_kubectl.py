@@ -370,9 +370,7 @@ def test_typos_in_builtin_kinds_are_refused_like_a_real_cluster(kubectl: Run) ->
 
 
 def test_ledger_origin_is_immutable(crds: Run) -> None:
-    created = crds(
-        "apply", "-f", "-", stdin=manifest("Ledger", "l", {"origin": "book.example/l"})
-    )
+    created = crds("apply", "-f", "-", stdin=manifest("Ledger", "l", {"origin": "book.example/l"}))
     assert created.returncode == 0, created.stderr
     changed = crds(
         "patch", "ldg", "l", "--type=merge", "-p", '{"spec":{"origin":"other.example/l"}}'
