@@ -50,7 +50,7 @@ MAX_ORIGIN_LENGTH = 512
 
 
 def default_origin(ledger: str) -> str:
-    """The origin of ``NAMESPACE/NAME`` when its spec names none (see decision 0090).
+    """The origin of ``NAMESPACE/NAME`` when its spec names none (see decision 0084).
 
     Raises ValueError for a malformed ledger name.
     """

@@ -5,7 +5,7 @@ Hashing is parallel: any number of workers `claim_pending` disjoint batches
 ledger: `seal_batch` holds the ledger's advisory lock for one transaction that
 appends pending entries in sequence order at contiguous leaf indexes, stores the
 perfect nodes they complete and signs the new tree head, a C2SP checkpoint of
-the ledger's origin (decision 0090). It reads only the
+the ledger's origin (decision 0084). It reads only the
 frontier of the existing tree (O(log n) nodes), never all leaves.
 """
 

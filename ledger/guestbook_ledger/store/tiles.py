@@ -4,7 +4,7 @@ A tile's hashes are stored nodes of one tree level with consecutive indexes
 (see `guestbook_ledger.format.tiles`), so a tile is one range scan of a
 primary-key (``tree_nodes``) or unique (``entries.leaf_index``) index: at most
 256 rows, never a pass over the leaves. Nothing is stored per tile (decision
-0091 measures why). Every function runs one read-only transaction of two
+0085 measures why). Every function runs one read-only transaction of two
 queries: the ledger's row and the range.
 """
 

@@ -1,5 +1,5 @@
 -- Ledger store, version 2: tree heads become C2SP checkpoints (see
--- docs/decisions/0090-checkpoints-and-v1-tree-heads.md).
+-- docs/decisions/0084-checkpoints-and-v1-tree-heads.md).
 --
 -- Every ledger gets an origin, fixed once set: the checkpoint's first line and the
 -- name of its signing key. Existing ledgers get the default origin, which
