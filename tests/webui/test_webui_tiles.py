@@ -10,10 +10,23 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format import NoteVerifier, open_checkpoint, verifier_key
+from guestbook_ledger.format.cosignature import (
+    Cosignature,
+    Cosigner,
+    cosign,
+    verify_cosignatures,
+)
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.tiles import parse_entry_bundle
 from guestbook_ledger.format.tree import root_hash
-from guestbook_ledger.store import Connection, NewEntry, admit_entries, seal_batch
+from guestbook_ledger.store import (
+    Connection,
+    NewEntry,
+    admit_entries,
+    latest_checkpoint,
+    seal_batch,
+)
+from guestbook_ledger.store.witnesses import record_cosignatures, set_witness_policy
 from starlette.testclient import TestClient
 
 LEDGER = "default/guestbook"
@@ -153,3 +166,24 @@ def test_malformed_tile_paths_are_400_problems(
     body = response.json()
     assert body["type"] == "urn:guestbook-ledger:problem:invalid-tile-path"
     assert body["detail"]
+
+
+def test_checkpoint_waits_for_the_witness_quorum_and_carries_cosignatures(
+    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+) -> None:
+    witness = Ed25519PrivateKey.generate()
+    cosigner = Cosigner.for_key("w.example/1", witness.public_key())
+    entry = {"name": cosigner.name, "verifierKey": cosigner.to_text(), "url": "http://127.0.0.1:9"}
+    set_witness_policy(store, LEDGER, quorum=1, witnesses=[entry])
+    seal(store, signer, 0, 3)
+    assert client.get("/checkpoint").status_code == 404  # nobody cosigned yet
+
+    head = latest_checkpoint(store, LEDGER)
+    assert head is not None
+    line = cosign(witness, cosigner.name, head.text(), 1_700_000_000).to_line()
+    record_cosignatures(store, LEDGER, 3, [Cosignature(cosigner, 1_700_000_000, line)])
+    seal(store, signer, 3, 2)  # size 5 is signed but not yet cosigned
+    served = client.get("/checkpoint")
+    assert served.status_code == 200
+    assert served.text == head.note() + line
+    assert verify_cosignatures(served.text, [cosigner])[0].timestamp == 1_700_000_000

@@ -31,6 +31,7 @@ from guestbook_ledger.store import (
 )
 from guestbook_ledger.store.ledgers import find_ledger, ledger_public_keys
 from guestbook_ledger.store.schema import Connection, connect
+from guestbook_ledger.store.witnesses import PublishedCheckpoint, published_checkpoint
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
@@ -97,6 +98,10 @@ class LedgerReader:
 
     async def latest_checkpoint(self) -> SignedCheckpoint | None:
         return await self._call(lambda conn: latest_checkpoint(conn, self.ledger))
+
+    async def published_checkpoint(self) -> PublishedCheckpoint | None:
+        """The newest checkpoint the witness policy allows, with its cosignatures."""
+        return await self._call(lambda conn: published_checkpoint(conn, self.ledger))
 
     async def tree_head_at(self, size: int) -> TreeHead | None:
         return await self._call(lambda conn: tree_head_at(conn, self.ledger, size))

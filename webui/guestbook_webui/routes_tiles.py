@@ -26,15 +26,18 @@ OCTET_STREAM = "application/octet-stream"
 
 
 async def checkpoint(request: Request) -> Response:
-    """``GET /checkpoint``: the latest checkpoint as a signed note (text/plain)."""
-    head = await from_ledger(reader_of(request).latest_checkpoint())
-    if head is None:
+    """``GET /checkpoint``: the newest checkpoint that the Ledger's witness policy
+    allows to publish (the newest one without a policy), as a signed note with
+    the witnesses' cosignatures (text/plain)."""
+    published = await from_ledger(reader_of(request).published_checkpoint())
+    if published is None:
         raise not_found(
-            "The ledger has signed no checkpoint yet; it signs one when its Ledger is "
-            "provisioned and with every seal."
+            "The ledger has no checkpoint to publish yet: it signs one when its Ledger is "
+            "provisioned and with every seal, and publishes one once enough of its witnesses "
+            "have cosigned it."
         )
     return Response(
-        head.note().encode("utf-8"),
+        published.note().encode("utf-8"),
         media_type="text/plain; charset=utf-8",
         headers={"Cache-Control": CHECKPOINT_CACHE},
     )

@@ -22,6 +22,11 @@ from guestbook_ledger.store.errors import OriginError
 from guestbook_ledger.store.heads import latest_tree_head
 from guestbook_ledger.store.ledgers import ensure_ledger
 from guestbook_ledger.store.sealing import seal_batch
+from guestbook_ledger.store.witnesses import (
+    WitnessPolicyError,
+    set_witness_policy,
+    witness_policy,
+)
 
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.manifests import (
@@ -56,6 +61,8 @@ def _now() -> str:
 @kopf.on.resume(*LEDGERS)
 @kopf.on.create(*LEDGERS)
 @kopf.on.update(*LEDGERS, field="spec.signingKeySecret")
+@kopf.on.update(*LEDGERS, field="spec.witnesses")
+@kopf.on.update(*LEDGERS, field="spec.witnessQuorum")
 def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     """Idempotent: the key Secret, the database Secret, the database rows (with the
     origin of ``spec.origin`` or the default), the first head."""
@@ -73,6 +80,14 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
                 public_key=signer.public_key(),
                 origin=(ledger.get("spec") or {}).get("origin") or None,
             )
+            spec = ledger.get("spec") or {}
+            if spec.get("witnesses") or witness_policy(conn, ref) is not None:
+                set_witness_policy(
+                    conn,
+                    ref,
+                    quorum=int(spec.get("witnessQuorum", 0)),
+                    witnesses=list(spec.get("witnesses") or []),
+                )
             head = latest_tree_head(conn, ref)
             if head is None:
                 head = seal_batch(conn, ref, signer, max_entries=1).tree_head
@@ -80,6 +95,10 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
         raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=5) from None
     except OriginError as exc:
         _not_ready(rt, ledger, "OriginConflict", str(exc))
+    except WitnessPolicyError as exc:
+        _not_ready(
+            rt, ledger, "WitnessPolicyInvalid", f"spec.witnesses is not usable: {exc}; fix it."
+        )
     current = ledger.get("status") or {}
     generation = int(ledger["metadata"].get("generation", 1))
     public = public_key_to_pem(signer.public_key()).decode("ascii")

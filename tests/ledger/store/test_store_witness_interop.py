@@ -1,4 +1,5 @@
-"""A witness written by others cosigns real checkpoints of a stored ledger:
+"""A witness written by others cosigns real checkpoints of a stored ledger, and
+publication follows the witness policy:
 litewitness (filippo.io/torchwood) accepts our checkpoints and consistency
 proofs over C2SP tlog-witness, its cosignature/v1 lines verify, a stale old
 size is answered with 409 and resent from the witness's size, and a forged
@@ -13,13 +14,26 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.format.checkpoint import SignedCheckpoint, sign_checkpoint, verifier_key
-from guestbook_ledger.format.cosignature import Cosigner
+from guestbook_ledger.format.checkpoint import (
+    SignedCheckpoint,
+    open_checkpoint,
+    sign_checkpoint,
+    verifier_key,
+)
+from guestbook_ledger.format.cosignature import Cosigner, verify_cosignatures
+from guestbook_ledger.format.note import NoteVerifier
 from guestbook_ledger.store import Connection, consistency_proof, latest_checkpoint, seal_batch
+from guestbook_ledger.store.witnesses import (
+    published_checkpoint,
+    set_witness_policy,
+    witnessed_size,
+)
 from guestbook_ledger.witness_client import WitnessError, submit_checkpoint
+from guestbook_operator.witnessing import witness_round
 from litewitness import RunningWitness, build_litewitness, litewitness
 
 ORIGIN = "ledger.guestbook.io/default/guestbook"
+DOWN_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +130,46 @@ def test_litewitness_cosigns_our_checkpoints_and_refuses_a_split_view(
     with pytest.raises(WitnessError) as unknown_key:
         submit_checkpoint(witness.url, cosigner, stranger.note(), proof_from(12), old_size=10)
     assert unknown_key.value.status == 403
+
+
+def test_publication_waits_for_the_quorum_and_carries_the_cosignatures(
+    conn: Connection,
+    ledger: str,
+    signer: Ed25519PrivateKey,
+    admit: Callable[[int], None],
+    witness: RunningWitness,
+) -> None:
+    cosigner = Cosigner.for_key(witness.name, witness.key.public_key())
+    unreachable = Cosigner.for_key("down.example/w", Ed25519PrivateKey.generate().public_key())
+    set_witness_policy(
+        conn,
+        ledger,
+        quorum=1,
+        witnesses=[
+            {"name": witness.name, "verifierKey": cosigner.to_text(), "url": witness.url},
+            {"name": unreachable.name, "verifierKey": unreachable.to_text(), "url": DOWN_URL},
+        ],
+    )
+    admit(4)
+    seal_batch(conn, ledger, signer)
+    assert published_checkpoint(conn, ledger) is None  # nothing cosigned yet
+
+    outcomes = {o.name: o for o in witness_round(conn, ledger, timeout=2)}
+    assert outcomes[witness.name].cosigned and outcomes[witness.name].tree_size == 4
+    assert outcomes[unreachable.name].error == "unreachable"
+    published = published_checkpoint(conn, ledger)
+    assert published is not None and published.checkpoint.tree_size == 4
+    note = published.note()
+    verifier = NoteVerifier.for_key(ORIGIN, signer.public_key())
+    assert open_checkpoint(note, verifier).tree_size == 4
+    assert [c.cosigner.name for c in verify_cosignatures(note, [cosigner])] == [witness.name]
+
+    # A new seal is not published before the witness cosigned it; sealing went on.
+    admit(3)
+    assert seal_batch(conn, ledger, signer).tree_head.tree_size == 7
+    still = published_checkpoint(conn, ledger)
+    assert still is not None and still.checkpoint.tree_size == 4
+    witness_round(conn, ledger, timeout=2)
+    after = published_checkpoint(conn, ledger)
+    assert after is not None and after.checkpoint.tree_size == 7
+    assert witnessed_size(conn, ledger, cosigner) == 7
