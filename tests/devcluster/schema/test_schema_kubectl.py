@@ -392,3 +392,27 @@ def test_ledger_origin_cannot_be_added_later_or_hold_spaces(crds: Run) -> None:
     spaced = crds("apply", "-f", "-", stdin=manifest("Ledger", "sp", {"origin": "a b"}))
     assert spaced.returncode == 1
     assert "spec.origin" in spaced.stderr
+
+
+def test_ledger_witness_quorum_cannot_exceed_the_witnesses(crds: Run) -> None:
+    witness = {"name": "w.example/1", "verifierKey": "w.example/1+00000000+BA==", "url": "http://w"}
+    too_many = crds(
+        "apply",
+        "-f",
+        "-",
+        stdin=manifest("Ledger", "w", {"witnesses": [witness], "witnessQuorum": 2}),
+    )
+    assert too_many.returncode == 1
+    assert "witnessQuorum must not exceed the number of witnesses" in too_many.stderr
+    bad_url = crds(
+        "apply", "-f", "-", stdin=manifest("Ledger", "u", {"witnesses": [dict(witness, url="w")]})
+    )
+    assert bad_url.returncode == 1
+    assert "spec.witnesses[0].url" in bad_url.stderr
+    fine = crds(
+        "apply",
+        "-f",
+        "-",
+        stdin=manifest("Ledger", "ok", {"witnesses": [witness], "witnessQuorum": 1}),
+    )
+    assert fine.returncode == 0, fine.stderr
