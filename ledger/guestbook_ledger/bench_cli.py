@@ -26,6 +26,12 @@ BENCHES: tuple[Subcommand, ...] = (
         hook="register_bench",
     ),
     Subcommand(
+        "tiles",
+        "guestbook_webui.bench_tiles",
+        "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99",
+        hook="register_bench",
+    ),
+    Subcommand(
         "webui",
         "guestbook_webui.bench_cli",
         "time from a new entry to every open page; sign and page timings",

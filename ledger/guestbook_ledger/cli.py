@@ -40,7 +40,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "verify",
         "guestbook_ledger.verify_cli",
-        "check inclusion and consistency proofs and signed tree heads offline",
+        "check inclusion and consistency proofs, checkpoints and signed tree heads offline",
     ),
     Subcommand(
         "audit",

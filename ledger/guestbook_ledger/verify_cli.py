@@ -1,4 +1,4 @@
-"""`guestbook-ledger verify …`: check proofs and signed tree heads offline.
+"""`guestbook-ledger verify …`: check proofs, checkpoints and signed tree heads offline.
 
 Nothing here trusts or contacts the ledger's server: an auditor passes hashes in
 hex (as shown by `kubectl get guestbookentries` or the web UI) and gets a
@@ -26,11 +26,12 @@ _EPILOG = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `verify inclusion`, `verify consistency` and `verify sth`."""
+    """Add `verify inclusion`, `verify consistency`, `verify checkpoint` and `verify sth`."""
     verify = subparsers.add_parser(
         "verify",
-        help="check inclusion and consistency proofs and signed tree heads offline",
-        description="Check RFC 9162 proofs and Ed25519 signed tree heads offline.",
+        help="check inclusion and consistency proofs, checkpoints and signed tree heads offline",
+        description="Check RFC 9162 proofs, C2SP checkpoints and Ed25519 signed tree heads "
+        "offline.",
         epilog=_EPILOG,
     )
     kinds = verify.add_subparsers(dest="kind", metavar="KIND", required=True)
@@ -69,10 +70,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     consistency.set_defaults(func=run_consistency)
 
+    checkpoint = kinds.add_parser(
+        "checkpoint",
+        help="check a C2SP checkpoint (signed note) against a note verifier key",
+        description="Check that a checkpoint (a C2SP signed note, as /checkpoint serves it) is "
+        "signed by the log's key and names its origin, e.g. curl -s https://HOST/checkpoint | "
+        'guestbook-ledger verify checkpoint - --vkey "$(kubectl get ldg NAME -o '
+        "jsonpath='{.status.verifierKey}')\". Signatures by other keys (witnesses) are ignored.",
+        epilog=_EPILOG,
+    )
+    checkpoint.add_argument(
+        "file", metavar="FILE", type=Path, help="the checkpoint note; - reads stdin"
+    )
+    checkpoint.add_argument(
+        "--vkey",
+        required=True,
+        metavar="VKEY",
+        help="the log's note verifier key, <origin>+<hex key ID>+<base64 key>",
+    )
+    checkpoint.set_defaults(func=run_checkpoint)
+
     sth = kinds.add_parser(
         "sth",
-        help="check a signed tree head's Ed25519 signature",
-        description="Check that a signed tree head (JSON) was signed by the given key, e.g. "
+        help="check a ledger format v1 signed tree head's Ed25519 signature",
+        description="Check that a signed tree head (JSON, sealed before checkpoints) was "
+        "signed by the given key, e.g. "
         "kubectl get ldg NAME -o jsonpath='{.status.signedTreeHead}' | "
         "guestbook-ledger verify sth - --public-key ledger.pub",
         epilog=_EPILOG,
@@ -198,5 +220,34 @@ def run_sth(args: argparse.Namespace) -> int:
     print(
         f"OK: tree head of {head.ledger} at size {head.tree_size} with root "
         f"{head.root_hash.hex()}, {head.timestamp}, signed by key {head.key_id}"
+    )
+    return 0
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import (
+        CheckpointFormatError,
+        KeyFormatError,
+        NoteFormatError,
+        NoteVerifier,
+        SignatureError,
+        open_checkpoint,
+    )
+    from guestbook_ledger.format.note import MAX_NOTE_SIZE
+
+    note = _read(args.file, MAX_NOTE_SIZE, "checkpoint file")
+    try:
+        verifier = NoteVerifier.from_text(args.vkey)
+    except KeyFormatError as exc:
+        raise UsageError(f"--vkey: {exc}") from None
+    try:
+        checkpoint = open_checkpoint(note, verifier)
+    except (NoteFormatError, CheckpointFormatError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    except SignatureError as exc:
+        return _invalid(str(exc))
+    print(
+        f"OK: checkpoint of {checkpoint.origin} at size {checkpoint.tree_size} with root "
+        f"{checkpoint.root_hash.hex()}, signed by {verifier.name}+{verifier.key_id.hex()}"
     )
     return 0

@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypedDict
 
-from guestbook_ledger.format.sth import SignedTreeHead
+from guestbook_ledger.format.checkpoint import TreeHead
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -241,7 +241,7 @@ def entry_sealed_into(
     *,
     leaf_index: int,
     leaf_hash: bytes,
-    head: SignedTreeHead,
+    head: TreeHead,
     generation: int,
     now: str,
 ) -> dict[str, Any]:
@@ -284,6 +284,24 @@ LEDGER_READY = ConditionChange(
 )
 
 
+def tree_head_status(tree_head: Mapping[str, Any]) -> dict[str, Any]:
+    """The Ledger status fields that show its latest tree head (``to_dict()`` of a
+    checkpoint or of a ledger format v1 JSON head): ``treeSize``, ``rootHash``
+    and either ``checkpoint`` (the signed note) or ``signedTreeHead``. A
+    checkpoint's status removes an older ``signedTreeHead`` (null in a merge
+    patch), so the status never shows two different heads."""
+    status: dict[str, Any] = {
+        "treeSize": int(tree_head["treeSize"]),
+        "rootHash": tree_head["rootHash"],
+    }
+    if tree_head.get("format") == "checkpoint":
+        status["checkpoint"] = tree_head["checkpoint"]
+        status["signedTreeHead"] = None
+    else:
+        status["signedTreeHead"] = dict(tree_head)
+    return status
+
+
 def ledger_status(
     current: Mapping[str, Any] | None,
     *,
@@ -299,8 +317,8 @@ def ledger_status(
 ) -> dict[str, Any]:
     """Status of a Ledger whose rows and key exist.
 
-    ``tree_head`` is the latest signed tree head as JSON (treeSize, rootHash,
-    timestamp, keyId, signature) or None before the first seal.
+    ``tree_head`` is the latest signed tree head's ``to_dict()`` (a checkpoint,
+    or a ledger format v1 JSON head) or None before the first seal.
     """
     if pending:
         progressing = ConditionChange(
@@ -332,8 +350,7 @@ def ledger_status(
         "observedGeneration": generation,
     }
     if tree_head:
-        status["rootHash"] = tree_head["rootHash"]
-        status["signedTreeHead"] = dict(tree_head)
+        status.update(tree_head_status(tree_head))
     return status
 
 

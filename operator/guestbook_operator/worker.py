@@ -4,8 +4,10 @@ Each pod loops: claim a batch of pending entries and store their leaf hashes
 (parallel across pods: ``FOR UPDATE SKIP LOCKED``), seal what is pending in
 sequence order under the ledger's lock and sign the new tree head (serial per
 ledger: one database transaction), then write every sealed entry's status and
-the Ledger's status. The database is the truth; a crash between the seal and
-the status writes is repaired by the operator. A pod exits 0 once it has found
+the Ledger's status; then its witnesses are asked to cosign the new checkpoint
+on a thread of their own (`witnessing`), which never holds up sealing. The
+database is the truth; a crash between the seal and the status writes is
+repaired by the operator. A pod exits 0 once it has found
 no work for ``idle_seconds``, which is how the pool shrinks.
 """
 
@@ -26,7 +28,8 @@ from guestbook_ledger.store.sealing import SealResult, claim_pending, seal_batch
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.entry_status_writer import EntryStatusWrite
 from guestbook_operator.kube import Kube
-from guestbook_operator.status import entry_sealed_into, rfc3339
+from guestbook_operator.status import entry_sealed_into, rfc3339, tree_head_status
+from guestbook_operator.witnessing import WitnessingThread, WitnessOutcome
 
 log = logging.getLogger("guestbook.worker")
 
@@ -73,13 +76,9 @@ def entry_status_writes(namespace: str, result: SealResult, now: str) -> list[En
 
 
 def ledger_tree_status(result: SealResult) -> dict[str, object]:
-    """The part of a Ledger's status a worker owns: its latest tree head."""
-    head = result.tree_head
-    return {
-        "treeSize": head.tree_size,
-        "rootHash": head.root_hash.hex(),
-        "signedTreeHead": head.to_dict(),
-    }
+    """The part of a Ledger's status a worker owns: its latest tree head (a
+    checkpoint, shown as the signed note in ``status.checkpoint``)."""
+    return tree_head_status(result.tree_head.to_dict())
 
 
 def run_worker(
@@ -104,12 +103,18 @@ def run_worker(
     last_work = clock()
     conn: Connection | None = None
     outage_since: float | None = None
+    witnessing = WitnessingThread(
+        connect, settings.ledger, lambda outcomes: report_witnesses(kube, namespace, name, outcomes)
+    )
+    witnessing.nudge()  # witnesses that missed a checkpoint catch up
     try:
         while not stop.is_set():
             try:
                 if conn is None:
                     conn = connect()
                 worked = _round(conn, kube, signer, settings, stop, clock, stats, namespace, name)
+                if worked:
+                    witnessing.nudge()
                 outage_since = None
             except DATABASE_DOWN as exc:
                 if conn is not None:
@@ -132,7 +137,36 @@ def run_worker(
     finally:
         if conn is not None:
             conn.close()
+        witnessing.close()
     return stats
+
+
+# Refusals that may mean the ledger showed this witness another history.
+_FORK_SIGNS = {"conflict", "refused", "bad-signature", "garbage"}
+
+
+def report_witnesses(kube: Kube, namespace: str, name: str, outcomes: list[WitnessOutcome]) -> None:
+    """Show a witness round in ``status.witnesses``; a refusal or a bad
+    cosignature is also a Warning event naming the witness."""
+    if not outcomes:
+        return
+    try:
+        kube.patch_ledger_status(
+            namespace, name, {"witnesses": [outcome.status() for outcome in outcomes]}
+        )
+        refused = [o for o in outcomes if o.error in _FORK_SIGNS]
+        ledger = kube.get_ledger(namespace, name) if refused else None
+        for outcome in refused:
+            if ledger is not None:
+                kube.post_event(
+                    ledger,
+                    type="Warning",
+                    reason="WitnessRefused",
+                    message=f"Witness {outcome.name} did not cosign ({outcome.error}): "
+                    f"{outcome.message}"[:1000],
+                )
+    except Exception as exc:  # status and events are a view; the database keeps the truth
+        log.warning("could not report the witnesses: %s", exc)
 
 
 def _round(

@@ -230,6 +230,25 @@ def test_ledger_status_reports_tree_head_and_pool() -> None:
     assert ready is not None and ready["status"] == "True"
 
 
+def test_a_checkpoint_head_shows_the_note_and_removes_an_older_json_head() -> None:
+    note = "origin.example\n7\nAAAA\n\n\u2014 origin.example c2ln\n"
+    head = {"format": "checkpoint", "treeSize": 7, "rootHash": HASH, "checkpoint": note}
+    status = ledger_status(
+        {"signedTreeHead": {"treeSize": 6}},
+        tree_head=head,
+        key_id=HASH,
+        public_key="PEM",
+        pending=0,
+        desired_workers=0,
+        active_workers=0,
+        worker_job="",
+        generation=1,
+        now=T0,
+    )
+    assert (status["treeSize"], status["rootHash"], status["checkpoint"]) == (7, HASH, note)
+    assert status["signedTreeHead"] is None  # a merge patch removes the JSON head
+
+
 def test_empty_ledger_status_is_idle_and_has_no_root() -> None:
     status = ledger_status(
         None,

@@ -110,7 +110,7 @@ def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
         expect(tree_head).to_contain_text("1 sealed")
         root = json.loads(system.kubectl("get", "ledger", "guestbook", "-o", "json"))
         expect(tree_head.locator("code")).to_have_attribute(
-            "title", root["status"]["signedTreeHead"]["rootHash"], timeout=60_000
+            "title", root["status"]["rootHash"], timeout=60_000
         )
         history = page.evaluate("window.phaseHistory")[name]
         assert history[0] == "Pending" and history[-1] == "Sealed", history

@@ -13,7 +13,9 @@ from typing import Any
 
 import guestbook_webui
 import pytest
+from guestbook_ledger.format.checkpoint import sign_checkpoint
 from guestbook_ledger.format.record import entry_record
+from guestbook_ledger.format.sth import generate_private_key, public_key_to_pem
 from playwright.sync_api import Page
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -149,3 +151,43 @@ def test_records_and_leaf_hashes_match_the_python_format(ledger_page: Page) -> N
         )
         assert record.encode() == expected
         assert leaf == hashlib.sha256(b"\x00" + expected).hexdigest()
+
+
+CHECKPOINT_JS = """
+async ([heads, pem]) => {
+  const F = LedgerFormat;
+  const der = F.pemToDer(pem);
+  const out = [];
+  for (const head of heads) out.push(await F.verifyTreeHeadSignature(head, der));
+  return out;
+}
+"""
+
+
+def test_the_browser_verifies_checkpoint_notes(ledger_page: Page) -> None:
+    key = generate_private_key()
+    other = generate_private_key()
+    head = sign_checkpoint(
+        key,
+        ledger="default/guestbook",
+        origin="example.test/guestbook",
+        tree_size=13,
+        root_hash=hashlib.sha256(b"root").digest(),
+        timestamp="2026-11-25T12:00:00Z",
+    ).to_dict()
+    by_other = sign_checkpoint(
+        other,
+        ledger="default/guestbook",
+        origin="example.test/guestbook",
+        tree_size=13,
+        root_hash=hashlib.sha256(b"root").digest(),
+        timestamp="2026-11-25T12:00:00Z",
+    ).to_dict()
+    bigger = dict(head, treeSize=14)  # the JSON claims another size than the signed note
+    text, _, signature = head["checkpoint"].partition("\n\n")
+    altered = dict(head, checkpoint=text.replace("\n13\n", "\n14\n") + "\n\n" + signature)
+    altered["treeSize"] = 14
+    pem = public_key_to_pem(key.public_key()).decode()
+    results = ledger_page.evaluate(CHECKPOINT_JS, [[head, by_other, bigger, altered], pem])
+    # By the ledger's key: valid; by another key, for another size, or altered: not.
+    assert results == [True, False, False, False]

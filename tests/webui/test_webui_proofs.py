@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_ledger.format.checkpoint import open_checkpoint
+from guestbook_ledger.format.note import NoteVerifier
 from guestbook_ledger.format.proof import verify_consistency, verify_inclusion
 from guestbook_ledger.format.record import entry_record
-from guestbook_ledger.format.sth import SignedTreeHead, load_public_key_pem, verify_tree_head
+from guestbook_ledger.format.sth import load_public_key_pem
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -56,13 +58,16 @@ def test_served_proofs_and_tree_heads_verify(
     ledger = client.get("/api/ledger").json()
     assert ledger["ledger"] == LEDGER
     assert ledger["treeSize"] == 13
-    head = SignedTreeHead.from_dict(ledger["signedTreeHead"])
-    assert head.root_hash.hex() == ledger["rootHash"]
+    served = ledger["signedTreeHead"]
+    assert served["format"] == "checkpoint"
+    assert (served["treeSize"], served["rootHash"]) == (13, ledger["rootHash"])
 
     key = client.get("/api/public-key")
     assert key.status_code == 200
     assert key.headers["content-type"].startswith("application/x-pem-file")
-    verify_tree_head(head, load_public_key_pem(key.content))
+    public_key = load_public_key_pem(key.content)
+    head = open_checkpoint(served["checkpoint"], NoteVerifier.for_key(served["origin"], public_key))
+    assert head.root_hash.hex() == ledger["rootHash"]
 
     for index in range(13):
         proof = client.get(f"/api/proofs/inclusion?index={index}&size=13").json()

@@ -21,7 +21,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from guestbook_webui import routes_api, routes_events, routes_health, routes_pages
+from guestbook_webui import (
+    routes_api,
+    routes_events,
+    routes_health,
+    routes_pages,
+    routes_tiles,
+)
 from guestbook_webui.app_state import WebState
 from guestbook_webui.entry_feed import EntryFeed
 from guestbook_webui.entry_view import display_time, failure, phase, short_hash
@@ -82,6 +88,9 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
             name="consistency",
         ),
         Route("/api/public-key", routes_api.public_key, methods=["GET"], name="public_key"),
+        # The read API of C2SP tlog-tiles, at the root as the spec places it.
+        Route("/checkpoint", routes_tiles.checkpoint, methods=["GET"], name="checkpoint"),
+        Route("/tile/{path:path}", routes_tiles.tile, methods=["GET"], name="tile"),
         Route("/healthz", routes_health.healthz, methods=["GET"], name="healthz"),
         Route("/readyz", routes_health.readyz, methods=["GET"], name="readyz"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -1,4 +1,5 @@
-"""Read-only access to the ledger database: tree heads, proofs, signing keys.
+"""Read-only access to the ledger database: tree heads, checkpoints, tiles, proofs,
+signing keys.
 
 psycopg2 is synchronous, so each read runs in a worker thread on a connection
 from a small pool; sessions are read-only, so the web UI can never change the
@@ -14,17 +15,23 @@ from typing import TypeVar
 
 import psycopg2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from guestbook_ledger.format.sth import SignedTreeHead, public_key_to_pem
+from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead
+from guestbook_ledger.format.sth import public_key_to_pem
+from guestbook_ledger.format.tiles import TilePath
 from guestbook_ledger.store import (
     DatabaseUnavailableError,
     consistency_proof,
     inclusion_proof,
+    latest_checkpoint,
     latest_tree_head,
+    read_entry_records,
+    read_tile,
     root_hash_at,
     tree_head_at,
 )
 from guestbook_ledger.store.ledgers import find_ledger, ledger_public_keys
 from guestbook_ledger.store.schema import Connection, connect
+from guestbook_ledger.store.witnesses import PublishedCheckpoint, published_checkpoint
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
@@ -86,11 +93,26 @@ class LedgerReader:
     async def _call(self, read: Callable[[Connection], T]) -> T:
         return await run_in_threadpool(self._run, read)
 
-    async def latest_tree_head(self) -> SignedTreeHead | None:
+    async def latest_tree_head(self) -> TreeHead | None:
         return await self._call(lambda conn: latest_tree_head(conn, self.ledger))
 
-    async def tree_head_at(self, size: int) -> SignedTreeHead | None:
+    async def latest_checkpoint(self) -> SignedCheckpoint | None:
+        return await self._call(lambda conn: latest_checkpoint(conn, self.ledger))
+
+    async def published_checkpoint(self) -> PublishedCheckpoint | None:
+        """The newest checkpoint the witness policy allows, with its cosignatures."""
+        return await self._call(lambda conn: published_checkpoint(conn, self.ledger))
+
+    async def tree_head_at(self, size: int) -> TreeHead | None:
         return await self._call(lambda conn: tree_head_at(conn, self.ledger, size))
+
+    async def tile(self, tile: TilePath) -> bytes:
+        """The hashes of hash tile ``tile``, concatenated (TileNotFoundError beyond the tree)."""
+        return await self._call(lambda conn: read_tile(conn, self.ledger, tile))
+
+    async def entry_records(self, tile: TilePath) -> list[bytes]:
+        """The records of entry bundle ``tile`` (TileNotFoundError beyond the tree)."""
+        return await self._call(lambda conn: read_entry_records(conn, self.ledger, tile))
 
     async def inclusion(self, index: int, size: int) -> tuple[list[bytes], bytes]:
         """The inclusion proof of leaf ``index`` in the tree of ``size``, and that root."""

@@ -29,6 +29,7 @@ LEDGER_DATABASE_NOT_CONFIGURED = _URN + "ledger-database-not-configured"
 CROSS_SITE_FORM = _URN + "cross-site-form"
 UNSUPPORTED_MEDIA_TYPE = _URN + "unsupported-media-type"
 TOO_LARGE = _URN + "request-too-large"
+INVALID_TILE_PATH = _URN + "invalid-tile-path"
 
 
 class Problem(Exception):

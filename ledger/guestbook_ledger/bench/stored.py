@@ -24,6 +24,7 @@ from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from guestbook_ledger.format.checkpoint import sign_checkpoint
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import rfc3339_utc
 from guestbook_ledger.format.ranges import (
@@ -32,7 +33,6 @@ from guestbook_ledger.format.ranges import (
     root_from_frontier,
 )
 from guestbook_ledger.format.record import entry_record
-from guestbook_ledger.format.sth import sign_tree_head
 from guestbook_ledger.store.admission import NewEntry, admit_entries
 from guestbook_ledger.store.audit import DEFAULT_CHUNK, audit_ledger
 from guestbook_ledger.store.heads import insert_head, read_latest_head
@@ -87,7 +87,7 @@ def grow_ledger(
 
     Preconditions: the ledger exists with `signer`'s key registered, and has no
     pending entries. Loads entries and nodes with COPY (triggers and foreign
-    keys skipped for the load, which needs a superuser), then signs a head.
+    keys skipped for the load, which needs a superuser), then signs a checkpoint.
     """
     with conn, conn.cursor() as cur:
         ledger = find_ledger(cur, BENCH_LEDGER)
@@ -105,9 +105,10 @@ def grow_ledger(
         insert_head(
             cur,
             ledger,
-            sign_tree_head(
+            sign_checkpoint(
                 signer,
                 ledger=ledger.full_name,
+                origin=ledger.origin,
                 tree_size=size,
                 root_hash=root_from_frontier(frontier),
                 timestamp=rfc3339_utc(),

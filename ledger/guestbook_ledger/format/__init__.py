@@ -5,15 +5,33 @@
 - :mod:`.tree`: root and proofs of a tree held in memory.
 - :mod:`.ranges`: the proof plan over stored perfect subtrees (for the database).
 - :mod:`.proof`: inclusion and consistency proof verification.
-- :mod:`.sth`: Ed25519 signed tree heads.
+- :mod:`.sth`: Ed25519 signed tree heads as JSON (ledger format v1, before checkpoints).
+- :mod:`.note`: C2SP signed notes with Ed25519 keys.
+- :mod:`.checkpoint`: tree heads as C2SP checkpoints in signed notes (every seal since).
+- :mod:`.tiles`: C2SP tlog-tiles paths and entry bundles.
 - :mod:`.hexcodec`: hashes and proofs as hex at the edges.
 
 Inside Python every hash is 32 raw bytes; hex appears only at the edges.
 """
 
+from guestbook_ledger.format.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    TreeHead,
+    checkpoint_text,
+    default_origin,
+    open_checkpoint,
+    parse_checkpoint_text,
+    sign_checkpoint,
+    verifier_key,
+    verify_checkpoint,
+    verify_head,
+)
 from guestbook_ledger.format.errors import (
+    CheckpointFormatError,
     HashFormatError,
     KeyFormatError,
+    NoteFormatError,
     ProofError,
     ProofFormatError,
     RecordError,
@@ -34,6 +52,7 @@ from guestbook_ledger.format.names import (
     parse_ledger_name,
     rfc3339_utc,
 )
+from guestbook_ledger.format.note import NoteVerifier, open_note, parse_note
 from guestbook_ledger.format.proof import (
     root_from_inclusion_proof,
     verify_consistency,
@@ -69,16 +88,24 @@ __all__ = [
     "MAX_MESSAGE_LENGTH",
     "MAX_PROOF_LENGTH",
     "MAX_TREE_SIZE",
+    "Checkpoint",
+    "CheckpointFormatError",
     "HashFormatError",
     "KeyFormatError",
+    "NoteFormatError",
+    "NoteVerifier",
     "ProofError",
     "ProofFormatError",
     "RecordError",
     "SignatureError",
+    "SignedCheckpoint",
     "SignedTreeHead",
+    "TreeHead",
     "TreeHeadFormatError",
+    "checkpoint_text",
     "consistency_proof",
     "consistency_ranges",
+    "default_origin",
     "entry_record",
     "fold_range",
     "format_hash",
@@ -94,8 +121,12 @@ __all__ = [
     "load_public_key_pem",
     "new_perfect_nodes",
     "node_hash",
+    "open_checkpoint",
+    "open_note",
+    "parse_checkpoint_text",
     "parse_hash",
     "parse_ledger_name",
+    "parse_note",
     "parse_proof",
     "perfect_subtrees",
     "private_key_to_pem",
@@ -104,9 +135,13 @@ __all__ = [
     "root_from_frontier",
     "root_from_inclusion_proof",
     "root_hash",
+    "sign_checkpoint",
     "sign_tree_head",
     "tree_head_payload",
+    "verifier_key",
+    "verify_checkpoint",
     "verify_consistency",
+    "verify_head",
     "verify_inclusion",
     "verify_tree_head",
 ]

@@ -33,4 +33,12 @@ class KeyFormatError(ValueError):
 
 
 class SignatureError(Exception):
-    """A signed tree head's signature does not verify under the given public key."""
+    """A signature (tree head, note, checkpoint) does not verify under the given key."""
+
+
+class NoteFormatError(ValueError):
+    """Text that should be a C2SP signed note is malformed (no blank line, bad signature line)."""
+
+
+class CheckpointFormatError(ValueError):
+    """A note's text is not a C2SP checkpoint (origin, tree size, base64 root hash)."""

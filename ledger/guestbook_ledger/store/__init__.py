@@ -29,14 +29,21 @@ from guestbook_ledger.store.errors import (
     InvalidDsnError,
     LedgerNameError,
     MissingNodeError,
+    OriginError,
     SigningKeyError,
     StoreError,
+    TileNotFoundError,
     TreeDamagedError,
     TreeSizeError,
     UnknownEntryError,
     UnknownLedgerError,
 )
-from guestbook_ledger.store.heads import first_head_containing, latest_tree_head, tree_head_at
+from guestbook_ledger.store.heads import (
+    first_head_containing,
+    latest_checkpoint,
+    latest_tree_head,
+    tree_head_at,
+)
 from guestbook_ledger.store.ledgers import Ledger, ensure_ledger
 from guestbook_ledger.store.proofs import consistency_proof, inclusion_proof, root_hash_at
 from guestbook_ledger.store.schema import Connection, connect, migrate, open_store
@@ -47,6 +54,7 @@ from guestbook_ledger.store.sealing import (
     claim_pending,
     seal_batch,
 )
+from guestbook_ledger.store.tiles import read_entry_records, read_tile
 
 __all__ = [
     "Admission",
@@ -63,12 +71,14 @@ __all__ = [
     "MismatchKind",
     "MissingNodeError",
     "NewEntry",
+    "OriginError",
     "PendingEntry",
     "SealResult",
     "SealedEntry",
     "SigningKeyError",
     "StoreError",
     "StoredEntry",
+    "TileNotFoundError",
     "TreeDamagedError",
     "TreeSizeError",
     "UnknownEntryError",
@@ -83,11 +93,14 @@ __all__ = [
     "entry_by_uid",
     "first_head_containing",
     "inclusion_proof",
+    "latest_checkpoint",
     "latest_tree_head",
     "migrate",
     "open_store",
     "pending_count",
     "pending_entries",
+    "read_entry_records",
+    "read_tile",
     "root_hash_at",
     "seal_batch",
     "seal_latencies",

@@ -25,7 +25,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg2.extensions import cursor as Cursor
 
+from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead, verify_head
 from guestbook_ledger.format.errors import (
+    CheckpointFormatError,
     ProofError,
     ProofFormatError,
     RecordError,
@@ -36,7 +38,6 @@ from guestbook_ledger.format.hashing import EMPTY_ROOT, leaf_hash
 from guestbook_ledger.format.proof import verify_consistency
 from guestbook_ledger.format.ranges import consistency_ranges, new_perfect_nodes, root_from_frontier
 from guestbook_ledger.format.record import entry_record
-from guestbook_ledger.format.sth import SignedTreeHead, verify_tree_head
 from guestbook_ledger.store.errors import MissingNodeError
 from guestbook_ledger.store.heads import HEAD_COLUMNS, head_from_row
 from guestbook_ledger.store.ledgers import Ledger, find_ledger, ledger_public_keys
@@ -134,7 +135,7 @@ def audit_ledger(
     return auditor.report
 
 
-def _read_heads(cur: Cursor, ledger: Ledger) -> list[SignedTreeHead]:
+def _read_heads(cur: Cursor, ledger: Ledger) -> list[TreeHead]:
     cur.execute(
         f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE ledger_id = %s ORDER BY tree_size",
         (ledger.id,),
@@ -150,7 +151,7 @@ class _Auditor:
     """Incremental recomputation state: the frontier and the damage seen so far."""
 
     def __init__(
-        self, ledger: Ledger, heads: list[SignedTreeHead], keys: dict[bytes, Ed25519PublicKey]
+        self, ledger: Ledger, heads: list[TreeHead], keys: dict[bytes, Ed25519PublicKey]
     ) -> None:
         self.ledger = ledger
         self.report = AuditReport(ledger=ledger.full_name)
@@ -311,13 +312,17 @@ class _Auditor:
                     )
                 )
 
-    def _check_signature(self, head: SignedTreeHead) -> None:
+    def _check_signature(self, head: TreeHead) -> None:
         key = self.keys.get(bytes.fromhex(head.key_id))
         try:
             if key is None:
                 raise SignatureError(f"its key {head.key_id} is not registered for the ledger")
-            verify_tree_head(head, key)
-        except (SignatureError, TreeHeadFormatError) as exc:
+            if isinstance(head, SignedCheckpoint) and head.origin != self.ledger.origin:
+                raise SignatureError(
+                    f"its origin {head.origin!r} is not the ledger's {self.ledger.origin!r}"
+                )
+            verify_head(head, key)
+        except (SignatureError, TreeHeadFormatError, CheckpointFormatError) as exc:
             self._add(
                 Mismatch(
                     MismatchKind.HEAD_SIGNATURE,

@@ -53,3 +53,11 @@ class TreeDamagedError(StoreError):
 
 class MissingNodeError(StoreError):
     """A node the tree must have is not stored: the database was damaged."""
+
+
+class OriginError(StoreError, ValueError):
+    """A ledger's checkpoint origin is malformed, or differs from the one it was created with."""
+
+
+class TileNotFoundError(StoreError, ValueError):
+    """A tile or entry bundle asked for lies beyond the sealed tree."""

@@ -4,7 +4,8 @@ Hashing is parallel: any number of workers `claim_pending` disjoint batches
 (``FOR UPDATE SKIP LOCKED``) and store their leaf hashes. Sealing is serial per
 ledger: `seal_batch` holds the ledger's advisory lock for one transaction that
 appends pending entries in sequence order at contiguous leaf indexes, stores the
-perfect nodes they complete and signs the new tree head. It reads only the
+perfect nodes they complete and signs the new tree head, a C2SP checkpoint of
+the ledger's origin (decision 0084). It reads only the
 frontier of the existing tree (O(log n) nodes), never all leaves.
 """
 
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg2.extras import execute_values
 
+from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead, sign_checkpoint
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import rfc3339_utc
 from guestbook_ledger.format.ranges import new_perfect_nodes, perfect_subtrees, root_from_frontier
-from guestbook_ledger.format.sth import SignedTreeHead, key_id, sign_tree_head
+from guestbook_ledger.format.sth import key_id
 from guestbook_ledger.store.errors import SigningKeyError, TreeDamagedError
 from guestbook_ledger.store.heads import insert_head, read_latest_head
 from guestbook_ledger.store.ledgers import find_ledger
@@ -52,9 +54,12 @@ class SealedEntry:
 
 @dataclass(frozen=True)
 class SealResult:
-    """The tree head after a seal and the entries this call appended (possibly none)."""
+    """The tree head after a seal and the entries this call appended (possibly none).
+    A seal that appended entries always signed a checkpoint; with nothing
+    appended, the latest head is returned, which may be a ledger format v1 JSON
+    head sealed before checkpoints."""
 
-    tree_head: SignedTreeHead
+    tree_head: TreeHead
     sealed: list[SealedEntry]
 
 
@@ -103,7 +108,8 @@ def seal_batch(
     timestamp: str | None = None,
 ) -> SealResult:
     """Append up to `max_entries` pending entries, in sequence order, to the tree
-    of ``NAMESPACE/NAME`` and sign the new tree head; one transaction. Commits.
+    of ``NAMESPACE/NAME`` and sign the new tree head, a checkpoint of the
+    ledger's origin; one transaction. Commits.
 
     Entries not yet hashed are hashed here, so a claimed-but-abandoned entry
     never holds up the ledger. With nothing pending this changes nothing and
@@ -169,9 +175,10 @@ def seal_batch(
                 [(found.id, e.seq, e.leaf_index, e.leaf_hash) for e in sealed],
                 page_size=len(sealed),
             )
-        new_head = sign_tree_head(
+        new_head: SignedCheckpoint = sign_checkpoint(
             signer,
             ledger=found.full_name,
+            origin=found.origin,
             tree_size=size + len(sealed),
             root_hash=root_from_frontier(new_frontier),
             timestamp=timestamp if timestamp is not None else rfc3339_utc(),

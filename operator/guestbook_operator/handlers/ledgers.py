@@ -1,13 +1,15 @@
 """A Ledger gets its database rows, its Ed25519 signing key and the Secrets its
-worker pods read; its first signed tree head (of the empty tree) is published."""
+worker pods read; its checkpoint origin is fixed and its note verifier key
+published; its first signed tree head (of the empty tree) is published."""
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_ledger.format.checkpoint import verifier_key
 from guestbook_ledger.format.errors import KeyFormatError
 from guestbook_ledger.format.sth import (
     generate_private_key,
@@ -16,9 +18,15 @@ from guestbook_ledger.format.sth import (
     private_key_to_pem,
     public_key_to_pem,
 )
+from guestbook_ledger.store.errors import OriginError
 from guestbook_ledger.store.heads import latest_tree_head
 from guestbook_ledger.store.ledgers import ensure_ledger
 from guestbook_ledger.store.sealing import seal_batch
+from guestbook_ledger.store.witnesses import (
+    WitnessPolicyError,
+    set_witness_policy,
+    witness_policy,
+)
 
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.manifests import (
@@ -38,6 +46,7 @@ from guestbook_operator.status import (
     find_condition,
     ledger_not_ready_status,
     rfc3339,
+    tree_head_status,
     updated_conditions,
 )
 
@@ -52,8 +61,11 @@ def _now() -> str:
 @kopf.on.resume(*LEDGERS)
 @kopf.on.create(*LEDGERS)
 @kopf.on.update(*LEDGERS, field="spec.signingKeySecret")
+@kopf.on.update(*LEDGERS, field="spec.witnesses")
+@kopf.on.update(*LEDGERS, field="spec.witnessQuorum")
 def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
-    """Idempotent: the key Secret, the database Secret, the database rows, the first head."""
+    """Idempotent: the key Secret, the database Secret, the database rows (with the
+    origin of ``spec.origin`` or the default), the first head."""
     rt = runtime(memo)
     ledger = plain(body)
     namespace, name = ledger["metadata"]["namespace"], ledger["metadata"]["name"]
@@ -62,12 +74,31 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
     ref = ledger_ref(ledger)
     try:
         with rt.db.connection() as conn:
-            ensure_ledger(conn, ref, public_key=signer.public_key())
+            row = ensure_ledger(
+                conn,
+                ref,
+                public_key=signer.public_key(),
+                origin=(ledger.get("spec") or {}).get("origin") or None,
+            )
+            spec = ledger.get("spec") or {}
+            if spec.get("witnesses") or witness_policy(conn, ref) is not None:
+                set_witness_policy(
+                    conn,
+                    ref,
+                    quorum=int(spec.get("witnessQuorum", 0)),
+                    witnesses=list(spec.get("witnesses") or []),
+                )
             head = latest_tree_head(conn, ref)
             if head is None:
                 head = seal_batch(conn, ref, signer, max_entries=1).tree_head
     except DATABASE_DOWN as exc:
         raise kopf.TemporaryError(f"the ledger database is unavailable: {exc}", delay=5) from None
+    except OriginError as exc:
+        _not_ready(rt, ledger, "OriginConflict", str(exc))
+    except WitnessPolicyError as exc:
+        _not_ready(
+            rt, ledger, "WitnessPolicyInvalid", f"spec.witnesses is not usable: {exc}; fix it."
+        )
     current = ledger.get("status") or {}
     generation = int(ledger["metadata"].get("generation", 1))
     public = public_key_to_pem(signer.public_key()).decode("ascii")
@@ -76,9 +107,9 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
     status: dict[str, Any] = {
         "keyId": kid,
         "publicKey": public,
-        "treeSize": head.tree_size,
-        "rootHash": head.root_hash.hex(),
-        "signedTreeHead": head.to_dict(),
+        "origin": row.origin,
+        "verifierKey": verifier_key(row.origin, signer.public_key()),
+        **tree_head_status(head.to_dict()),
         "conditions": updated_conditions(current, LEDGER_READY, generation=generation, now=_now()),
         "observedGeneration": generation,
     }
@@ -94,7 +125,7 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
     logger.info("ledger %s provisioned, tree size %d", ref, head.tree_size)
 
 
-def _not_ready(rt: Runtime, ledger: dict[str, Any], reason: str, message: str) -> None:
+def _not_ready(rt: Runtime, ledger: dict[str, Any], reason: str, message: str) -> NoReturn:
     meta = ledger["metadata"]
     status = ledger_not_ready_status(
         ledger.get("status"),

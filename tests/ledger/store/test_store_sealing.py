@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from concurrent_sessions import Session, run_together
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_ledger.format.checkpoint import SignedCheckpoint, verify_checkpoint
 from guestbook_ledger.format.hashing import EMPTY_ROOT, leaf_hash
-from guestbook_ledger.format.sth import verify_tree_head
 from guestbook_ledger.format.tree import root_hash
 from guestbook_ledger.store import (
     Connection,
@@ -57,7 +57,8 @@ def test_the_first_seal_of_an_empty_ledger_signs_the_empty_tree(
     result = seal_batch(conn, ledger, signer)
     assert result.sealed == []
     assert (result.tree_head.tree_size, result.tree_head.root_hash) == (0, EMPTY_ROOT)
-    verify_tree_head(result.tree_head, signer.public_key())
+    assert isinstance(result.tree_head, SignedCheckpoint)
+    verify_checkpoint(result.tree_head, signer.public_key())
     assert latest_tree_head(conn, ledger) == result.tree_head
 
 
@@ -77,7 +78,8 @@ def test_sealing_appends_in_sequence_order_at_contiguous_indexes(
     head = second.tree_head
     assert head.tree_size == 17
     assert head.root_hash == root_hash([h for _, _, h, _ in sealed])
-    verify_tree_head(head, signer.public_key())
+    assert isinstance(head, SignedCheckpoint)
+    verify_checkpoint(head, signer.public_key())
 
 
 def test_sealing_again_with_nothing_pending_changes_nothing(

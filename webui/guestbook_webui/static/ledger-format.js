@@ -148,8 +148,34 @@ const LedgerFormat = (() => {
       if (error && error.name === "NotSupportedError") return null;
       throw error;
     }
+    if (head.format === "checkpoint") return verifyCheckpointNote(head, der, key);
     const signature = Uint8Array.from(atob(head.signature), (c) => c.charCodeAt(0));
     return crypto.subtle.verify({ name: "Ed25519" }, key, signature, encoder.encode(treeHeadPayload(head)));
+  }
+
+  const base64Bytes = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const bytesBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+  // A C2SP checkpoint in a signed note: its text must state this head's origin, size
+  // and root, and carry a valid Ed25519 signature under the key named by the origin
+  // (note key ID: SHA-256(origin || 0x0A || 0x01 || key)[:4]).
+  async function verifyCheckpointNote(head, der, key) {
+    const note = head.checkpoint;
+    const split = note.lastIndexOf("\n\n");
+    if (split < 0) return false;
+    const text = note.slice(0, split + 1);
+    const expected = `${head.origin}\n${head.treeSize}\n${bytesBase64(unhex(head.rootHash))}\n`;
+    if (text !== expected) return false;
+    const raw = der.slice(der.length - 32);
+    const name = encoder.encode(`${head.origin}\n`);
+    const keyId = (await sha256(new Uint8Array([...name, 1, ...raw]))).slice(0, 4);
+    for (const line of note.slice(split + 2).split("\n")) {
+      if (!line.startsWith(`\u2014 ${head.origin} `)) continue;
+      const signature = base64Bytes(line.slice(head.origin.length + 3));
+      if (hex(signature.slice(0, 4)) !== hex(keyId)) continue;
+      return crypto.subtle.verify({ name: "Ed25519" }, key, signature.slice(4), encoder.encode(text));
+    }
+    return false;
   }
 
   return {

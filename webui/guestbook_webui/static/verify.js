@@ -148,7 +148,7 @@
       keyId === head.keyId ? "" : `key id ${keyId}`) && ok;
     const signed = await F.verifyTreeHeadSignature(head, der);
     ok = check("The tree head's Ed25519 signature is valid", signed,
-      signed === null ? "this browser has no Ed25519; use guestbook-ledger verify sth" : "") && ok;
+      signed === null ? "this browser has no Ed25519; use guestbook-ledger verify checkpoint" : "") && ok;
 
     ok = (await checkConsistencyWithLastVisit(head, ok && signed !== false)) && ok;
 

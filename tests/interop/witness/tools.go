@@ -1,0 +1,12 @@
+//go:build tools
+
+// Package witness pins the external witness the interop tests run: litewitness
+// and witnessctl from filippo.io/torchwood, built from the Go module proxy with
+//
+//	go build -o DIR filippo.io/torchwood/cmd/litewitness filippo.io/torchwood/cmd/witnessctl
+package witness
+
+import (
+	_ "filippo.io/torchwood/cmd/litewitness"
+	_ "filippo.io/torchwood/cmd/witnessctl"
+)
