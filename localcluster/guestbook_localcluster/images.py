@@ -280,8 +280,9 @@ class ImageCatalog:
         try:
             return _plan_for(repository, parse_dockerfile(path))
         except DockerfileError as exc:
+            where = str(exc) if str(exc).startswith(path.name) else f"{path.name} {exc}"
             raise ImageNotAvailable(
-                f"Image {repository!r} cannot be built locally: {exc} ({path})."
+                f"Image {repository!r} cannot be built locally: {where} ({path})."
             ) from None
 
     def _root(self, plan: _Plan) -> Path:
