@@ -80,3 +80,20 @@ def kubeconfig(
 def kubectl(kubeconfig: Path, namespace: str, tmp_path: Path) -> Kubectl:
     """The real kubectl, bound to the test's namespace."""
     return Kubectl(kubeconfig, tmp_path / "kube-cache", namespace=namespace)
+
+
+CRDS = Path(__file__).resolve().parents[1] / "crds"
+
+
+@pytest.fixture(scope="session")
+def crds(admin_kubectl: Kubectl) -> Kubectl:
+    """The project's CRDs (GuestbookEntry, Ledger, Kopf's peerings), established once."""
+    admin_kubectl("apply", "--server-side", "-f", str(CRDS))
+    admin_kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/guestbookentries.ledger.guestbook.io",
+        "crd/ledgers.ledger.guestbook.io",
+    )
+    return admin_kubectl

@@ -79,3 +79,14 @@ def empty_database_dsn(postgres_server: EmbeddedPostgres) -> Iterator[str]:
         yield postgres_server.dsn(name)
     finally:
         _drop_database(postgres_server, name)
+
+
+# The real control plane, once per session, and a namespace per test (tests/cluster_fixtures.py).
+from cluster_fixtures import (  # noqa: E402, F401
+    admin_kubectl,
+    control_plane,
+    crds,
+    kubeconfig,
+    kubectl,
+    namespace,
+)

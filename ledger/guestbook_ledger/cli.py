@@ -77,8 +77,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "dev",
-        "guestbook_operator.cli",
-        "run the whole system locally (Kubernetes API, PostgreSQL, operator)",
+        "guestbook_localcluster.cli",
+        "run the whole system locally (Kubernetes, PostgreSQL, the Helm chart)",
+        hook="register_dev",
     ),
     Subcommand("webui", "guestbook_webui.cli", "serve the web UI where people sign the guestbook"),
 )

@@ -186,6 +186,10 @@ class ApiClient:
     async def create(self, path: str, body: Obj) -> Obj:
         return await self._call("POST", path, body=body)
 
+    async def replace(self, path: str, body: Obj) -> Obj:
+        """PUT ``body`` (with its ``metadata.resourceVersion``: 409 Conflict when stale)."""
+        return await self._call("PUT", path, body=body)
+
     async def merge_patch(self, path: str, patch: Obj) -> Obj | None:
         """Apply a JSON merge patch; None when the object is gone."""
         try:
@@ -219,13 +223,18 @@ class ApiClient:
             raise
         return True
 
-    async def watch(self, path: str, resource_version: str) -> AsyncIterator[Obj]:
+    async def watch(
+        self, path: str, resource_version: str, params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Obj]:
         """Yield watch events of the collection at ``path`` after ``resource_version``.
+
+        ``params`` adds query parameters (a ``fieldSelector``, ``labelSelector``).
 
         Ends when the server closes the stream. Raises :class:`ApiError` (410 Gone
         when ``resource_version`` has expired, the caller must list again).
         """
-        params = {
+        query = {
+            **(params or {}),
             "watch": "1",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",
@@ -233,7 +242,7 @@ class ApiClient:
         }
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
         async with self._http.get(
-            path, params=params, timeout=timeout, headers=self._auth_headers()
+            path, params=query, timeout=timeout, headers=self._auth_headers()
         ) as response:
             if response.status >= 400:
                 raise _api_error(response, await response.read())

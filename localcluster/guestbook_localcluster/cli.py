@@ -40,6 +40,41 @@ def register(subparsers: Any) -> None:
     up.set_defaults(func=_up)
 
 
+def register_dev(subparsers: Any) -> None:
+    dev: argparse.ArgumentParser = subparsers.add_parser(
+        "dev",
+        help="run the whole system locally (Kubernetes, PostgreSQL, the Helm chart)",
+        description=(
+            "Start the Kubernetes control plane (upstream binaries) with a process kubelet, "
+            "PostgreSQL, and install the Helm chart: the operator and the web UI run as the "
+            "chart's pods. Ctrl-C stops everything; state is kept for the next run."
+        ),
+    )
+    dev.add_argument(
+        "--state-dir", type=Path, default=Path(".dev"), help="where state is kept (default .dev)"
+    )
+    dev.add_argument(
+        "--port", type=int, default=8080, help="the web UI's port on 127.0.0.1 (default 8080)"
+    )
+    dev.add_argument(
+        "--api-port",
+        type=int,
+        default=0,
+        help="the API server's port on first start (default: free)",
+    )
+    dev.set_defaults(func=_dev)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from .dev import DevError, run_dev
+
+    try:
+        return run_dev(args.state_dir, web_port=args.port, api_port=args.api_port)
+    except DevError as exc:
+        print(f"guestbook-ledger dev: {exc}", file=sys.stderr)
+        return 1
+
+
 def _build(args: argparse.Namespace) -> int:
     del args
     try:

@@ -1,4 +1,4 @@
-"""`guestbook-ledger operator | worker | audit-job | dev`."""
+"""`guestbook-ledger operator | worker | audit-job`."""
 
 from __future__ import annotations
 
@@ -61,19 +61,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     audit.add_argument("--ledger", required=True, metavar="NAMESPACE/NAME")
     audit.set_defaults(func=run_audit_command)
-
-    dev = subparsers.add_parser(
-        "dev",
-        help="run the whole system locally (Kubernetes API, PostgreSQL, operator)",
-        description="Start the local Kubernetes API with its job runner, PostgreSQL, the "
-        "CRDs, a Ledger 'guestbook' in 'default' and the operator; Ctrl-C stops everything.",
-    )
-    dev.add_argument("--state-dir", default=".dev", help="where state is kept (default .dev)")
-    dev.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
-    dev.add_argument(
-        "--web-port", type=int, default=8080, help="web UI port (default 8080, else a free one)"
-    )
-    dev.set_defaults(func=run_dev_command)
 
 
 def _ledger_arg(text: str) -> str:
@@ -212,9 +199,3 @@ def run_audit_command(args: argparse.Namespace) -> int:
         f"{outcome.tree_size} entries, {len(outcome.problems)} mismatches"
     )
     return 0
-
-
-def run_dev_command(args: argparse.Namespace) -> int:
-    from guestbook_operator.dev import run_dev
-
-    return run_dev(args.state_dir, port=args.port, web_port=args.web_port)

@@ -1,6 +1,7 @@
 """The operator's handlers, one module per concern. Importing this package
 registers them all with Kopf:
 
+- ``login``: Kopf's credentials, from the same loader as the workers'
 - ``operations``: startup settings, metrics, liveness probe, shutdown
 - ``ledgers``: a Ledger gets its database rows, signing key and Secrets
 - ``entries``: admission of GuestbookEntries, withdrawal on deletion
@@ -9,6 +10,6 @@ registers them all with Kopf:
 - ``audit``: the periodic audit Job
 """
 
-from guestbook_operator.handlers import audit, entries, ledgers, operations, pool, repair
+from guestbook_operator.handlers import audit, entries, ledgers, login, operations, pool, repair
 
-__all__ = ["audit", "entries", "ledgers", "operations", "pool", "repair"]
+__all__ = ["audit", "entries", "ledgers", "login", "operations", "pool", "repair"]
