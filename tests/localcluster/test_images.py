@@ -114,7 +114,7 @@ def test_a_failed_build_says_what_failed_and_is_not_retried_unchanged(
 
 
 def test_one_build_serves_every_thread_and_process_and_a_code_change_builds_anew(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     context = tmp_path / "project"
     shutil.copytree(project, context)
@@ -152,10 +152,14 @@ def test_one_build_serves_every_thread_and_process_and_a_code_change_builds_anew
     # A change to copied code is a new image: a new environment, with the new code.
     module = context / "throwaway" / "__init__.py"
     module.write_text(module.read_text().replace('"a": 2', '"a": 3'))
+    monkeypatch.setattr(images, "PRUNE_UNUSED_SECONDS", 0)
     changed = catalogs[1].environment_for("throwaway")
     assert changed.root != roots[0]
     assert len([line for line in lines if " built from " in line]) == 1
     assert run_in(changed, tmp_path).stdout.strip() == '{"a":3,"b":1}'
+    # Environments unused for a while (here: at all) go when a new one is built.
+    assert not roots[0].exists()
+    assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == [changed.root.name]
 
 
 def test_an_unknown_image_fails_like_a_pull_saying_what_to_use(project: Path) -> None:
