@@ -14,12 +14,9 @@ from typing import Any
 
 import pytest
 from chart_manifests import DSN, FULL, MINIMAL, NAMESPACE, container, env_of, render
-from cluster_fixtures import admin_kubectl, control_plane, namespace
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.config import load_config
 from guestbook_operator.manifests import audit_job, worker_job
-
-__all__ = ["admin_kubectl", "control_plane", "namespace"]
 
 Obj = dict[str, Any]
 
