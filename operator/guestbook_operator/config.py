@@ -17,7 +17,7 @@ class ConfigError(ValueError):
 # Worker and audit pods, by default: what Pod Security `restricted` demands (the
 # images run as uid 10001, their virtualenv is written at build time only), and
 # resources that fit one worker process. The chart's values.yaml `worker.*`
-# holds the same defaults and always passes its values (decision 0092).
+# holds the same defaults and always passes its values (decision 0094).
 DEFAULT_WORKER_POD_SECURITY_CONTEXT: Mapping[str, Any] = {
     "runAsNonRoot": True,
     "runAsUser": 10001,
