@@ -16,24 +16,52 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from guestbook_localcluster.cluster import LocalCluster
 from guestbook_localcluster.controlplane import ControlPlane
+from guestbook_localcluster.images import ImageCatalog
 from guestbook_localcluster.kubeconfig import write_kubeconfig
 from guestbook_localcluster.kubectl import Kubectl
-from guestbook_localcluster.upstream import ensure_binaries
+from guestbook_localcluster.kubelet import ImageEnvironmentLike, Kubelet
+from sample_images import SAMPLE_IMAGES
+
+
+class TestImages:
+    """The project's images (built from their Dockerfiles) plus the kubelet tests' samples."""
+
+    def __init__(self) -> None:
+        self.project = ImageCatalog.project()
+
+    def environment_for(self, image: str) -> ImageEnvironmentLike:
+        if image in SAMPLE_IMAGES:
+            return SAMPLE_IMAGES[image]
+        return self.project.environment_for(image)
 
 
 @pytest.fixture(scope="session")
-def control_plane() -> Iterator[ControlPlane]:
-    """etcd, kube-apiserver, kube-controller-manager and kube-scheduler for the session."""
+def local_cluster() -> Iterator[LocalCluster]:
+    """The control plane and the process kubelet's node, for the whole session."""
     # Not under pytest's tmp_path: pod processes may run as other users.
     root = Path(tempfile.mkdtemp(prefix="guestbook-cluster-"))
-    plane = ControlPlane(root, ensure_binaries(), durable=False, progress=lambda _: None)
-    plane.start()
+    cluster = LocalCluster(root, durable=False, images=TestImages(), progress=lambda _: None)
+    cluster.start()
     try:
-        yield plane
+        yield cluster
     finally:
-        plane.stop()
+        cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def control_plane(local_cluster: LocalCluster) -> ControlPlane:
+    """etcd, kube-apiserver, kube-controller-manager and kube-scheduler for the session."""
+    return local_cluster.control_plane
+
+
+@pytest.fixture(scope="session")
+def process_kubelet(local_cluster: LocalCluster) -> Kubelet:
+    """The kubelet of node `local-node`."""
+    assert local_cluster.kubelet is not None
+    return local_cluster.kubelet
 
 
 @pytest.fixture(scope="session")

@@ -88,5 +88,7 @@ from cluster_fixtures import (  # noqa: E402, F401
     crds,
     kubeconfig,
     kubectl,
+    local_cluster,
     namespace,
+    process_kubelet,
 )

@@ -20,18 +20,6 @@ from guestbook_ledger.cli import LazySubcommands, Subcommand, UsageError
 
 BENCHES: tuple[Subcommand, ...] = (
     Subcommand(
-        "devcluster",
-        "guestbook_devcluster.bench_cli",
-        "local Kubernetes API: GETs/s, status PATCHes/s, watch latency, memory",
-        hook="register_bench",
-    ),
-    Subcommand(
-        "jobs",
-        "guestbook_devcluster.jobrunner.bench_cli",
-        "job runner: pod start overhead, API throughput with 50 running pods",
-        hook="register_bench",
-    ),
-    Subcommand(
         "e2e",
         "guestbook_operator.bench_cli",
         "the whole system: throughput, latency, pool scaling, naive baseline",

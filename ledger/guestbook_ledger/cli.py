@@ -56,11 +56,6 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "build and run the local Kubernetes control plane (upstream binaries)",
     ),
     Subcommand(
-        "devcluster",
-        "guestbook_devcluster.cli",
-        "run the local Kubernetes API server (for development and tests)",
-    ),
-    Subcommand(
         "operator",
         "guestbook_operator.cli",
         "run the Kopf operator that manages Ledgers and GuestbookEntries",

@@ -103,7 +103,7 @@ class ApiClient:
         *,
         authorization: Authorization | None = None,
         tls: ssl.SSLContext | None = None,
-        user_agent: str = "devcluster-job-runner/1",
+        user_agent: str = "guestbook-ledger/1",
         connections: int = 64,
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": user_agent}

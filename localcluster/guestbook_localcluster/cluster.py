@@ -17,7 +17,7 @@ from typing import Any
 
 from .controlplane import ControlPlane, ControlPlaneError
 from .images import ImageCatalog
-from .kubelet import DEFAULT_NODE_NAME, Kubelet, KubeletConfig, KubeletNotReady
+from .kubelet import DEFAULT_NODE_NAME, ImageSource, Kubelet, KubeletConfig, KubeletNotReady
 from .upstream import ensure_binaries
 
 
@@ -40,12 +40,12 @@ class LocalCluster:
         apiserver_port: int = 0,
         durable: bool = True,
         pod_start_delay: float = 0.0,
-        images: ImageCatalog | None = None,
+        images: ImageSource | None = None,
         progress: Callable[[str], None] = _say,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.progress = progress
-        self.images = images or ImageCatalog.project()
+        self.images: ImageSource = images or ImageCatalog.project()
         self.control_plane = ControlPlane(
             self.data_dir,
             ensure_binaries(progress),

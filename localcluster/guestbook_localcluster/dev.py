@@ -19,7 +19,7 @@ from guestbook_ledger.store.embedded import EmbeddedPostgres, EmbeddedPostgresEr
 
 from .cluster import LocalCluster
 from .controlplane import ControlPlaneError, port_in_use
-from .images import ImageNotAvailable
+from .images import ImageCatalog, ImageNotAvailable
 from .release import ReleaseError, install_or_upgrade
 from .service_proxy import ServiceProxy
 from .upstream import BuildError
@@ -69,13 +69,16 @@ def run_dev(state_dir: Path, *, web_port: int = 8080, api_port: int = 0) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _s, _f: stop.set())
     began = time.monotonic()
+    images = ImageCatalog.project()
     try:
-        cluster = LocalCluster(state / "cluster", apiserver_port=api_port, progress=_say)
+        cluster = LocalCluster(
+            state / "cluster", apiserver_port=api_port, images=images, progress=_say
+        )
     except (BuildError, ControlPlaneError) as exc:
         raise DevError(str(exc)) from None
     try:
         _say("Preparing the images' local environments (built once per source change) ...")
-        cluster.images.prepare(_say)
+        images.prepare(_say)
     except ImageNotAvailable as exc:
         raise DevError(str(exc)) from None
     _say(f"Starting PostgreSQL (data in {state / 'postgres'}) ...")

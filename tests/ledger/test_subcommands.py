@@ -15,7 +15,7 @@ from guestbook_ledger.bench_cli import BENCHES
 from guestbook_ledger.cli import SUBCOMMANDS, LazySubcommands, Subcommand, main
 
 # Modules no command should load unless it is the one that needs them.
-HEAVY = ("guestbook_devcluster", "guestbook_webui", "starlette", "uvicorn", "kopf", "kubernetes")
+HEAVY = ("guestbook_localcluster", "guestbook_webui", "starlette", "uvicorn", "kopf", "kubernetes")
 
 
 def loaded_after(*argv: str) -> list[str]:
@@ -103,9 +103,9 @@ def test_listing_or_parsing_a_command_loads_no_other_component(argv: list[str]) 
 
 
 def test_a_command_loads_its_own_component_only() -> None:
-    assert loaded_after("devcluster", "--help") == ["guestbook_devcluster"]
-    assert "guestbook_devcluster" not in loaded_after("bench", "e2e", "--help")
-    assert "guestbook_webui" not in loaded_after("bench", "jobs", "--help")
+    assert loaded_after("cluster", "--help") == ["guestbook_localcluster"]
+    assert "guestbook_localcluster" not in loaded_after("bench", "e2e", "--help")
+    assert "guestbook_operator" not in loaded_after("bench", "webui", "--help")
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS + BENCHES, ids=lambda c: c.name)

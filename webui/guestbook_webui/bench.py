@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import statistics
 import tempfile
 import time
@@ -120,13 +121,14 @@ def _watch_names(line: str) -> list[str]:
     return []
 
 
-async def _measure(api_url: str, token: str, web_url: str, clients: int, entries: int) -> str:
-    headers = {"Authorization": f"Bearer {token}"}
+async def _measure(
+    api_url: str, tls: ssl.SSLContext, web_url: str, clients: int, entries: int
+) -> str:
     path = f"/apis/{GROUP}/{VERSION}/namespaces/default/{ENTRY_PLURAL}"
     limits = httpx.Limits(max_connections=clients + 10)
     timeout = httpx.Timeout(EVENT_TIMEOUT)
     async with (
-        httpx.AsyncClient(base_url=api_url, headers=headers, limits=limits, timeout=timeout) as api,
+        httpx.AsyncClient(base_url=api_url, verify=tls, limits=limits, timeout=timeout) as api,
         httpx.AsyncClient(base_url=web_url, limits=limits, timeout=timeout) as web,
     ):
 
@@ -180,24 +182,26 @@ async def _measure(api_url: str, token: str, web_url: str, clients: int, entries
 
 
 def run_bench(crds_dir: Path, *, clients: int = 50, entries: int = 50) -> str:
-    """Run the measurements; return a Markdown table. Requires ``crds_dir`` to hold
-    the CRD manifests and kubectl to be installed."""
-    from guestbook_devcluster.cluster import DevCluster
-    from guestbook_devcluster.kubectl import Kubectl
+    """Run the measurements on a throwaway control plane (upstream binaries, built on
+    first use); return a Markdown table. Requires ``crds_dir`` to hold the CRD manifests."""
+    from guestbook_localcluster.controlplane import ControlPlane
+    from guestbook_localcluster.kubectl import Kubectl
+    from guestbook_localcluster.upstream import ensure_binaries
 
     from guestbook_webui.app import create_app
     from guestbook_webui.server import serve_in_thread
     from guestbook_webui.settings import WebSettings
 
-    with (
-        tempfile.TemporaryDirectory(prefix="guestbook-webui-bench-") as tmp,
-        DevCluster(job_runner=False) as cluster,
-    ):
-        kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig")
-        kubectl = Kubectl(kubeconfig, Path(tmp) / "cache")
-        for name in CRD_FILES:
-            kubectl("apply", "-f", str(crds_dir / name))
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
-        app = create_app(WebSettings(kubeconfig=str(kubeconfig)))
-        with serve_in_thread(app) as web_url:
-            return asyncio.run(_measure(cluster.url, cluster.token, web_url, clients, entries))
+    with tempfile.TemporaryDirectory(prefix="guestbook-webui-bench-") as tmp:
+        plane = ControlPlane(Path(tmp) / "cluster", ensure_binaries(), durable=False)
+        with plane:
+            kubeconfig = plane.admin_kubeconfig
+            kubectl = Kubectl(kubeconfig, Path(tmp) / "cache")
+            for name in CRD_FILES:
+                kubectl("apply", "-f", str(crds_dir / name))
+            kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+            app = create_app(WebSettings(kubeconfig=str(kubeconfig)))
+            with serve_in_thread(app) as web_url:
+                return asyncio.run(
+                    _measure(plane.server_url, plane.admin_tls(), web_url, clients, entries)
+                )

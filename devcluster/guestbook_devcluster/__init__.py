@@ -1,1 +1,0 @@
-"""A local Kubernetes API server for development and tests (real REST protocol)."""
