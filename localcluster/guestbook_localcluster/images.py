@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -59,6 +59,10 @@ INSTALL_SCRIPT = "scripts/install-image"
 
 # Bumped when the way an environment is built changes, so old builds are not reused.
 _BUILD_FORMAT = 1
+# An environment unused this long is removed when its repository gets a new one: each
+# is a few hundred MB and every code change makes one, but several checkouts on one
+# machine share the cache, each using its own (every use refreshes the marker's time).
+PRUNE_UNUSED_SECONDS = 24 * 3600
 _MARKER = ".guestbook-image.json"
 _USER_SETUP = ("useradd", "groupadd", "adduser", "addgroup")
 _PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?\Z")
@@ -225,8 +229,8 @@ class ImageCatalog:
         if todo:
             progress(
                 f"Building the local environment of {len(todo)} image(s) ({', '.join(todo)}): "
-                "each runs scripts/install-image as its Dockerfile does, about a minute on a "
-                "cold pip cache."
+                "each runs scripts/install-image as its Dockerfile does (half a minute or more "
+                "each; once per code change)."
             )
         for plan in plans:
             with self._lock:
@@ -280,8 +284,9 @@ class ImageCatalog:
         try:
             return _plan_for(repository, parse_dockerfile(path))
         except DockerfileError as exc:
+            where = str(exc) if str(exc).startswith(path.name) else f"{path.name} {exc}"
             raise ImageNotAvailable(
-                f"Image {repository!r} cannot be built locally: {exc} ({path})."
+                f"Image {repository!r} cannot be built locally: {where} ({path})."
             ) from None
 
     def _root(self, plan: _Plan) -> Path:
@@ -293,6 +298,7 @@ class ImageCatalog:
     def _ensure_built(self, plan: _Plan, progress: Callable[[str], None]) -> Path:
         root = self._root(plan)
         if self._is_built(plan):
+            _touch(root / _MARKER)  # recently used: kept by pruning
             return root
         self.cache.mkdir(parents=True, exist_ok=True)
         waited = lambda: progress(  # noqa: E731
@@ -308,7 +314,30 @@ class ImageCatalog:
             f"image {plan.repository}: built from {plan.dockerfile.path.name} in {seconds:.1f} s "
             f"({root})"
         )
+        self._prune(plan)
         return root
+
+    def _prune(self, plan: _Plan) -> None:
+        """Remove the plan's repository's other environments unused for
+        PRUNE_UNUSED_SECONDS; one being built (its lock held) is left alone."""
+        name = re.compile(re.escape(plan.folder_name[:-16]) + r"[0-9a-f]{16}\Z")
+        oldest = time.time() - PRUNE_UNUSED_SECONDS
+        for folder in self.cache.iterdir():
+            if folder.name == plan.folder_name or not name.match(folder.name):
+                continue
+            try:
+                if (folder / _MARKER).stat().st_mtime > oldest:
+                    continue
+            except OSError:
+                continue  # not built (yet)
+            with (self.cache / f"{folder.name}.lock").open("a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                (folder / _MARKER).unlink(missing_ok=True)  # first: never half-valid
+                shutil.rmtree(folder, ignore_errors=True)
+                (self.cache / f"{folder.name}.log").unlink(missing_ok=True)
 
     def _build(self, plan: _Plan, root: Path) -> None:
         log = self.cache / f"{plan.folder_name}.log"
@@ -548,6 +577,11 @@ def _replace_prefix(value: str, prefix: str, root: Path) -> str:
     """``value`` with the image's install prefix (a whole path or its start) replaced."""
     pattern = re.escape(prefix.rstrip("/")) + r"(?=/|:|\Z)"
     return re.sub(pattern, lambda _: str(root), value)
+
+
+def _touch(path: Path) -> None:
+    with suppress(OSError):  # a read-only cache still serves
+        os.utime(path)
 
 
 def _last_line(log: Path) -> str:

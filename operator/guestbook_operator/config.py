@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ConfigError(ValueError):
     """An environment variable holds a value the operator cannot use."""
+
+
+# Worker and audit pods, by default: what Pod Security `restricted` demands (the
+# images run as uid 10001, their virtualenv is written at build time only), and
+# resources that fit one worker process. The chart's values.yaml `worker.*`
+# holds the same defaults and always passes its values (decision 0094).
+DEFAULT_WORKER_POD_SECURITY_CONTEXT: Mapping[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+DEFAULT_WORKER_SECURITY_CONTEXT: Mapping[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+DEFAULT_WORKER_RESOURCES: Mapping[str, Any] = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "1", "memory": "256Mi"},
+}
 
 
 @dataclass(frozen=True)
@@ -23,7 +46,7 @@ class OperatorConfig:
 
     dsn: str
     worker_dsn: str
-    worker_image: str = "guestbook-ledger:latest"
+    worker_image: str = "guestbook-ledger-operator:latest"
     worker_command: tuple[str, ...] = ("guestbook-ledger",)
     service_account: str = ""
     job_backoff_limit: int = 6
@@ -33,6 +56,15 @@ class OperatorConfig:
     metrics_port: int = 0
     metrics_address: str = "127.0.0.1"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    worker_pod_security_context: Mapping[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_WORKER_POD_SECURITY_CONTEXT)
+    )
+    worker_security_context: Mapping[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_WORKER_SECURITY_CONTEXT)
+    )
+    worker_resources: Mapping[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_WORKER_RESOURCES)
+    )
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -61,6 +93,31 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _json_object(
+    env: Mapping[str, str],
+    name: str,
+    default: Mapping[str, Any],
+    keys: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """A JSON object from ``name`` (unset or empty: ``default``; ``{}``: none at all)."""
+    raw = env.get(name, "")
+    if raw == "":
+        copied: dict[str, Any] = json.loads(json.dumps(default))  # a deep copy
+        return copied
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r} ({exc}).") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}.")
+    unknown = sorted(set(value) - keys) if keys is not None else []
+    if unknown:
+        raise ConfigError(
+            f"{name} has unknown keys {', '.join(unknown)}; use {', '.join(sorted(keys or ()))}."
+        )
+    return value
+
+
 def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
     """Settings from ``env`` (default: the process environment).
 
@@ -86,7 +143,7 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
     return OperatorConfig(
         dsn=dsn,
         worker_dsn=env.get("GUESTBOOK_WORKER_DSN", "") or dsn,
-        worker_image=env.get("GUESTBOOK_WORKER_IMAGE", "") or "guestbook-ledger:latest",
+        worker_image=env.get("GUESTBOOK_WORKER_IMAGE", "") or "guestbook-ledger-operator:latest",
         worker_command=command,
         service_account=env.get("GUESTBOOK_WORKER_SERVICE_ACCOUNT", ""),
         job_backoff_limit=_int(env, "GUESTBOOK_JOB_BACKOFF_LIMIT", 6),
@@ -96,6 +153,18 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
         metrics_port=_int(env, "GUESTBOOK_METRICS_PORT", 0),
         metrics_address=env.get("GUESTBOOK_METRICS_ADDRESS", "") or "127.0.0.1",
         extra_env=extra_env,
+        worker_pod_security_context=_json_object(
+            env, "GUESTBOOK_WORKER_POD_SECURITY_CONTEXT", DEFAULT_WORKER_POD_SECURITY_CONTEXT
+        ),
+        worker_security_context=_json_object(
+            env, "GUESTBOOK_WORKER_SECURITY_CONTEXT", DEFAULT_WORKER_SECURITY_CONTEXT
+        ),
+        worker_resources=_json_object(
+            env,
+            "GUESTBOOK_WORKER_RESOURCES",
+            DEFAULT_WORKER_RESOURCES,
+            frozenset({"requests", "limits", "claims"}),
+        ),
     )
 
 

@@ -8,6 +8,7 @@ the Ledger deletes its Jobs and Secrets (the database keeps the ledger).
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,6 +128,11 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+def _present(key: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """``{key: a copy of value}``, or nothing when ``value`` is empty."""
+    return {key: copy.deepcopy(dict(value))} if value else {}
+
+
 def _job(
     ledger: Mapping[str, Any],
     config: OperatorConfig,
@@ -151,8 +157,12 @@ def _job(
                     {"name": "PYTHONUNBUFFERED", "value": "1"},  # logs reach `kubectl logs` at once
                     *({"name": k, "value": v} for k, v in sorted(config.extra_env.items())),
                 ],
+                # Pod Security `restricted` by default (config.py); empty settings are left out.
+                **_present("securityContext", config.worker_security_context),
+                **_present("resources", config.worker_resources),
             }
         ],
+        **_present("securityContext", config.worker_pod_security_context),
     }
     if config.service_account:
         pod_spec["serviceAccountName"] = config.service_account

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import helm_python as helm
@@ -17,6 +18,8 @@ from chart_manifests import (
     render,
     rules_of,
 )
+from guestbook_operator.config import load_config
+from guestbook_operator.manifests import worker_job
 
 LEDGER = "ledger.guestbook.io"
 # Values a careful operator of a shared cluster might choose.
@@ -70,6 +73,9 @@ def test_install_without_a_database_says_what_to_set() -> None:
         ({"ledger": {"spec": {"maxWorkers": 0}}}, "/ledger/spec/maxWorkers"),
         ({"operator": {"image": {"repository": ""}}}, "/operator/image/repository"),
         ({"database": {"dsn": 5432}}, "/database/dsn"),
+        ({"worker": {"resources": {"limit": {}}}}, "'limit' not allowed"),
+        ({"worker": {"podSecurityContext": {"runAsUser": "me"}}}, "/worker/podSecurityContext"),
+        ({"worker": {"securityContext": {"capabilities": {"drop": "ALL"}}}}, "/capabilities/drop"),
     ],
 )
 def test_malformed_values_are_refused_naming_the_key(values: dict[str, Any], where: str) -> None:
@@ -313,3 +319,65 @@ def test_notes_tell_how_to_sign_and_verify() -> None:
     assert "guestbook-ledger verify sth tree-head.json --public-key ledger.pub" in notes
     assert "guestbook-ledger verify inclusion" in notes
     assert f"guestbook-ledger audit --dsn postgresql://... --ledger {NAMESPACE}/guestbook" in notes
+
+
+def _worker_pod(values: dict[str, Any]) -> dict[str, Any]:
+    """The worker pod the operator would create, from the settings the chart gives it."""
+    operator = container(render(values).one("Deployment", f"{FULL}-operator"))
+    settings = {k: v for k, v in env_of(operator).items() if isinstance(v, str)}
+    config = load_config({**settings, "GUESTBOOK_DSN": DSN})
+    ledger = {"metadata": {"name": "guestbook", "namespace": NAMESPACE, "uid": "u"}, "spec": {}}
+    pod: dict[str, Any] = worker_job(ledger, config, parallelism=1)["spec"]["template"]["spec"]
+    return pod
+
+
+def test_worker_pods_get_the_charts_restricted_security_and_resources() -> None:
+    operator = container(render(MINIMAL).one("Deployment", f"{FULL}-operator"))
+    env = env_of(operator)
+    assert json.loads(env["GUESTBOOK_WORKER_RESOURCES"]) == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "256Mi"},
+    }
+    pod = _worker_pod(MINIMAL)
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["containers"][0]["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    # The chart's defaults are the operator's own (used without the chart).
+    defaults = worker_job(
+        {"metadata": {"name": "guestbook", "namespace": NAMESPACE, "uid": "u"}, "spec": {}},
+        load_config({"GUESTBOOK_DSN": DSN}),
+        parallelism=1,
+    )["spec"]["template"]["spec"]
+    assert pod["securityContext"] == defaults["securityContext"]
+    assert pod["containers"][0]["resources"] == defaults["containers"][0]["resources"]
+    assert pod["containers"][0]["securityContext"] == defaults["containers"][0]["securityContext"]
+
+
+def test_worker_security_and_resources_are_configurable() -> None:
+    pod = _worker_pod(
+        {
+            **MINIMAL,
+            "worker": {
+                "resources": {"limits": {"cpu": None, "memory": "1Gi"}},
+                "podSecurityContext": {"runAsUser": 20002, "runAsGroup": 20002},
+                "securityContext": {"readOnlyRootFilesystem": False},
+            },
+        }
+    )
+    # Given keys override the defaults, null drops one, the others stay.
+    assert pod["containers"][0]["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    assert pod["securityContext"]["runAsUser"] == 20002
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False
+    assert pod["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}

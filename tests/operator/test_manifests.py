@@ -152,3 +152,64 @@ def test_worker_dsn_defaults_to_operator_dsn() -> None:
     config = load_config({"GUESTBOOK_DSN": "postgresql://a@b/c"})
     assert config.worker_dsn == "postgresql://a@b/c"
     assert config.worker_command == ("guestbook-ledger",)
+
+
+RESTRICTED_POD = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+@pytest.mark.parametrize(
+    "make", [lambda c: worker_job(LEDGER, c, 2), lambda c: audit_job(LEDGER, c)]
+)
+def test_worker_and_audit_pods_are_restricted_and_sized_by_default(make: Any) -> None:
+    pod = make(CONFIG)["spec"]["template"]["spec"]
+    assert pod["securityContext"] == RESTRICTED_POD
+    [container] = pod["containers"]
+    assert container["securityContext"] == RESTRICTED_CONTAINER
+    assert container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "256Mi"},
+    }
+
+
+def test_pod_security_and_resources_come_from_the_environment() -> None:
+    config = load_config(
+        {
+            "GUESTBOOK_DSN": "postgresql://op@db/ledger",
+            "GUESTBOOK_WORKER_RESOURCES": '{"requests": {"cpu": "2"}, "limits": {"memory": "1Gi"}}',
+            "GUESTBOOK_WORKER_POD_SECURITY_CONTEXT": '{"runAsNonRoot": true, "runAsUser": 4242}',
+            "GUESTBOOK_WORKER_SECURITY_CONTEXT": "{}",
+        }
+    )
+    pod = worker_job(LEDGER, config, parallelism=1)["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 4242}
+    [container] = pod["containers"]
+    assert container["resources"] == {"requests": {"cpu": "2"}, "limits": {"memory": "1Gi"}}
+    assert "securityContext" not in container  # {} says: none
+    # Each Job gets its own copy: changing one manifest changes no other.
+    pod["securityContext"]["runAsUser"] = 0
+    again = worker_job(LEDGER, config, parallelism=1)["spec"]["template"]["spec"]
+    assert again["securityContext"]["runAsUser"] == 4242
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("GUESTBOOK_WORKER_RESOURCES", "cpu=1", "must be a JSON object"),
+        ("GUESTBOOK_WORKER_RESOURCES", '["requests"]', "must be a JSON object"),
+        ("GUESTBOOK_WORKER_RESOURCES", '{"request": {}}', "has unknown keys request; use claims"),
+        ("GUESTBOOK_WORKER_SECURITY_CONTEXT", "true", "must be a JSON object"),
+    ],
+)
+def test_malformed_pod_settings_name_the_variable(name: str, raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} {message}"):
+        load_config({"GUESTBOOK_DSN": "x", name: raw})

@@ -9,6 +9,7 @@ streams without holding a thread.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -96,17 +97,21 @@ def load_configuration(kubeconfig: str | None) -> Any:
 
 def client_for(configuration: Any) -> httpx.AsyncClient:
     """An httpx client speaking to the API server of ``configuration``."""
-    verify: Any = bool(configuration.verify_ssl)
-    if verify and configuration.ssl_ca_cert:
-        verify = configuration.ssl_ca_cert
-    cert = None
+    # One SSLContext for trust and the client certificate: httpx ignores its
+    # `cert=` argument when `verify` is a CA file path (httpx 0.28-0.29), which
+    # made a client-certificate kubeconfig's requests anonymous.
+    if configuration.verify_ssl:
+        context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if configuration.cert_file and configuration.key_file:
-        cert = (configuration.cert_file, configuration.key_file)
+        context.load_cert_chain(configuration.cert_file, configuration.key_file)
     return httpx.AsyncClient(
         base_url=str(configuration.host).rstrip("/"),
         auth=_ConfigAuth(configuration),
-        verify=verify,
-        cert=cert,
+        verify=context,
         timeout=httpx.Timeout(30.0, connect=10.0),
         headers={"Accept": "application/json", "User-Agent": "guestbook-ledger-webui"},
     )
