@@ -103,8 +103,8 @@ def test_listing_or_parsing_a_command_loads_no_other_component(argv: list[str]) 
 
 
 def test_a_command_loads_its_own_component_only() -> None:
-    assert loaded_after("devcluster", "--help") == ["guestbook_devcluster"]
-    assert "guestbook_devcluster" not in loaded_after("bench", "e2e", "--help")
+    assert loaded_after("webui", "--help") == ["guestbook_webui"]
+    assert "guestbook_webui" not in loaded_after("bench", "e2e", "--help")
     assert "guestbook_webui" not in loaded_after("bench", "jobs", "--help")
 
 
