@@ -229,6 +229,27 @@ def test_a_pod_process_does_not_import_the_kubernetes_package(
     assert audit.users("patch", "ledgers/status") == {worker.username}
 
 
+def test_a_process_kubelet_pods_kubeconfig_is_read_without_the_kubernetes_package(
+    pod_kubeconfig: Path,
+    worker: ServiceAccount,
+    control_plane: ControlPlane,
+    namespace: str,
+    audit: AuditTrail,
+) -> None:
+    # What the process kubelet writes for a pod: the CA and the token as files.
+    folder = pod_kubeconfig.parent
+    (folder / "token").write_text(worker.token)
+    config: dict[str, Any] = yaml.safe_load(pod_kubeconfig.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    cluster["certificate-authority"] = str(control_plane.pki.ca_cert)
+    config["users"][0]["user"] = {"tokenFile": str(folder / "token")}
+    pod_kubeconfig.write_text(yaml.safe_dump(config))
+
+    assert run_in_a_fresh_process(pod_kubeconfig, namespace) == [2, False]
+    assert audit.users("patch", "ledgers/status") == {worker.username}
+
+
 def test_a_client_certificate_kubeconfig_is_read_without_the_kubernetes_package(
     kubeconfig: Path, worker: ServiceAccount, namespace: str, audit: AuditTrail
 ) -> None:
@@ -264,6 +285,24 @@ def test_in_a_pod_the_service_account_files_are_the_credentials(
 
     assert ledger is not None and ledger["metadata"]["name"] == "guestbook"
     assert audit.users("get", "ledgers") == {worker.username}
+
+
+def test_a_kubernetes_client_with_a_client_certificate_reaches_the_api(
+    kubeconfig: Path, worker: ServiceAccount, namespace: str, audit: AuditTrail
+) -> None:
+    # The REST client built from the `kubernetes` configuration (as the operator's
+    # entry watch builds it) presents the kubeconfig's client certificate.
+    from kubernetes import config
+
+    kube = Kube(config.new_client_from_config(str(kubeconfig)))  # type: ignore[no-untyped-call]
+    try:
+        kube.patch_ledger_status(namespace, "guestbook", {"treeSize": 9})
+        ledger = kube.get_ledger(namespace, "guestbook")
+    finally:
+        kube.close()
+
+    assert ledger is not None and ledger["status"]["treeSize"] == 9
+    assert audit.users("patch", "ledgers/status") == {"kubernetes-admin"}
 
 
 def test_an_exec_plugin_kubeconfig_goes_through_the_kubernetes_loader(
