@@ -75,7 +75,7 @@ class _Rule:
     verb: str
     resource: str
     code: int
-    left: int | None  # None: every matching request, until cleared
+    left: int | None  # None: every matching request
     retry_after: float | None
 
 
@@ -115,17 +115,12 @@ class FaultProxy:
         code: int,
         retry_after: float | None = None,
     ) -> None:
-        """Answer the next ``count`` requests (None: all, until :meth:`clear`) for
+        """Answer the next ``count`` requests (None: every one, for the proxy's life) for
         ``verb`` on ``resource`` (e.g. ``patch``, ``ledgers/status``) with an error
         Status of ``code``, as kube-apiserver words one; ``retry_after`` seconds
         in a ``Retry-After`` header."""
         with self._lock:
             self._rules.append(_Rule(verb, resource, code, count, retry_after))
-
-    def clear(self) -> None:
-        """Forget every fault not yet injected."""
-        with self._lock:
-            self._rules.clear()
 
     def faults_left(self) -> int:
         """How many counted faults have not happened yet (a lasting fault counts one)."""
