@@ -106,6 +106,7 @@ def test_a_command_loads_its_own_component_only() -> None:
     assert loaded_after("cluster", "--help") == ["guestbook_localcluster"]
     assert "guestbook_localcluster" not in loaded_after("bench", "e2e", "--help")
     assert "guestbook_operator" not in loaded_after("bench", "webui", "--help")
+    assert loaded_after("webui", "--help") == ["guestbook_webui"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS + BENCHES, ids=lambda c: c.name)

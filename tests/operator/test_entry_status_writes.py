@@ -1,27 +1,26 @@
 """Entry status writes as a worker makes them (``Kube.write_entry_statuses``),
-against the local Kubernetes API: statuses land on the right objects only,
+against the real API server: statuses land on the right objects only,
 transient API errors are retried, lasting ones reported, and the requests carry
-the process's credentials."""
+the worker's ServiceAccount (kube-apiserver's audit log says who called)."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from guestbook_devcluster.cluster import DevCluster
-from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig
-from guestbook_ledger.kube_rest import ApiClient, resource_path
+from api_proxy import FaultProxy
+from audit_trail import AuditTrail
+from guestbook_localcluster.controlplane import ControlPlane
+from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.kube import EntryStatusWrite, Kube
-from guestbook_operator.localsystem import install_crds
 from guestbook_operator.manifests import API_VERSION
+from service_accounts import WORKER_RULES, ServiceAccount, create_service_account
 
 pytestmark = pytest.mark.timeout(120)
-__all__ = ["devcluster", "kubeconfig"]
 
-NAMESPACE = "default"
 STATUS = "guestbookentries/status"
 
 
@@ -39,101 +38,112 @@ def sealed(index: int) -> dict[str, Any]:
 
 
 class Entries:
-    """Create, delete and read GuestbookEntry objects through the REST API."""
+    """Create, delete and read GuestbookEntry objects with kubectl (as the admin)."""
 
-    def __init__(self, cluster: DevCluster) -> None:
-        self.cluster = cluster
+    def __init__(self, kubectl: Kubectl) -> None:
+        self.kubectl = kubectl
 
-    def _run(self, call: str, name: str) -> Any:
-        async def go() -> Any:
-            api = ApiClient(self.cluster.url, self.cluster.token)
-            path = resource_path(API_VERSION, "guestbookentries", NAMESPACE)
-            try:
-                if call == "create":
-                    body = {
-                        "apiVersion": API_VERSION,
-                        "kind": "GuestbookEntry",
-                        "metadata": {"name": name},
-                        "spec": {"message": f"hello from {name}"},
-                    }
-                    return await api.create(path, body)
-                if call == "delete":
-                    return await api.delete(f"{path}/{name}")
-                return await api.get(f"{path}/{name}")
-            finally:
-                await api.aclose()
-
-        return asyncio.run(go())
-
-    def create(self, name: str) -> str:
-        """Create the entry; returns its uid."""
-        return str(self._run("create", name)["metadata"]["uid"])
+    def create(self, *names: str) -> list[str]:
+        """Create the entries (one request each); returns their uids, in order."""
+        items = [
+            {
+                "apiVersion": API_VERSION,
+                "kind": "GuestbookEntry",
+                "metadata": {"name": name},
+                "spec": {"message": f"hello from {name}"},
+            }
+            for name in names
+        ]
+        listing = {"apiVersion": "v1", "kind": "List", "items": items}
+        self.kubectl("create", "-f", "-", input=json.dumps(listing))
+        found = self.all()
+        return [found[name]["metadata"]["uid"] for name in names]
 
     def delete(self, name: str) -> None:
-        self._run("delete", name)
+        self.kubectl("delete", "gbe", name)
 
     def get(self, name: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self._run("get", name)
-        return found
+        found = self.kubectl("get", "gbe", name, "-o", "json", "--ignore-not-found")
+        return json.loads(found) if found.strip() else None
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        listing = json.loads(self.kubectl("get", "gbe", "-o", "json"))
+        return {o["metadata"]["name"]: o for o in listing["items"]}
 
 
 @pytest.fixture
-def entries(devcluster: DevCluster, kubeconfig: Path) -> Entries:
-    install_crds(kubeconfig)
-    return Entries(devcluster)
+def entries(crds: Kubectl, kubectl: Kubectl) -> Entries:
+    return Entries(kubectl)
 
 
 @pytest.fixture
-def kube(devcluster: DevCluster, entries: Entries, tmp_path: Path) -> Iterator[Kube]:
-    """What a worker pod has: a client acting as a ServiceAccount (the cluster
-    allows every request, so the request log shows who made it)."""
+def worker(kubectl: Kubectl, namespace: str) -> ServiceAccount:
+    return create_service_account(kubectl, namespace, "worker", WORKER_RULES)
+
+
+def worker_client(path: Path) -> Kube:
+    """What a worker pod has: a client built by the `kubernetes` loader from its kubeconfig."""
     from kubernetes import config
 
-    path = devcluster.services.write_kubeconfig_for(tmp_path / "worker.kubeconfig", NAMESPACE, "w")
-    client = Kube(config.new_client_from_config(str(path)))  # type: ignore[no-untyped-call]
+    return Kube(config.new_client_from_config(str(path)))  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def kube(worker: ServiceAccount, control_plane: ControlPlane, tmp_path: Path) -> Iterator[Kube]:
+    path = worker.kubeconfig(
+        tmp_path / "worker.kubeconfig", control_plane.server_url, control_plane.pki.ca_cert
+    )
+    client = worker_client(path)
     try:
         yield client
     finally:
         client.close()
 
 
-def status_patches(cluster: DevCluster) -> list[Any]:
-    return [
-        r
-        for r in cluster.services.request_log.records()
-        if r.verb == "patch" and f"{r.resource}/{r.subresource}" == STATUS
-    ]
+@pytest.fixture
+def proxied_kube(
+    worker: ServiceAccount, fault_proxy: FaultProxy, control_plane: ControlPlane, tmp_path: Path
+) -> Iterator[Kube]:
+    """The worker's client, reaching the API server through ``fault_proxy``."""
+    path = worker.kubeconfig(tmp_path / "proxied", fault_proxy.url, control_plane.pki.ca_cert)
+    client = worker_client(path)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def test_statuses_are_written_onto_their_entries(
-    kube: Kube, entries: Entries, devcluster: DevCluster
+    kube: Kube, entries: Entries, namespace: str, worker: ServiceAccount, audit: AuditTrail
 ) -> None:
     names = [f"entry-{i}" for i in range(40)]
-    uids = [entries.create(name) for name in names]
+    uids = entries.create(*names)
     writes = [
-        EntryStatusWrite(NAMESPACE, name, uid, sealed(i))
+        EntryStatusWrite(namespace, name, uid, sealed(i))
         for i, (name, uid) in enumerate(zip(names, uids, strict=True))
     ]
 
     assert kube.write_entry_statuses(writes) == []
 
+    found = entries.all()
     for i, name in enumerate(names):
-        entry = entries.get(name)
-        assert entry is not None
-        assert entry["status"] == sealed(i)
-    # Sent with the kubeconfig's credentials, not anonymously.
-    assert {r.user for r in status_patches(devcluster)} == {"system:serviceaccount:default:w"}
+        assert found[name]["status"] == sealed(i)
+    # Sent with the kubeconfig's credentials, and allowed by the worker's Role.
+    patches = audit.calls("patch", STATUS, at_least=40)
+    assert {(c.username, c.code) for c in patches} == {(worker.username, 200)}
+    assert sorted(c.name for c in patches) == sorted(names)
 
 
-def test_missing_and_recreated_entries_are_skipped_silently(kube: Kube, entries: Entries) -> None:
-    old_uid = entries.create("replaced")
+def test_missing_and_recreated_entries_are_skipped_silently(
+    kube: Kube, entries: Entries, namespace: str
+) -> None:
+    [old_uid] = entries.create("replaced")
     entries.delete("replaced")
-    new_uid = entries.create("replaced")  # a namesake: another message, another uid
-    live_uid = entries.create("live")
+    [new_uid, live_uid] = entries.create("replaced", "live")  # a namesake: another uid
     writes = [
-        EntryStatusWrite(NAMESPACE, "never-existed", "0000", sealed(0)),
-        EntryStatusWrite(NAMESPACE, "replaced", old_uid, sealed(1)),
-        EntryStatusWrite(NAMESPACE, "live", live_uid, sealed(2)),
+        EntryStatusWrite(namespace, "never-existed", "0000", sealed(0)),
+        EntryStatusWrite(namespace, "replaced", old_uid, sealed(1)),
+        EntryStatusWrite(namespace, "live", live_uid, sealed(2)),
     ]
 
     assert kube.write_entry_statuses(writes) == []
@@ -149,30 +159,39 @@ def test_missing_and_recreated_entries_are_skipped_silently(kube: Kube, entries:
 
 
 def test_transient_api_errors_are_retried(
-    kube: Kube, entries: Entries, devcluster: DevCluster
+    proxied_kube: Kube,
+    fault_proxy: FaultProxy,
+    entries: Entries,
+    namespace: str,
+    audit: AuditTrail,
 ) -> None:
-    faults = devcluster.services.faults
     names = [f"entry-{i}" for i in range(5)]
-    writes = [EntryStatusWrite(NAMESPACE, n, entries.create(n), sealed(0)) for n in names]
-    faults.fail_next(2, verb="patch", resource=STATUS, code=503)
-    faults.fail_next(2, verb="patch", resource=STATUS, code=429, retry_after=0)
+    uids = entries.create(*names)
+    writes = [
+        EntryStatusWrite(namespace, n, u, sealed(0)) for n, u in zip(names, uids, strict=True)
+    ]
+    fault_proxy.fail_next(2, verb="patch", resource=STATUS, code=503)
+    fault_proxy.fail_next(2, verb="patch", resource=STATUS, code=429, retry_after=0)
 
-    assert kube.write_entry_statuses(writes) == []
+    assert proxied_kube.write_entry_statuses(writes) == []
 
-    assert faults.rules() == []  # the faults really happened
-    for name in names:
-        entry = entries.get(name)
-        assert entry is not None
-        assert entry["status"]["phase"] == "Sealed"
+    assert fault_proxy.faults_left() == 0  # the faults really happened
+    found = entries.all()
+    assert {found[name]["status"]["phase"] for name in names} == {"Sealed"}
+    # Each entry's status reached the API server once.
+    patches = audit.calls("patch", STATUS, at_least=5)
+    assert sorted((c.name, c.code) for c in patches) == [(name, 200) for name in names]
 
 
 def test_lasting_api_errors_are_reported_by_name(
-    kube: Kube, entries: Entries, devcluster: DevCluster
+    proxied_kube: Kube, fault_proxy: FaultProxy, entries: Entries, namespace: str
 ) -> None:
-    uid = entries.create("unlucky")
-    devcluster.services.faults.fail_next(None, verb="patch", resource=STATUS, code=500)
+    [uid] = entries.create("unlucky")
+    fault_proxy.fail_next(None, verb="patch", resource=STATUS, code=500)
 
-    failed = kube.write_entry_statuses([EntryStatusWrite(NAMESPACE, "unlucky", uid, sealed(0))])
+    failed = proxied_kube.write_entry_statuses(
+        [EntryStatusWrite(namespace, "unlucky", uid, sealed(0))]
+    )
 
     assert failed == ["unlucky"]
     entry = entries.get("unlucky")
@@ -180,26 +199,27 @@ def test_lasting_api_errors_are_reported_by_name(
     assert "status" not in entry
 
 
-def test_writes_from_several_threads_at_once(kube: Kube, entries: Entries) -> None:
+def test_writes_from_several_threads_at_once(kube: Kube, entries: Entries, namespace: str) -> None:
     # The operator's repair pass and a worker's batch may share one Kube.
     from concurrent.futures import ThreadPoolExecutor
 
+    names = [[f"t{t}-a", f"t{t}-b"] for t in range(4)]
+    uids = entries.create(*(n for pair in names for n in pair))
     batches = [
-        [
-            EntryStatusWrite(NAMESPACE, n, entries.create(n), sealed(0))
-            for n in (f"t{t}-a", f"t{t}-b")
-        ]
-        for t in range(4)
+        [EntryStatusWrite(namespace, n, uids[2 * t + i], sealed(0)) for i, n in enumerate(pair)]
+        for t, pair in enumerate(names)
     ]
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(kube.write_entry_statuses, batches)) == [[], [], [], []]
+    found = entries.all()
+    assert {found[n]["status"]["phase"] for pair in names for n in pair} == {"Sealed"}
 
 
-def test_no_writes_after_close(kube: Kube, entries: Entries) -> None:
-    uid = entries.create("late")
-    kube.write_entry_statuses([EntryStatusWrite(NAMESPACE, "late", uid, sealed(0))])
+def test_no_writes_after_close(kube: Kube, entries: Entries, namespace: str) -> None:
+    [uid] = entries.create("late")
+    kube.write_entry_statuses([EntryStatusWrite(namespace, "late", uid, sealed(0))])
     kube.close()
     kube.close()  # idempotent
 
     with pytest.raises(RuntimeError):
-        kube.write_entry_statuses([EntryStatusWrite(NAMESPACE, "late", uid, sealed(1))])
+        kube.write_entry_statuses([EntryStatusWrite(namespace, "late", uid, sealed(1))])

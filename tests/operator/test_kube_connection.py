@@ -131,20 +131,31 @@ def test_a_rotated_token_is_read_again(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_service_variables_without_a_service_account_mean_the_kubeconfig(tmp_path: Path) -> None:
-    # What the local job runner gives a pod: the service variables, and a kubeconfig.
+    # What the process kubelet gives a pod: the service variables, and a
+    # kubeconfig with the CA and the token as files (no /var/run/secrets).
+    (tmp_path / "token").write_text("t\n")
+    (tmp_path / "ca.crt").write_bytes(certificate("cluster-ca")[0])
     path = kubeconfig(
-        tmp_path / "kubeconfig", cluster={"server": "http://127.0.0.1:8001"}, user={"token": "t"}
+        tmp_path / "kubeconfig",
+        cluster={"server": "https://127.0.0.1:6443", "certificate-authority": "ca.crt"},
+        user={"tokenFile": str(tmp_path / "token")},
     )
     env = {
         "KUBERNETES_SERVICE_HOST": "127.0.0.1",
-        "KUBERNETES_SERVICE_PORT": "8001",
+        "KUBERNETES_SERVICE_PORT": "6443",
         "KUBECONFIG": str(path),
     }
 
     settings = load_cluster_settings(env, tmp_path / "no-such-folder")
 
-    assert settings == ClusterSettings(server="http://127.0.0.1:8001", token="t")
-    assert settings.tls_context() is None
+    assert settings == ClusterSettings(
+        server="https://127.0.0.1:6443",
+        token_file=str(tmp_path / "token"),
+        ca_file=str(tmp_path / "ca.crt"),
+    )
+    context = settings.tls_context()
+    assert context is not None
+    assert trusted_names(context) == ["cluster-ca"]
     assert settings.authorization()() == "Bearer t"
 
 
