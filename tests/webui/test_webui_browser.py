@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_devcluster.kubectl import Kubectl
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
+from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.localsystem import LocalSystem, ledger_manifest, start_local_system
 from guestbook_webui.app import create_app
 from guestbook_webui.settings import WebSettings
 from playwright.sync_api import Browser, Page, expect
+from starlette.applications import Starlette
 from webui_browser import chromium
 from webui_server import serve
 
@@ -125,16 +126,15 @@ def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
 
 
 def test_verification_in_the_browser_does_not_trust_the_server(
-    crds: Kubectl,
-    kubeconfig: Path,
+    make_app: Callable[..., Starlette],
+    kubectl: Kubectl,
     store: Connection,
+    ledger: str,
     signer: Ed25519PrivateKey,
-    ledger_dsn: str,
     page: Page,
 ) -> None:
     # Sealed through the store, as a worker does; then the resource's status lies.
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
+    with serve(make_app()) as url:
         page.goto(url)
         # Text that exercises the canonical JSON: escapes, NFC, astral characters.
         tricky = 'Checked by the browser: Cafe\u0301 "q" \\ a\nb\tc \u2028 \u0007 ✓ 𝄞'
@@ -144,20 +144,20 @@ def test_verification_in_the_browser_does_not_trust_the_server(
         expect(entry.locator(".phase")).to_have_text("Pending")
         name = entry.get_attribute("data-name")
         assert name is not None
-        resource = json.loads(crds("get", "gbe", name, "-o", "json"))
+        resource = json.loads(kubectl("get", "gbe", name, "-o", "json"))
         meta, spec = resource["metadata"], resource["spec"]
         admit_entry(
             store,
-            "default/guestbook",
+            ledger,
             entry=name,
             uid=meta["uid"],
             author=spec["author"],
             message=spec["message"],
             submitted_at=meta["creationTimestamp"],
         )
-        sealed = seal_batch(store, "default/guestbook", signer).sealed[0]
+        sealed = seal_batch(store, ledger, signer).sealed[0]
         honest = {"phase": "Sealed", "leafIndex": 0, "leafHash": sealed.leaf_hash.hex()}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": honest}))  # fmt: skip
 
         expect(entry.locator("code.hash")).to_have_text(sealed.leaf_hash.hex()[:12])
@@ -165,7 +165,7 @@ def test_verification_in_the_browser_does_not_trust_the_server(
         expect(page.locator("#verdict")).to_have_attribute("data-result", "verified")
 
         lie = {"status": {"leafHash": "ab" * 32}}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge", "-p", json.dumps(lie))
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge", "-p", json.dumps(lie))
         page.reload()
         verdict = page.locator("#verdict")
         expect(verdict).to_have_attribute("data-result", "failed")
@@ -176,11 +176,10 @@ def test_verification_in_the_browser_does_not_trust_the_server(
 
 
 def test_without_event_source_the_page_polls_for_changes(
-    crds: Kubectl, kubeconfig: Path, ledger_dsn: str, page: Page
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
 ) -> None:
     page.add_init_script("delete window.EventSource")
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
+    with serve(make_app()) as url:
         page.goto(url)
         page.get_by_label("Message").fill("Polled")
         page.get_by_role("button", name="Sign").click()
@@ -190,17 +189,18 @@ def test_without_event_source_the_page_polls_for_changes(
         assert name is not None
 
         status = {"phase": "Sealed", "leafIndex": 0, "leafHash": "cd" * 32}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
         expect(entry.locator("code.hash")).to_have_text("cd" * 6)
-        crds("delete", "gbe", name)
+        kubectl("delete", "gbe", name)
         expect(entry).to_have_count(0)
         expect(page.get_by_text("No one has signed yet")).to_be_visible()
 
 
-def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) -> None:
-    settings = WebSettings(kubeconfig=str(kubeconfig))
-    with serve(create_app(settings)) as url:
+def test_a_failed_entry_says_why(
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
+) -> None:
+    with serve(make_app(dsn=None)) as url:
         page.goto(url)
         page.get_by_label("Message").fill("Doomed")
         page.get_by_role("button", name="Sign").click()
@@ -217,7 +217,7 @@ def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) ->
             "lastTransitionTime": "2026-11-25T12:00:00Z",
         }
         status = {"phase": "Failed", "conditions": [condition]}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
         expect(entry.locator(".phase")).to_have_text("Failed")
         expect(entry.locator(".failure")).to_have_text(condition["message"])
@@ -226,8 +226,8 @@ def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) ->
         expect(entry.locator(".failure")).to_have_text(condition["message"])
 
 
-def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519PrivateKey,
-                  messages: list[str]) -> list[str]:  # fmt: skip
+def sign_and_seal(url: str, kubectl: Kubectl, store: Connection, ledger: str,
+                  signer: Ed25519PrivateKey, messages: list[str]) -> list[str]:  # fmt: skip
     """Sign through the web UI's JSON API, then admit, seal and publish the statuses
     as the operator and a worker would; returns the entry names."""
     names = []
@@ -237,7 +237,7 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
         created = response.json()
         admit_entry(
             store,
-            "default/guestbook",
+            ledger,
             entry=created["name"],
             uid=created["uid"],
             author="",
@@ -245,7 +245,7 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
             submitted_at=created["createdAt"],
         )
         names.append(created["name"])
-    result = seal_batch(store, "default/guestbook", signer)
+    result = seal_batch(store, ledger, signer)
     for sealed in result.sealed:
         status = {
             "phase": "Sealed",
@@ -254,22 +254,21 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
             "treeSize": result.tree_head.tree_size,
             "rootHash": result.tree_head.root_hash.hex(),
         }
-        crds("patch", "gbe", sealed.entry_name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", sealed.entry_name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
     return names
 
 
 def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
-    crds: Kubectl,
-    kubeconfig: Path,
+    make_app: Callable[..., Starlette],
+    kubectl: Kubectl,
     store: Connection,
+    ledger: str,
     signer: Ed25519PrivateKey,
-    ledger_dsn: str,
     page: Page,
 ) -> None:
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
-        first = sign_and_seal(url, crds, store, signer, ["one", "two", "three"])
+    with serve(make_app()) as url:
+        first = sign_and_seal(url, kubectl, store, ledger, signer, ["one", "two", "three"])
         page.goto(f"{url}/entries/{first[0]}/verify")
         verdict = page.locator("#verdict")
         expect(verdict).to_have_attribute("data-result", "verified")
@@ -277,7 +276,7 @@ def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
             "first verification in this browser"
         )
 
-        later = sign_and_seal(url, crds, store, signer, ["four", "five"])
+        later = sign_and_seal(url, kubectl, store, ledger, signer, ["four", "five"])
         page.goto(f"{url}/entries/{later[-1]}/verify")
         expect(verdict).to_have_attribute("data-result", "verified")
         grew = page.locator('#checks li[data-result="pass"]', has_text="verified before")
@@ -285,7 +284,7 @@ def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
         expect(page.locator("[data-fact=treeSize]")).to_have_text("5")
 
         # A history that does not match what this browser saw is caught.
-        key = "guestbook-ledger:default/guestbook:head"
+        key = f"guestbook-ledger:{ledger}:head"
         for remembered, why in (
             ({"treeSize": 3, "rootHash": "00" * 32}, "rewritten"),
             ({"treeSize": 9, "rootHash": "00" * 32}, "only 5 entries"),
