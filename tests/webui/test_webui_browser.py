@@ -1,23 +1,23 @@
 """In a real browser: sign the guestbook, see the entry at once as Pending, see its
 hash appear when the operator's workers have sealed it — without a reload — and
-verify it in the browser, which catches a server that lies."""
+verify it in the browser, which catches a server that lies. The whole-system
+test runs the Helm chart as `make demo` does; the others serve the web UI in
+this process on the session's cluster and seal through the store."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
+from guestbook_localcluster.cluster import LocalCluster
+from guestbook_localcluster.dev import RELEASE, chart_values
 from guestbook_localcluster.kubectl import Kubectl
-from guestbook_operator.localsystem import LocalSystem, ledger_manifest, start_local_system
-from guestbook_webui.app import create_app
-from guestbook_webui.settings import WebSettings
+from guestbook_localcluster.release import install_or_upgrade, uninstall
+from guestbook_localcluster.service_proxy import ServiceProxy
 from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 from webui_browser import chromium
@@ -63,66 +63,75 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def system(ledger_dsn: str) -> Iterator[LocalSystem]:
-    """The whole system: local Kubernetes API with its job runner, CRDs, a Ledger,
-    the operator; the web UI is served on top of it by the test."""
-    state = Path(tempfile.mkdtemp(prefix="guestbook-webui-"))
-    local = start_local_system(state, ledger_dsn)
+def whole_system(
+    local_cluster: LocalCluster, crds: Kubectl, kubectl: Kubectl, namespace: str, ledger_dsn: str
+) -> Iterator[str]:
+    """The web UI's URL, with the Helm chart installed in the test's namespace as
+    `make demo` installs it: the operator and the web UI run as the chart's pods
+    from environments built as their images are, its workers as Jobs, all through
+    the process kubelet; the page is reached through a service proxy, as `make
+    demo` opens it."""
+    # The release's cluster-wide objects (ClusterRoles) are named after it.
+    release = f"{namespace}-{RELEASE}"
+    values = {**chart_values(ledger_dsn), "operator": {"watchNamespaces": [namespace]}}
+    proxy: ServiceProxy | None = None
     try:
-        local.apply(ledger_manifest())
-        local.start_operator()
-        yield local
+        install_or_upgrade(local_cluster.kubeconfig, namespace, release, values)
+        proxy = ServiceProxy(local_cluster.get, namespace, f"{release}-webui", 0, "http")
+        yield f"http://127.0.0.1:{proxy.start()}/"
     finally:
-        local.stop()
-        if local.operator_log is not None and local.operator_log.exists():
-            print(local.operator_log.read_text(errors="replace")[-20_000:])
-        shutil.rmtree(state, ignore_errors=True)
+        if proxy is not None:
+            proxy.stop()
+        # Shown by pytest only when the test failed.
+        for deployment in ("operator", "webui"):
+            logs = kubectl.run("logs", f"deployment/{release}-{deployment}", check=False)
+            print(f"--- {deployment} ---\n{logs.stdout[-20_000:]}{logs.stderr}")
+        uninstall(local_cluster.kubeconfig, namespace, release)
 
 
+@pytest.mark.timeout(600)  # a changed source tree rebuilds the images' environments first
 def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
-    system: LocalSystem, ledger_dsn: str, page: Page
+    whole_system: str, kubectl: Kubectl, page: Page
 ) -> None:
-    settings = WebSettings(kubeconfig=str(system.kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
-        page.goto(url)
-        expect(page.get_by_text("No one has signed yet")).to_be_visible()
-        page.evaluate(PHASE_RECORDER)
+    page.goto(whole_system)
+    expect(page.get_by_text("No one has signed yet")).to_be_visible()
+    page.evaluate(PHASE_RECORDER)
 
-        page.get_by_label("Your name").fill("Ada Lovelace")
-        page.get_by_label("Message").fill("Hello from the browser ✓")
-        expect(page.locator("#message-count")).to_have_text("1976 of 2000 characters left.")
-        page.get_by_role("button", name="Sign").click()
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Message").fill("Hello from the browser ✓")
+    expect(page.locator("#message-count")).to_have_text("1976 of 2000 characters left.")
+    page.get_by_role("button", name="Sign").click()
 
-        entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")
-        expect(entry).to_have_count(1)
-        expect(entry.locator(".author")).to_have_text("Ada Lovelace")
-        expect(page.get_by_label("Message")).to_have_value("")
-        hash_code = entry.locator("code.hash")
-        expect(hash_code).to_be_visible(timeout=SEALED_TIMEOUT_MS)
-        expect(entry.locator(".phase")).to_have_text("Sealed")
+    entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")
+    expect(entry).to_have_count(1)
+    expect(entry.locator(".author")).to_have_text("Ada Lovelace")
+    expect(page.get_by_label("Message")).to_have_value("")
+    hash_code = entry.locator("code.hash")
+    expect(hash_code).to_be_visible(timeout=SEALED_TIMEOUT_MS)
+    expect(entry.locator(".phase")).to_have_text("Sealed")
 
-        name = entry.get_attribute("data-name")
-        assert name is not None
-        resource = json.loads(system.kubectl("get", "gbe", name, "-o", "json"))
-        leaf_hash = resource["status"]["leafHash"]
-        expect(hash_code).to_have_text(leaf_hash[:12])
-        expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
-        tree_head = page.locator("#tree-head")
-        expect(tree_head).to_contain_text("1 sealed")
-        root = json.loads(system.kubectl("get", "ledger", "guestbook", "-o", "json"))
-        expect(tree_head.locator("code")).to_have_attribute(
-            "title", root["status"]["rootHash"], timeout=60_000
-        )
-        history = page.evaluate("window.phaseHistory")[name]
-        assert history[0] == "Pending" and history[-1] == "Sealed", history
-        assert page.evaluate("window.notReloaded") is True
+    name = entry.get_attribute("data-name")
+    assert name is not None
+    resource = json.loads(kubectl("get", "gbe", name, "-o", "json"))
+    leaf_hash = resource["status"]["leafHash"]
+    expect(hash_code).to_have_text(leaf_hash[:12])
+    expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
+    tree_head = page.locator("#tree-head")
+    expect(tree_head).to_contain_text("1 sealed")
+    root = json.loads(kubectl("get", "ledger", "guestbook", "-o", "json"))
+    expect(tree_head.locator("code")).to_have_attribute(
+        "title", root["status"]["rootHash"], timeout=60_000
+    )
+    history = page.evaluate("window.phaseHistory")[name]
+    assert history[0] == "Pending" and history[-1] == "Sealed", history
+    assert page.evaluate("window.notReloaded") is True
 
-        entry.get_by_role("link", name="verify").click()
-        verdict = page.locator("#verdict")
-        expect(verdict).to_have_attribute("data-result", "verified", timeout=60_000)
-        expect(verdict).to_contain_text(f"leaf #{resource['status']['leafIndex']}")
-        expect(page.locator('#checks li[data-result="pass"]')).to_have_count(5)
-        expect(page.locator("[data-fact=leafHash]")).to_have_text(leaf_hash)
+    entry.get_by_role("link", name="verify").click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-result", "verified", timeout=60_000)
+    expect(verdict).to_contain_text(f"leaf #{resource['status']['leafIndex']}")
+    expect(page.locator('#checks li[data-result="pass"]')).to_have_count(5)
+    expect(page.locator("[data-fact=leafHash]")).to_have_text(leaf_hash)
 
 
 def test_verification_in_the_browser_does_not_trust_the_server(
