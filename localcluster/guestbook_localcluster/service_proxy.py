@@ -99,15 +99,25 @@ class ServiceProxy:
         self._thread: threading.Thread | None = None
 
     def start(self) -> int:
-        """Bind and start serving; returns the port (useful when ``port`` was 0)."""
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        )
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        """Bind and start serving; returns the port (useful when ``port`` was 0).
+
+        Raises OSError when the port cannot be bound. Callable from a thread whose
+        own event loop is running (async code, Playwright's sync API): the proxy's
+        loop only ever runs in the proxy's thread.
+        """
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="service-proxy", daemon=True
         )
         self._thread.start()
+        binding = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", self.port), self._loop
+        )
+        try:
+            self._server = binding.result(30)
+        except BaseException:
+            self.stop()
+            raise
+        self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
-"""Fixtures for the web UI tests: the local Kubernetes API with the project's CRDs,
-a fresh ledger database, and the web UI on top (TestClient, or a real server)."""
+"""Fixtures for the web UI tests: the session's control plane with the project's
+CRDs and a namespace per test, a fresh ledger database, and the web UI on top
+(TestClient, or a real server) serving that namespace's guestbook."""
 
 from __future__ import annotations
 
@@ -9,34 +10,19 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_devcluster.kubectl import Kubectl
-from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig, kubectl
 from guestbook_ledger.store import Connection, ensure_ledger, open_store
+from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.app import create_app
 from guestbook_webui.settings import WebSettings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from webui_server import ready_client
 
-__all__ = ["devcluster", "kubeconfig", "kubectl"]
-
-CRDS = Path(__file__).resolve().parents[2] / "crds"
-LEDGER = "default/guestbook"
-
 
 @pytest.fixture
-def crds(kubectl: Kubectl) -> Kubectl:
-    """The devcluster with the GuestbookEntry and Ledger CRDs established."""
-    for name in ("guestbookentries.yaml", "ledgers.yaml"):
-        kubectl("apply", "-f", str(CRDS / name))
-    kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/guestbookentries.ledger.guestbook.io",
-        "crd/ledgers.ledger.guestbook.io",
-    )
-    return kubectl
+def ledger(namespace: str) -> str:
+    """The ledger the web UI signs, as the database names it: ``<namespace>/guestbook``."""
+    return f"{namespace}/guestbook"
 
 
 @pytest.fixture
@@ -49,21 +35,35 @@ def store(ledger_dsn: str) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def signer(store: Connection) -> Ed25519PrivateKey:
-    """A key registered to sign the tree heads of default/guestbook (ledger created)."""
+def signer(store: Connection, ledger: str) -> Ed25519PrivateKey:
+    """A key registered to sign the tree heads of the test's ledger (ledger created)."""
     key = Ed25519PrivateKey.generate()
-    ensure_ledger(store, LEDGER, public_key=key.public_key())
+    ensure_ledger(store, ledger, public_key=key.public_key())
     return key
 
 
 @pytest.fixture
-def make_app(kubeconfig: Path, crds: Kubectl, ledger_dsn: str) -> Callable[..., Starlette]:
-    """make_app(**settings) -> the web UI app for the devcluster and the ledger database."""
+def web_settings(kubeconfig: Path, namespace: str, ledger_dsn: str) -> Callable[..., WebSettings]:
+    """web_settings(**overrides) -> settings for the test's namespace and database."""
+
+    def settings(**overrides: Any) -> WebSettings:
+        values: dict[str, Any] = {
+            "kubeconfig": str(kubeconfig),
+            "namespace": namespace,
+            "dsn": ledger_dsn,
+        }
+        values.update(overrides)
+        return WebSettings(**values)
+
+    return settings
+
+
+@pytest.fixture
+def make_app(crds: Kubectl, web_settings: Callable[..., WebSettings]) -> Callable[..., Starlette]:
+    """make_app(**settings) -> the web UI app for the test's namespace and database."""
 
     def make(**overrides: Any) -> Starlette:
-        values: dict[str, Any] = {"kubeconfig": str(kubeconfig), "dsn": ledger_dsn}
-        values.update(overrides)
-        return create_app(WebSettings(**values))
+        return create_app(web_settings(**overrides))
 
     return make
 

@@ -1,24 +1,25 @@
 """In a real browser: sign the guestbook, see the entry at once as Pending, see its
 hash appear when the operator's workers have sealed it — without a reload — and
-verify it in the browser, which catches a server that lies."""
+verify it in the browser, which catches a server that lies. The whole-system
+test runs the Helm chart as `make demo` does; the others serve the web UI in
+this process on the session's cluster and seal through the store."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_devcluster.kubectl import Kubectl
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
-from guestbook_operator.localsystem import LocalSystem, ledger_manifest, start_local_system
-from guestbook_webui.app import create_app
-from guestbook_webui.settings import WebSettings
+from guestbook_localcluster.cluster import LocalCluster
+from guestbook_localcluster.dev import RELEASE, chart_values
+from guestbook_localcluster.kubectl import Kubectl
+from guestbook_localcluster.release import install_or_upgrade, uninstall
+from guestbook_localcluster.service_proxy import ServiceProxy
 from playwright.sync_api import Browser, Page, expect
+from starlette.applications import Starlette
 from webui_browser import chromium
 from webui_server import serve
 
@@ -62,79 +63,87 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def system(ledger_dsn: str) -> Iterator[LocalSystem]:
-    """The whole system: local Kubernetes API with its job runner, CRDs, a Ledger,
-    the operator; the web UI is served on top of it by the test."""
-    state = Path(tempfile.mkdtemp(prefix="guestbook-webui-"))
-    local = start_local_system(state, ledger_dsn)
+def whole_system(
+    local_cluster: LocalCluster, crds: Kubectl, kubectl: Kubectl, namespace: str, ledger_dsn: str
+) -> Iterator[str]:
+    """The web UI's URL, with the Helm chart installed in the test's namespace as
+    `make demo` installs it: the operator and the web UI run as the chart's pods
+    from environments built as their images are, its workers as Jobs, all through
+    the process kubelet; the page is reached through a service proxy, as `make
+    demo` opens it."""
+    # The release's cluster-wide objects (ClusterRoles) are named after it.
+    release = f"{namespace}-{RELEASE}"
+    values = {**chart_values(ledger_dsn), "operator": {"watchNamespaces": [namespace]}}
+    proxy: ServiceProxy | None = None
     try:
-        local.apply(ledger_manifest())
-        local.start_operator()
-        yield local
+        install_or_upgrade(local_cluster.kubeconfig, namespace, release, values)
+        proxy = ServiceProxy(local_cluster.get, namespace, f"{release}-webui", 0, "http")
+        yield f"http://127.0.0.1:{proxy.start()}/"
     finally:
-        local.stop()
-        if local.operator_log is not None and local.operator_log.exists():
-            print(local.operator_log.read_text(errors="replace")[-20_000:])
-        shutil.rmtree(state, ignore_errors=True)
+        if proxy is not None:
+            proxy.stop()
+        # Shown by pytest only when the test failed.
+        for deployment in ("operator", "webui"):
+            logs = kubectl.run("logs", f"deployment/{release}-{deployment}", check=False)
+            print(f"--- {deployment} ---\n{logs.stdout[-20_000:]}{logs.stderr}")
+        uninstall(local_cluster.kubeconfig, namespace, release)
 
 
+@pytest.mark.timeout(600)  # a changed source tree rebuilds the images' environments first
 def test_signing_shows_the_entry_at_once_and_its_hash_once_sealed(
-    system: LocalSystem, ledger_dsn: str, page: Page
+    whole_system: str, kubectl: Kubectl, page: Page
 ) -> None:
-    settings = WebSettings(kubeconfig=str(system.kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
-        page.goto(url)
-        expect(page.get_by_text("No one has signed yet")).to_be_visible()
-        page.evaluate(PHASE_RECORDER)
+    page.goto(whole_system)
+    expect(page.get_by_text("No one has signed yet")).to_be_visible()
+    page.evaluate(PHASE_RECORDER)
 
-        page.get_by_label("Your name").fill("Ada Lovelace")
-        page.get_by_label("Message").fill("Hello from the browser ✓")
-        expect(page.locator("#message-count")).to_have_text("1976 of 2000 characters left.")
-        page.get_by_role("button", name="Sign").click()
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Message").fill("Hello from the browser ✓")
+    expect(page.locator("#message-count")).to_have_text("1976 of 2000 characters left.")
+    page.get_by_role("button", name="Sign").click()
 
-        entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")
-        expect(entry).to_have_count(1)
-        expect(entry.locator(".author")).to_have_text("Ada Lovelace")
-        expect(page.get_by_label("Message")).to_have_value("")
-        hash_code = entry.locator("code.hash")
-        expect(hash_code).to_be_visible(timeout=SEALED_TIMEOUT_MS)
-        expect(entry.locator(".phase")).to_have_text("Sealed")
+    entry = page.locator("#entries li.entry", has_text="Hello from the browser ✓")
+    expect(entry).to_have_count(1)
+    expect(entry.locator(".author")).to_have_text("Ada Lovelace")
+    expect(page.get_by_label("Message")).to_have_value("")
+    hash_code = entry.locator("code.hash")
+    expect(hash_code).to_be_visible(timeout=SEALED_TIMEOUT_MS)
+    expect(entry.locator(".phase")).to_have_text("Sealed")
 
-        name = entry.get_attribute("data-name")
-        assert name is not None
-        resource = json.loads(system.kubectl("get", "gbe", name, "-o", "json"))
-        leaf_hash = resource["status"]["leafHash"]
-        expect(hash_code).to_have_text(leaf_hash[:12])
-        expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
-        tree_head = page.locator("#tree-head")
-        expect(tree_head).to_contain_text("1 sealed")
-        root = json.loads(system.kubectl("get", "ledger", "guestbook", "-o", "json"))
-        expect(tree_head.locator("code")).to_have_attribute(
-            "title", root["status"]["rootHash"], timeout=60_000
-        )
-        history = page.evaluate("window.phaseHistory")[name]
-        assert history[0] == "Pending" and history[-1] == "Sealed", history
-        assert page.evaluate("window.notReloaded") is True
+    name = entry.get_attribute("data-name")
+    assert name is not None
+    resource = json.loads(kubectl("get", "gbe", name, "-o", "json"))
+    leaf_hash = resource["status"]["leafHash"]
+    expect(hash_code).to_have_text(leaf_hash[:12])
+    expect(entry.locator(".leaf")).to_have_text(f"leaf #{resource['status']['leafIndex']}")
+    tree_head = page.locator("#tree-head")
+    expect(tree_head).to_contain_text("1 sealed")
+    root = json.loads(kubectl("get", "ledger", "guestbook", "-o", "json"))
+    expect(tree_head.locator("code")).to_have_attribute(
+        "title", root["status"]["rootHash"], timeout=60_000
+    )
+    history = page.evaluate("window.phaseHistory")[name]
+    assert history[0] == "Pending" and history[-1] == "Sealed", history
+    assert page.evaluate("window.notReloaded") is True
 
-        entry.get_by_role("link", name="verify").click()
-        verdict = page.locator("#verdict")
-        expect(verdict).to_have_attribute("data-result", "verified", timeout=60_000)
-        expect(verdict).to_contain_text(f"leaf #{resource['status']['leafIndex']}")
-        expect(page.locator('#checks li[data-result="pass"]')).to_have_count(5)
-        expect(page.locator("[data-fact=leafHash]")).to_have_text(leaf_hash)
+    entry.get_by_role("link", name="verify").click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-result", "verified", timeout=60_000)
+    expect(verdict).to_contain_text(f"leaf #{resource['status']['leafIndex']}")
+    expect(page.locator('#checks li[data-result="pass"]')).to_have_count(5)
+    expect(page.locator("[data-fact=leafHash]")).to_have_text(leaf_hash)
 
 
 def test_verification_in_the_browser_does_not_trust_the_server(
-    crds: Kubectl,
-    kubeconfig: Path,
+    make_app: Callable[..., Starlette],
+    kubectl: Kubectl,
     store: Connection,
+    ledger: str,
     signer: Ed25519PrivateKey,
-    ledger_dsn: str,
     page: Page,
 ) -> None:
     # Sealed through the store, as a worker does; then the resource's status lies.
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
+    with serve(make_app()) as url:
         page.goto(url)
         # Text that exercises the canonical JSON: escapes, NFC, astral characters.
         tricky = 'Checked by the browser: Cafe\u0301 "q" \\ a\nb\tc \u2028 \u0007 ✓ 𝄞'
@@ -144,20 +153,20 @@ def test_verification_in_the_browser_does_not_trust_the_server(
         expect(entry.locator(".phase")).to_have_text("Pending")
         name = entry.get_attribute("data-name")
         assert name is not None
-        resource = json.loads(crds("get", "gbe", name, "-o", "json"))
+        resource = json.loads(kubectl("get", "gbe", name, "-o", "json"))
         meta, spec = resource["metadata"], resource["spec"]
         admit_entry(
             store,
-            "default/guestbook",
+            ledger,
             entry=name,
             uid=meta["uid"],
             author=spec["author"],
             message=spec["message"],
             submitted_at=meta["creationTimestamp"],
         )
-        sealed = seal_batch(store, "default/guestbook", signer).sealed[0]
+        sealed = seal_batch(store, ledger, signer).sealed[0]
         honest = {"phase": "Sealed", "leafIndex": 0, "leafHash": sealed.leaf_hash.hex()}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": honest}))  # fmt: skip
 
         expect(entry.locator("code.hash")).to_have_text(sealed.leaf_hash.hex()[:12])
@@ -165,7 +174,7 @@ def test_verification_in_the_browser_does_not_trust_the_server(
         expect(page.locator("#verdict")).to_have_attribute("data-result", "verified")
 
         lie = {"status": {"leafHash": "ab" * 32}}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge", "-p", json.dumps(lie))
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge", "-p", json.dumps(lie))
         page.reload()
         verdict = page.locator("#verdict")
         expect(verdict).to_have_attribute("data-result", "failed")
@@ -176,11 +185,10 @@ def test_verification_in_the_browser_does_not_trust_the_server(
 
 
 def test_without_event_source_the_page_polls_for_changes(
-    crds: Kubectl, kubeconfig: Path, ledger_dsn: str, page: Page
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
 ) -> None:
     page.add_init_script("delete window.EventSource")
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
+    with serve(make_app()) as url:
         page.goto(url)
         page.get_by_label("Message").fill("Polled")
         page.get_by_role("button", name="Sign").click()
@@ -190,17 +198,18 @@ def test_without_event_source_the_page_polls_for_changes(
         assert name is not None
 
         status = {"phase": "Sealed", "leafIndex": 0, "leafHash": "cd" * 32}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
         expect(entry.locator("code.hash")).to_have_text("cd" * 6)
-        crds("delete", "gbe", name)
+        kubectl("delete", "gbe", name)
         expect(entry).to_have_count(0)
         expect(page.get_by_text("No one has signed yet")).to_be_visible()
 
 
-def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) -> None:
-    settings = WebSettings(kubeconfig=str(kubeconfig))
-    with serve(create_app(settings)) as url:
+def test_a_failed_entry_says_why(
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
+) -> None:
+    with serve(make_app(dsn=None)) as url:
         page.goto(url)
         page.get_by_label("Message").fill("Doomed")
         page.get_by_role("button", name="Sign").click()
@@ -217,7 +226,7 @@ def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) ->
             "lastTransitionTime": "2026-11-25T12:00:00Z",
         }
         status = {"phase": "Failed", "conditions": [condition]}
-        crds("patch", "gbe", name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
         expect(entry.locator(".phase")).to_have_text("Failed")
         expect(entry.locator(".failure")).to_have_text(condition["message"])
@@ -226,8 +235,8 @@ def test_a_failed_entry_says_why(crds: Kubectl, kubeconfig: Path, page: Page) ->
         expect(entry.locator(".failure")).to_have_text(condition["message"])
 
 
-def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519PrivateKey,
-                  messages: list[str]) -> list[str]:  # fmt: skip
+def sign_and_seal(url: str, kubectl: Kubectl, store: Connection, ledger: str,
+                  signer: Ed25519PrivateKey, messages: list[str]) -> list[str]:  # fmt: skip
     """Sign through the web UI's JSON API, then admit, seal and publish the statuses
     as the operator and a worker would; returns the entry names."""
     names = []
@@ -237,7 +246,7 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
         created = response.json()
         admit_entry(
             store,
-            "default/guestbook",
+            ledger,
             entry=created["name"],
             uid=created["uid"],
             author="",
@@ -245,7 +254,7 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
             submitted_at=created["createdAt"],
         )
         names.append(created["name"])
-    result = seal_batch(store, "default/guestbook", signer)
+    result = seal_batch(store, ledger, signer)
     for sealed in result.sealed:
         status = {
             "phase": "Sealed",
@@ -254,22 +263,21 @@ def sign_and_seal(url: str, crds: Kubectl, store: Connection, signer: Ed25519Pri
             "treeSize": result.tree_head.tree_size,
             "rootHash": result.tree_head.root_hash.hex(),
         }
-        crds("patch", "gbe", sealed.entry_name, "--subresource=status", "--type=merge",
+        kubectl("patch", "gbe", sealed.entry_name, "--subresource=status", "--type=merge",
              "-p", json.dumps({"status": status}))  # fmt: skip
     return names
 
 
 def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
-    crds: Kubectl,
-    kubeconfig: Path,
+    make_app: Callable[..., Starlette],
+    kubectl: Kubectl,
     store: Connection,
+    ledger: str,
     signer: Ed25519PrivateKey,
-    ledger_dsn: str,
     page: Page,
 ) -> None:
-    settings = WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn)
-    with serve(create_app(settings)) as url:
-        first = sign_and_seal(url, crds, store, signer, ["one", "two", "three"])
+    with serve(make_app()) as url:
+        first = sign_and_seal(url, kubectl, store, ledger, signer, ["one", "two", "three"])
         page.goto(f"{url}/entries/{first[0]}/verify")
         verdict = page.locator("#verdict")
         expect(verdict).to_have_attribute("data-result", "verified")
@@ -277,7 +285,7 @@ def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
             "first verification in this browser"
         )
 
-        later = sign_and_seal(url, crds, store, signer, ["four", "five"])
+        later = sign_and_seal(url, kubectl, store, ledger, signer, ["four", "five"])
         page.goto(f"{url}/entries/{later[-1]}/verify")
         expect(verdict).to_have_attribute("data-result", "verified")
         grew = page.locator('#checks li[data-result="pass"]', has_text="verified before")
@@ -285,7 +293,7 @@ def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
         expect(page.locator("[data-fact=treeSize]")).to_have_text("5")
 
         # A history that does not match what this browser saw is caught.
-        key = "guestbook-ledger:default/guestbook:head"
+        key = f"guestbook-ledger:{ledger}:head"
         for remembered, why in (
             ({"treeSize": 3, "rootHash": "00" * 32}, "rewritten"),
             ({"treeSize": 9, "rootHash": "00" * 32}, "only 5 entries"),

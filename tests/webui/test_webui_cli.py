@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from guestbook_devcluster.kubectl import Kubectl
-from guestbook_operator.localsystem import wait_until
+from guestbook_localcluster.kubectl import Kubectl
+from webui_server import wait_until
 
 
 def free_port() -> int:
@@ -43,9 +43,11 @@ def test_bad_settings_exit_2_with_one_sentence(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
 
 
-def test_the_command_serves_the_guestbook(kubeconfig: Path, crds: Kubectl, ledger_dsn: str) -> None:
+def test_the_command_serves_the_guestbook(
+    kubeconfig: Path, crds: Kubectl, kubectl: Kubectl, namespace: str, ledger_dsn: str
+) -> None:
     port = free_port()
-    env = {**os.environ, "GUESTBOOK_DSN": ledger_dsn}
+    env = {**os.environ, "GUESTBOOK_DSN": ledger_dsn, "GUESTBOOK_NAMESPACE": namespace}
     process = subprocess.Popen(
         [sys.executable, "-m", "guestbook_ledger", "webui", "--port", str(port),
          "--kubeconfig", str(kubeconfig)],
@@ -66,7 +68,7 @@ def test_the_command_serves_the_guestbook(kubeconfig: Path, crds: Kubectl, ledge
         wait_until(ready, timeout=60, what="the web UI to be ready")
         created = httpx.post(f"{base}/entries", json={"message": "from the CLI"}, timeout=30)
         assert created.status_code == 201
-        assert "from the CLI" in crds("get", "gbe", "-o", "wide")
+        assert "from the CLI" in kubectl("get", "gbe", "-o", "wide")
         assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
     finally:
         process.terminate()

@@ -4,29 +4,48 @@ real (local) Kubernetes API; bad input creates nothing and says what is wrong.""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from guestbook_devcluster.kubectl import Kubectl
-from guestbook_operator.localsystem import wait_until
+import pytest
+from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.app import create_app
 from guestbook_webui.kube import KubeApiError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.settings import WebSettings
 from starlette.testclient import TestClient
+from webui_server import wait_until
 
 PROBLEM = "application/problem+json"
+ENTRY_CRD = Path(__file__).resolve().parents[2] / "crds" / "guestbookentries.yaml"
 
 
 def entries_in_cluster(kubectl: Kubectl) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = json.loads(
-        kubectl("get", "guestbookentries", "-n", "default", "-o", "json")
-    )["items"]
+    items: list[dict[str, Any]] = json.loads(kubectl("get", "guestbookentries", "-o", "json"))[
+        "items"
+    ]
     return items
 
 
+@pytest.fixture
+def without_entry_crd(crds: Kubectl) -> Iterator[None]:
+    """The cluster without the GuestbookEntry CRD for one test, established again after."""
+    crds("delete", "crd", "guestbookentries.ledger.guestbook.io", "--timeout=60s")
+    try:
+        yield
+    finally:
+        crds("apply", "--server-side", "-f", str(ENTRY_CRD))
+        crds(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/guestbookentries.ledger.guestbook.io",
+        )
+
+
 def test_posting_json_creates_an_entry_visible_in_kubernetes_and_the_api(
-    client: TestClient, crds: Kubectl
+    client: TestClient, kubectl: Kubectl
 ) -> None:
     response = client.post("/entries", json={"author": "Ada", "message": "Hello, ledger!"})
 
@@ -35,7 +54,7 @@ def test_posting_json_creates_an_entry_visible_in_kubernetes_and_the_api(
     assert created["name"].startswith("entry-")
     assert response.headers["location"] == f"/api/entries/{created['name']}"
     assert created["spec"] == {"ledger": "guestbook", "author": "Ada", "message": "Hello, ledger!"}
-    [stored] = entries_in_cluster(crds)
+    [stored] = entries_in_cluster(kubectl)
     assert stored["metadata"]["name"] == created["name"]
     assert stored["metadata"]["uid"] == created["uid"]
     assert stored["spec"]["message"] == "Hello, ledger!"
@@ -49,7 +68,7 @@ def test_posting_json_creates_an_entry_visible_in_kubernetes_and_the_api(
 
 
 def test_the_page_lists_entries_newest_first_with_their_phase(
-    client: TestClient, crds: Kubectl
+    client: TestClient, kubectl: Kubectl
 ) -> None:
     for message in ("first <b>bold</b>", "second", "third"):
         assert client.post("/entries", json={"message": message}).status_code == 201
@@ -66,7 +85,7 @@ def test_the_page_lists_entries_newest_first_with_their_phase(
 
 
 def test_a_browser_form_post_redirects_to_the_page_showing_the_entry(
-    client: TestClient, crds: Kubectl
+    client: TestClient, kubectl: Kubectl
 ) -> None:
     response = client.post(
         "/entries",
@@ -76,14 +95,14 @@ def test_a_browser_form_post_redirects_to_the_page_showing_the_entry(
     )
 
     assert response.status_code == 303
-    [stored] = entries_in_cluster(crds)
+    [stored] = entries_in_cluster(kubectl)
     assert response.headers["location"] == f"/#gbe-{stored['metadata']['name']}"
     page = client.get("/").text.split("<template")[0]
     assert "Signed from a form" in page and "Grace" in page
 
 
 def test_bad_json_input_gives_problem_details_and_creates_nothing(
-    client: TestClient, crds: Kubectl
+    client: TestClient, kubectl: Kubectl
 ) -> None:
     cases: list[tuple[dict[str, Any], set[str]]] = [
         ({"author": "Ada", "message": ""}, {"#/message"}),
@@ -114,11 +133,11 @@ def test_bad_json_input_gives_problem_details_and_creates_nothing(
     big = {"message": "z" * 70_000}
     assert client.post("/entries", json=big).status_code == 413
 
-    assert entries_in_cluster(crds) == []
+    assert entries_in_cluster(kubectl) == []
 
 
 def test_a_bad_form_re_renders_the_page_with_the_typed_text_and_the_error(
-    client: TestClient, crds: Kubectl
+    client: TestClient, kubectl: Kubectl
 ) -> None:
     response = client.post(
         "/entries",
@@ -133,10 +152,10 @@ def test_a_bad_form_re_renders_the_page_with_the_typed_text_and_the_error(
     assert "Your entry was not signed" in html
     assert 'value="Ann &lt;3"' in html
     assert 'aria-invalid="true"' in html
-    assert entries_in_cluster(crds) == []
+    assert entries_in_cluster(kubectl) == []
 
 
-def test_a_form_posted_from_another_site_is_refused(client: TestClient, crds: Kubectl) -> None:
+def test_a_form_posted_from_another_site_is_refused(client: TestClient, kubectl: Kubectl) -> None:
     response = client.post(
         "/entries",
         data={"message": "CSRF"},
@@ -145,19 +164,21 @@ def test_a_form_posted_from_another_site_is_refused(client: TestClient, crds: Ku
 
     assert response.status_code == 403
     assert response.json()["type"] == "urn:guestbook-ledger:problem:cross-site-form"
-    assert entries_in_cluster(crds) == []
+    assert entries_in_cluster(kubectl) == []
     same_site = client.post(
         "/entries", json={"message": "ok"}, headers={"Origin": "http://testserver"}
     )
     assert same_site.status_code == 201
 
 
-def test_text_is_stored_in_nfc_as_the_ledger_records_it(client: TestClient, crds: Kubectl) -> None:
+def test_text_is_stored_in_nfc_as_the_ledger_records_it(
+    client: TestClient, kubectl: Kubectl
+) -> None:
     decomposed = "Cafe\u0301"  # "Café" with a combining accent
     response = client.post("/entries", json={"author": decomposed, "message": decomposed})
 
     assert response.status_code == 201
-    [stored] = entries_in_cluster(crds)
+    [stored] = entries_in_cluster(kubectl)
     assert stored["spec"]["message"] == "Caf\u00e9"
     assert stored["spec"]["author"] == "Caf\u00e9"
 
@@ -170,14 +191,14 @@ def test_an_unknown_entry_is_a_404_problem(client: TestClient) -> None:
     assert "no-such-entry" in response.json()["detail"]
 
 
-def test_entries_of_another_ledger_are_not_shown(client: TestClient, crds: Kubectl) -> None:
+def test_entries_of_another_ledger_are_not_shown(client: TestClient, kubectl: Kubectl) -> None:
     other = {
         "apiVersion": "ledger.guestbook.io/v1alpha1",
         "kind": "GuestbookEntry",
-        "metadata": {"name": "elsewhere", "namespace": "default"},
+        "metadata": {"name": "elsewhere"},
         "spec": {"ledger": "other", "message": "not for this guestbook"},
     }
-    crds("apply", "-f", "-", input=json.dumps(other))
+    kubectl("apply", "-f", "-", input=json.dumps(other))
     assert client.post("/entries", json={"message": "mine"}).status_code == 201
 
     names = [item["name"] for item in client.get("/api/entries").json()["items"]]
@@ -185,7 +206,9 @@ def test_entries_of_another_ledger_are_not_shown(client: TestClient, crds: Kubec
     assert client.get("/api/entries/elsewhere").status_code == 404
 
 
-def test_the_verification_pages_name_the_endpoints_and_commands(client: TestClient) -> None:
+def test_the_verification_pages_name_the_endpoints_and_commands(
+    client: TestClient, ledger: str
+) -> None:
     how = client.get("/how-to-verify")
     assert how.status_code == 200
     for text in ("/api/proofs/inclusion", "/api/public-key", "guestbook-ledger verify sth"):
@@ -193,7 +216,7 @@ def test_the_verification_pages_name_the_endpoints_and_commands(client: TestClie
     verify = client.get("/entries/entry-abc/verify")
     assert verify.status_code == 200
     assert 'data-name="entry-abc"' in verify.text
-    assert 'data-ledger="default/guestbook"' in verify.text
+    assert f'data-ledger="{ledger}"' in verify.text
     assert client.get("/static/ledger-format.js").status_code == 200
 
 
@@ -204,8 +227,10 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
-def test_without_the_crds_signing_says_to_install_them(kubeconfig: Path, ledger_dsn: str) -> None:
-    app = create_app(WebSettings(kubeconfig=str(kubeconfig), dsn=ledger_dsn))
+def test_without_the_crds_signing_says_to_install_them(
+    without_entry_crd: None, web_settings: Callable[..., WebSettings]
+) -> None:
+    app = create_app(web_settings())
     with TestClient(app) as client:
         not_ready = wait_until(
             lambda: (r := client.get("/readyz")).json().get("detail") and r,

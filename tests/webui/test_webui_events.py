@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from guestbook_devcluster.kubectl import Kubectl
+from guestbook_localcluster.kubectl import Kubectl
 from starlette.applications import Starlette
 from webui_server import serve
 
@@ -49,16 +49,16 @@ def entry_manifest(name: str, message: str) -> str:
         {
             "apiVersion": "ledger.guestbook.io/v1alpha1",
             "kind": "GuestbookEntry",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name},
             "spec": {"author": "Kim", "message": message},
         }
     )
 
 
 def test_the_stream_follows_entries_from_kubectl(
-    make_app: Callable[..., Starlette], crds: Kubectl
+    make_app: Callable[..., Starlette], kubectl: Kubectl
 ) -> None:
-    crds("apply", "-f", "-", input=entry_manifest("before", "already here"))
+    kubectl("apply", "-f", "-", input=entry_manifest("before", "already here"))
     with serve(make_app()) as url, httpx.Client(base_url=url, timeout=EVENT_TIMEOUT) as http:
         with http.stream("GET", "/events") as response:
             assert response.status_code == 200
@@ -70,20 +70,20 @@ def test_the_stream_follows_entries_from_kubectl(
             assert [item["name"] for item in snapshot["items"]] == ["before"]
             assert snapshot["items"][0]["spec"]["message"] == "already here"
 
-            crds("apply", "-f", "-", input=entry_manifest("after", "arrives live"))
+            kubectl("apply", "-f", "-", input=entry_manifest("after", "arrives live"))
             created = next_event(events, "entry", "after")
             assert created["spec"]["message"] == "arrives live"
             assert created["status"] == {}
 
             status = {"phase": "Sealed", "leafIndex": 0, "leafHash": "ef" * 32, "treeSize": 1}
-            crds("patch", "gbe", "after", "--subresource=status", "--type=merge",
+            kubectl("patch", "gbe", "after", "--subresource=status", "--type=merge",
                  "-p", json.dumps({"status": status}))  # fmt: skip
             sealed = next_event(events, "entry", "after")
             while sealed["status"].get("phase") != "Sealed":
                 sealed = next_event(events, "entry", "after")
             assert sealed["status"]["leafHash"] == "ef" * 32
 
-            crds("delete", "gbe", "before")
+            kubectl("delete", "gbe", "before")
             deleted = next_event(events, "deleted", "before")
             assert deleted["uid"]
 

@@ -1,6 +1,7 @@
 """The entry feed (one list + watch for every browser) misses nothing: it resumes
 after each watch ends, and after an expired watch it lists again and publishes
-what changed meanwhile — deletions included."""
+what changed meanwhile — deletions included. The watches end, and expire, on
+kube-apiserver itself."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from guestbook_devcluster.kubectl import Kubectl
+from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.entry_feed import Change, EntryFeed, Subscription
 from guestbook_webui.kube import KubeApi, client_for, load_configuration
 
@@ -22,15 +23,22 @@ def manifest(name: str, ledger: str = "guestbook") -> str:
         {
             "apiVersion": "ledger.guestbook.io/v1alpha1",
             "kind": "GuestbookEntry",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name},
             "spec": {"ledger": ledger, "message": f"message of {name}"},
         }
     )
 
 
+# Older than anything kube-apiserver's watch cache still holds: a watch from it
+# is answered with 410 Expired ("too old resource version"), as after a long
+# disconnection.
+EXPIRED_VERSION = "1"
+
+
 class CountingKube(KubeApi):
-    """The real client, counting lists and watches; ``expire_first_watch`` makes the
-    first watch end with 410 Expired after ``before_expiry`` ran (events missed)."""
+    """The real client, counting lists and watches; ``expire_first_watch`` changes
+    entries while the first watch is "disconnected", then resumes it from a version
+    the API server has forgotten, so that it expires and the changes were missed."""
 
     def __init__(self, kubeconfig: Path, kubectl: Kubectl, *, expire_first_watch: bool) -> None:
         super().__init__(client_for(load_configuration(str(kubeconfig))))
@@ -51,8 +59,7 @@ class CountingKube(KubeApi):
             # While "disconnected": one entry goes away, another arrives.
             await asyncio.to_thread(self.kubectl, "delete", "gbe", "doomed")
             await asyncio.to_thread(self.kubectl, "apply", "-f", "-", input=manifest("newcomer"))
-            yield {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "gone"}}
-            return
+            resource_version = EXPIRED_VERSION
         async for event in super().watch_entries(
             namespace, resource_version, timeout_seconds=timeout_seconds
         ):
@@ -86,18 +93,20 @@ async def changes_until(subscription: Subscription, kind: str, name: str) -> lis
     return seen
 
 
-async def test_the_feed_resumes_after_each_watch_ends(kubeconfig: Path, crds: Kubectl) -> None:
-    kube = CountingKube(kubeconfig, crds, expire_first_watch=False)
-    feed = EntryFeed(kube, "default", "guestbook", watch_seconds=1)
+async def test_the_feed_resumes_after_each_watch_ends(
+    kubeconfig: Path, crds: Kubectl, kubectl: Kubectl, namespace: str
+) -> None:
+    kube = CountingKube(kubeconfig, kubectl, expire_first_watch=False)
+    feed = EntryFeed(kube, namespace, "guestbook", watch_seconds=1)
     task = asyncio.create_task(feed.run())
     try:
         await asyncio.wait_for(feed.synced.wait(), WAIT)
         async with feed.subscribe() as subscription:
             await until(lambda: kube.watches >= 2, "a second watch")
-            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("late"))
+            await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("late"))
             await changes_until(subscription, "entry", "late")
-            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("other", "other"))
-            await asyncio.to_thread(crds, "apply", "-f", "-", input=manifest("later"))
+            await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("other", "other"))
+            await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("later"))
             seen = await changes_until(subscription, "entry", "later")
         assert "other" not in [change.entry["metadata"]["name"] for change in seen]
         assert kube.lists == 1, "resuming a watch needs no new list"
@@ -109,12 +118,12 @@ async def test_the_feed_resumes_after_each_watch_ends(kubeconfig: Path, crds: Ku
 
 
 async def test_an_expired_watch_lists_again_and_publishes_what_was_missed(
-    kubeconfig: Path, crds: Kubectl
+    kubeconfig: Path, crds: Kubectl, kubectl: Kubectl, namespace: str
 ) -> None:
-    crds("apply", "-f", "-", input=manifest("doomed"))
-    crds("apply", "-f", "-", input=manifest("stays"))
-    kube = CountingKube(kubeconfig, crds, expire_first_watch=True)
-    feed = EntryFeed(kube, "default", "guestbook")
+    kubectl("apply", "-f", "-", input=manifest("doomed"))
+    kubectl("apply", "-f", "-", input=manifest("stays"))
+    kube = CountingKube(kubeconfig, kubectl, expire_first_watch=True)
+    feed = EntryFeed(kube, namespace, "guestbook")
     async with feed.subscribe() as subscription:
         task = asyncio.create_task(feed.run())
         try:

@@ -18,27 +18,28 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from webui_server import ready_client
 
-LEDGER = "default/guestbook"
 PROBLEM = "application/problem+json"
 
 
-def admit_and_seal(store: Connection, signer: Ed25519PrivateKey, start: int, count: int) -> None:
+def admit_and_seal(
+    store: Connection, ledger: str, signer: Ed25519PrivateKey, start: int, count: int
+) -> None:
     for i in range(start, start + count):
         admit_entry(
             store,
-            LEDGER,
+            ledger,
             entry=f"entry-{i}",
             uid=f"uid-{i}",
             author=f"Author {i}",
             message=f"Message {i}",
             submitted_at="2026-11-25T12:00:00Z",
         )
-    seal_batch(store, LEDGER, signer)
+    seal_batch(store, ledger, signer)
 
 
-def leaf(i: int) -> bytes:
+def leaf(ledger: str, i: int) -> bytes:
     record = entry_record(
-        ledger=LEDGER,
+        ledger=ledger,
         entry=f"entry-{i}",
         uid=f"uid-{i}",
         author=f"Author {i}",
@@ -49,32 +50,32 @@ def leaf(i: int) -> bytes:
 
 
 def test_served_proofs_and_tree_heads_verify(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
-    admit_and_seal(store, signer, 0, 7)
+    admit_and_seal(store, ledger, signer, 0, 7)
     first = client.get("/api/ledger").json()
-    admit_and_seal(store, signer, 7, 6)
+    admit_and_seal(store, ledger, signer, 7, 6)
 
-    ledger = client.get("/api/ledger").json()
-    assert ledger["ledger"] == LEDGER
-    assert ledger["treeSize"] == 13
-    served = ledger["signedTreeHead"]
+    latest = client.get("/api/ledger").json()
+    assert latest["ledger"] == ledger
+    assert latest["treeSize"] == 13
+    served = latest["signedTreeHead"]
     assert served["format"] == "checkpoint"
-    assert (served["treeSize"], served["rootHash"]) == (13, ledger["rootHash"])
+    assert (served["treeSize"], served["rootHash"]) == (13, latest["rootHash"])
 
     key = client.get("/api/public-key")
     assert key.status_code == 200
     assert key.headers["content-type"].startswith("application/x-pem-file")
     public_key = load_public_key_pem(key.content)
     head = open_checkpoint(served["checkpoint"], NoteVerifier.for_key(served["origin"], public_key))
-    assert head.root_hash.hex() == ledger["rootHash"]
+    assert head.root_hash.hex() == latest["rootHash"]
 
     for index in range(13):
         proof = client.get(f"/api/proofs/inclusion?index={index}&size=13").json()
-        assert proof["rootHash"] == ledger["rootHash"]
-        assert proof["signedTreeHead"] == ledger["signedTreeHead"]
+        assert proof["rootHash"] == latest["rootHash"]
+        assert proof["signedTreeHead"] == latest["signedTreeHead"]
         verify_inclusion(
-            leaf_hash=leaf(index),
+            leaf_hash=leaf(ledger, index),
             index=index,
             size=13,
             proof=[bytes.fromhex(h) for h in proof["proof"]],
@@ -86,7 +87,7 @@ def test_served_proofs_and_tree_heads_verify(
     old = client.get("/api/proofs/inclusion?index=2&size=7").json()
     assert old["rootHash"] == first["rootHash"]
     verify_inclusion(
-        leaf_hash=leaf(2),
+        leaf_hash=leaf(ledger, 2),
         index=2,
         size=7,
         proof=[bytes.fromhex(h) for h in old["proof"]],
@@ -95,7 +96,7 @@ def test_served_proofs_and_tree_heads_verify(
 
     consistency = client.get("/api/proofs/consistency?from=7&to=13").json()
     assert consistency["fromRootHash"] == first["rootHash"]
-    assert consistency["toRootHash"] == ledger["rootHash"]
+    assert consistency["toRootHash"] == latest["rootHash"]
     verify_consistency(
         size1=7,
         size2=13,
@@ -109,9 +110,9 @@ def test_served_proofs_and_tree_heads_verify(
 
 
 def test_bad_proof_requests_are_problem_details(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
-    admit_and_seal(store, signer, 0, 3)
+    admit_and_seal(store, ledger, signer, 0, 3)
     cases = {
         "/api/proofs/inclusion": 400,  # index missing
         "/api/proofs/inclusion?index=-1": 400,
@@ -140,12 +141,12 @@ def test_a_ledger_not_yet_in_the_database_is_a_404_problem(
 
 
 def test_before_the_first_seal_the_tree_is_empty(
-    client: TestClient, signer: Ed25519PrivateKey
+    client: TestClient, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
-    ledger = client.get("/api/ledger").json()
+    served = client.get("/api/ledger").json()
 
-    assert ledger == {
-        "ledger": LEDGER,
+    assert served == {
+        "ledger": ledger,
         "treeSize": 0,
         "rootHash": None,
         "signedTreeHead": None,
@@ -166,14 +167,14 @@ def test_without_a_database_proofs_are_unavailable_but_signing_works(
 
 @pytest.mark.parametrize("size", [1, 2, 5])
 def test_inclusion_proofs_of_small_trees(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey, size: int
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey, size: int
 ) -> None:
-    admit_and_seal(store, signer, 0, size)
+    admit_and_seal(store, ledger, signer, 0, size)
     root = bytes.fromhex(client.get("/api/ledger").json()["rootHash"])
     for index in range(size):
         proof = client.get(f"/api/proofs/inclusion?index={index}").json()["proof"]
         verify_inclusion(
-            leaf_hash=leaf(index),
+            leaf_hash=leaf(ledger, index),
             index=index,
             size=size,
             proof=[bytes.fromhex(h) for h in proof],
