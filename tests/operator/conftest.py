@@ -1,30 +1,40 @@
-"""The whole system for end-to-end tests: a fresh ledger database, the local
-Kubernetes API with its job runner, the CRDs, and the operator as a process."""
+"""The whole system for end-to-end tests: the Helm chart installed in the test's
+namespace (the operator as its Deployment pod, worker and audit Jobs through the
+Job controller) with a fresh ledger database."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from guestbook_devcluster.pytest_fixtures import devcluster, kubeconfig, kubectl  # noqa: F401
-from guestbook_operator.localsystem import LocalSystem, start_local_system
-from operator_e2e import OPERATOR_ENV
+from chart_release import Release
+from guestbook_localcluster.kubectl import Kubectl
+from guestbook_localcluster.kubelet import Kubelet
 
 
 @pytest.fixture
-def system(ledger_dsn: str) -> Iterator[LocalSystem]:
-    # Not pytest's tmp_path: pod processes and PostgreSQL may run as other users.
-    state = Path(tempfile.mkdtemp(prefix="guestbook-e2e-"))
-    local = start_local_system(state, ledger_dsn, operator_env=OPERATOR_ENV)
+def release(
+    namespace: str,
+    kubeconfig: Path,
+    kubectl: Kubectl,
+    process_kubelet: Kubelet,
+    crds: Kubectl,
+    ledger_dsn: str,
+) -> Iterator[Release]:
+    """The chart's release in the test's namespace, not installed yet (tests that
+    need another database or namespace labels first set them, then install)."""
+    found = Release(namespace, kubeconfig, kubectl, process_kubelet, ledger_dsn)
     try:
-        local.start_operator()
-        yield local
+        yield found
     finally:
-        local.stop()
-        if local.operator_log is not None and local.operator_log.exists():
-            # Shown by pytest only when the test failed.
-            print(local.operator_log.read_text(errors="replace")[-20_000:])
-        shutil.rmtree(state, ignore_errors=True)
+        if found.values:  # installed
+            print(found.diagnostics())  # shown by pytest only when the test failed
+            found.close()
+
+
+@pytest.fixture
+def system(release: Release) -> Release:
+    """The chart installed with the operator running, serving the test's namespace."""
+    release.start_operator()
+    return release
