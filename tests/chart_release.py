@@ -142,6 +142,11 @@ class Release:
             p for p in self.pods("operator") if not running or p["status"].get("phase") == "Running"
         ]
 
+    def restarts(self, pod: str) -> int:
+        """How often the kubelet restarted ``pod``'s containers."""
+        status = json.loads(self.kubectl("get", "pod", pod, "-o", "json"))["status"]
+        return sum(int(c.get("restartCount", 0)) for c in status.get("containerStatuses") or [])
+
     def operator_log(self, pod: str | None = None) -> str:
         """``kubectl logs`` of operator ``pod`` (default: every operator pod, prefixed)."""
         if pod:
@@ -177,8 +182,14 @@ class Release:
         return "\n".join(parts)
 
     def close(self) -> None:
-        """Uninstall and delete the Ledgers (their Jobs go with them); wait a while for
-        the pods to end, so that they do not share the CPU with the next test."""
+        """Print :meth:`diagnostics` (pytest shows them when the test failed), uninstall
+        and delete the Ledgers (their Jobs go with them), and wait a while for the pods
+        to end, so that they do not share the CPU with the next test. Once installed,
+        once done: a second call does nothing."""
+        if not self.values:
+            return
+        print(self.diagnostics())
+        self.values = {}
         self.kubectl.run("delete", "ledgers", "--all", "--wait=false", check=False)
         self.uninstall()
         self.kubectl.run("wait", "--for=delete", "pods", "--all", "--timeout=60s", check=False)
