@@ -13,11 +13,12 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_localcluster.kubelet import Kubelet
 from guestbook_localcluster.release import install_or_upgrade, uninstall
@@ -182,14 +183,38 @@ class Release:
         return "\n".join(parts)
 
     def close(self) -> None:
-        """Print :meth:`diagnostics` (pytest shows them when the test failed), uninstall
-        and delete the Ledgers (their Jobs go with them), and wait a while for the pods
-        to end, so that they do not share the CPU with the next test. Once installed,
-        once done: a second call does nothing."""
+        """Print :meth:`diagnostics` (pytest shows them when the test failed), uninstall,
+        delete the Ledgers, Jobs and pods, and wait a while for the pods to end, so that
+        they do not share the CPU with the next test. A second call does nothing."""
         if not self.values:
             return
         print(self.diagnostics())
         self.values = {}
-        self.kubectl.run("delete", "ledgers", "--all", "--wait=false", check=False)
-        self.uninstall()
-        self.kubectl.run("wait", "--for=delete", "pods", "--all", "--timeout=60s", check=False)
+        self.uninstall()  # first the operator, which would make Jobs anew
+        # Not left to the garbage collector, which may take its time.
+        for kind in ("ledgers", "jobs", "pods"):
+            self.kubectl.run("delete", kind, "--all", "--wait=false", check=False)
+        waited = self.kubectl.run(
+            "wait", "--for=delete", "pods", "--all", "--timeout=60s", check=False, timeout=90
+        )
+        if waited.returncode != 0:
+            print("pods still there after 60 s:\n" + self.kubectl.run(
+                "get", "ledgers,jobs,pods", "-o", "wide", check=False).stdout)  # fmt: skip
+
+
+@pytest.fixture
+def release(
+    namespace: str,
+    kubeconfig: Path,
+    kubectl: Kubectl,
+    process_kubelet: Kubelet,
+    crds: Kubectl,
+    ledger_dsn: str,
+) -> Iterator[Release]:
+    """The chart's release in the test's namespace, not installed yet (a test that
+    needs another database or namespace labels sets them first, then installs)."""
+    found = Release(namespace, kubeconfig, kubectl, process_kubelet, ledger_dsn)
+    try:
+        yield found
+    finally:
+        found.close()
