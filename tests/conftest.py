@@ -81,6 +81,9 @@ def empty_database_dsn(postgres_server: EmbeddedPostgres) -> Iterator[str]:
         _drop_database(postgres_server, name)
 
 
+# The chart installed in a test's namespace (tests/chart_release.py).
+from chart_release import release  # noqa: E402, F401
+
 # The real control plane, once per session, and a namespace per test (tests/cluster_fixtures.py).
 from cluster_fixtures import (  # noqa: E402, F401
     admin_kubectl,

@@ -30,6 +30,7 @@ INSTALLED = {
     f"serviceaccount/{FULL}-webui",
     f"secret/{FULL}-database",
     f"role.rbac.authorization.k8s.io/{FULL}-webui",
+    f"role.rbac.authorization.k8s.io/{FULL}-worker",
     f"rolebinding.rbac.authorization.k8s.io/{FULL}-webui",
     f"rolebinding.rbac.authorization.k8s.io/{FULL}-worker",
     "ledger.ledger.guestbook.io/guestbook",
@@ -37,7 +38,6 @@ INSTALLED = {
 CLUSTER_SCOPED = {
     f"clusterrole.rbac.authorization.k8s.io/{FULL}-operator",
     f"clusterrole.rbac.authorization.k8s.io/{FULL}-operator-cluster",
-    f"clusterrole.rbac.authorization.k8s.io/{FULL}-worker",
     f"clusterrolebinding.rbac.authorization.k8s.io/{FULL}-operator",
     f"clusterrolebinding.rbac.authorization.k8s.io/{FULL}-operator-cluster",
 }

@@ -93,7 +93,7 @@ def test_minimal_install_creates_the_operator_workers_rbac_webui_and_a_ledger() 
         ("ClusterRole", f"{FULL}-operator"),
         ("ClusterRoleBinding", f"{FULL}-operator"),
         ("Deployment", f"{FULL}-operator"),
-        ("ClusterRole", f"{FULL}-worker"),
+        ("Role", f"{FULL}-worker"),
         ("ServiceAccount", f"{FULL}-worker"),
         ("RoleBinding", f"{FULL}-worker"),
         ("ServiceAccount", f"{FULL}-webui"),
@@ -178,12 +178,12 @@ def test_rbac_grants_each_component_only_what_it_calls() -> None:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": f"{FULL}-operator", "namespace": NAMESPACE}
         ]
-    assert set(rules_of(chart.one("ClusterRole", f"{FULL}-worker"))) == WORKER_RULES
+    assert set(rules_of(chart.one("Role", f"{FULL}-worker", NAMESPACE))) == WORKER_RULES
     worker_binding = chart.one("RoleBinding", f"{FULL}-worker")
     assert worker_binding["metadata"]["namespace"] == NAMESPACE
     assert worker_binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
+        "kind": "Role",
         "name": f"{FULL}-worker",
     }
     assert set(rules_of(chart.one("Role", f"{FULL}-webui"))) == WEBUI_RULES
@@ -247,19 +247,17 @@ def test_custom_values_reach_images_replicas_peering_and_namespaced_rbac() -> No
     # Peering: one KopfPeering per served namespace, which the operator may use.
     assert sorted(p["metadata"]["namespace"] for p in chart.all("KopfPeering")) == served
     assert chart.all("ClusterKopfPeering") == []
-    rules = set(rules_of(chart.one("ClusterRole", f"{FULL}-operator")))
-    assert rules - OPERATOR_RULES == {
-        ("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch", "create")
-    }
-    # Namespaced rights only where it serves; at cluster scope only CRDs and namespaces.
-    assert [b["metadata"]["name"] for b in chart.all("ClusterRoleBinding")] == [
-        f"{FULL}-operator-cluster"
-    ]
+    for namespace in served:
+        rules = set(rules_of(chart.one("Role", f"{FULL}-operator", namespace)))
+        assert rules - OPERATOR_RULES == {
+            ("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch", "create")
+        }
+    # Rights only where it serves, and nothing cluster-scoped: releases in other
+    # namespaces never collide, and a namespace admin can install it.
+    assert [o for o in chart.objects if o["kind"].startswith("Cluster")] == []
     bindings = [b for b in chart.all("RoleBinding") if b["metadata"]["name"] == f"{FULL}-operator"]
     assert sorted(b["metadata"]["namespace"] for b in bindings) == served
-    cluster_rules = set(rules_of(chart.one("ClusterRole", f"{FULL}-operator-cluster")))
-    assert ("", "namespaces", "list") in cluster_rules
-    assert {r[0] for r in cluster_rules} == {"", "apiextensions.k8s.io"}
+    assert {b["roleRef"]["kind"] for b in bindings} == {"Role"}
     # Worker ServiceAccounts wherever a Ledger may be.
     workers = [a for a in chart.all("ServiceAccount") if a["metadata"]["name"] == f"{FULL}-worker"]
     assert sorted(a["metadata"]["namespace"] for a in workers) == served

@@ -3,24 +3,21 @@
 The in-process tests run against the real control plane of tests/conftest.py
 (``control_plane``, ``namespace``, ``kubeconfig``, ``kubectl``); here they
 get its audit log for their namespace and a fault-injecting proxy in front of
-it. ``system`` is the whole system for end-to-end tests: a fresh ledger
-database, the local Kubernetes API with its job runner, the CRDs, and the
-operator as a process.
+it. ``system`` is the whole system for end-to-end tests: the Helm chart
+installed in the test's namespace (the operator as its Deployment pod, worker
+and audit Jobs through the Job controller) with a fresh ledger database
+(``release``, tests/chart_release.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from api_proxy import FaultProxy
 from audit_trail import AuditTrail
+from chart_release import Release
 from guestbook_localcluster.controlplane import ControlPlane
-from guestbook_operator.localsystem import LocalSystem, start_local_system
-from operator_e2e import OPERATOR_ENV
 
 
 @pytest.fixture
@@ -40,16 +37,7 @@ def fault_proxy(control_plane: ControlPlane) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def system(ledger_dsn: str) -> Iterator[LocalSystem]:
-    # Not pytest's tmp_path: pod processes and PostgreSQL may run as other users.
-    state = Path(tempfile.mkdtemp(prefix="guestbook-e2e-"))
-    local = start_local_system(state, ledger_dsn, operator_env=OPERATOR_ENV)
-    try:
-        local.start_operator()
-        yield local
-    finally:
-        local.stop()
-        if local.operator_log is not None and local.operator_log.exists():
-            # Shown by pytest only when the test failed.
-            print(local.operator_log.read_text(errors="replace")[-20_000:])
-        shutil.rmtree(state, ignore_errors=True)
+def system(release: Release) -> Release:
+    """The chart installed with the operator running, serving the test's namespace."""
+    release.start_operator()
+    return release

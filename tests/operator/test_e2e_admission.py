@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from chart_release import Release, wait_until
 from guestbook_ledger.store.entries import entry_by_uid
 from guestbook_ledger.store.schema import connect
-from guestbook_operator.localsystem import LocalSystem, wait_until
 from operator_e2e import get_json, ledger_yaml, wait_ledger_ready
 
 
@@ -16,13 +16,13 @@ def entry(name: str, message: str, author: str = "Ada", ledger: str = "guestbook
         {
             "apiVersion": "ledger.guestbook.io/v1alpha1",
             "kind": "GuestbookEntry",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name},
             "spec": {"ledger": ledger, "author": author, "message": message},
         }
     )
 
 
-def test_bad_input_is_refused_with_a_clear_message(system: LocalSystem) -> None:
+def test_bad_input_is_refused_with_a_clear_message(system: Release) -> None:
     too_long = system.kubectl.run("apply", "-f", "-", input=entry("long", "x" * 2001), check=False)
     assert too_long.returncode != 0
     assert "spec.message" in too_long.stderr and "2000" in too_long.stderr
@@ -49,7 +49,7 @@ def test_bad_input_is_refused_with_a_clear_message(system: LocalSystem) -> None:
     assert get_json(system, "gbe", "kept")["spec"]["message"] == "first words"
 
 
-def test_entry_waits_for_its_ledger_then_is_sealed(system: LocalSystem) -> None:
+def test_entry_waits_for_its_ledger_then_is_sealed(system: Release) -> None:
     system.kubectl("apply", "-f", "-", input=entry("early", "before the ledger", ledger="later"))
 
     def waiting() -> dict[str, str] | None:
@@ -72,7 +72,7 @@ def test_entry_waits_for_its_ledger_then_is_sealed(system: LocalSystem) -> None:
 
 
 def test_sealed_entry_stays_in_the_ledger_when_its_resource_is_deleted(
-    system: LocalSystem,
+    system: Release,
 ) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml())
     wait_ledger_ready(system)
@@ -82,7 +82,7 @@ def test_sealed_entry_stays_in_the_ledger_when_its_resource_is_deleted(
     system.kubectl("delete", "gbe", "gone")
     conn = connect(system.dsn)
     try:
-        stored = entry_by_uid(conn, "default/guestbook", uid)
+        stored = entry_by_uid(conn, system.ledger_id, uid)
     finally:
         conn.close()
     assert stored is not None and stored.state == "sealed" and stored.leaf_index == 0

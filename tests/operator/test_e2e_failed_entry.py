@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from guestbook_operator.localsystem import LocalSystem, wait_until
+from chart_release import Release, wait_until
 from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 
 
@@ -16,18 +16,18 @@ def _entry(name: str, message: str) -> str:
         {
             "apiVersion": "ledger.guestbook.io/v1alpha1",
             "kind": "GuestbookEntry",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name},
             "spec": {"author": "Mallory", "message": message},
         }
     )
 
 
-def _phase(system: LocalSystem, name: str) -> str | None:
+def _phase(system: Release, name: str) -> str | None:
     phase: str | None = (get_json(system, "gbe", name).get("status") or {}).get("phase")
     return phase
 
 
-def test_an_entry_postgresql_cannot_store_fails_with_a_reason(system: LocalSystem) -> None:
+def test_an_entry_postgresql_cannot_store_fails_with_a_reason(system: Release) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml())
     wait_ledger_ready(system)
     # The API accepts a NUL character in a string; PostgreSQL text cannot hold it.

@@ -1,13 +1,14 @@
-"""Faults and repair, end to end: whatever happens, every entry is sealed exactly
-once, leaf indexes stay contiguous and the ledger passes its audit."""
+"""Faults and repair, end to end: the operator pod or a worker pod killed, a status
+lost, retention, tampering. Whatever happens, every entry is sealed exactly once,
+leaf indexes stay contiguous and the ledger passes its audit."""
 
 from __future__ import annotations
 
 import json
 
 import psycopg2
+from chart_release import Release, wait_until
 from guestbook_ledger.store.schema import connect
-from guestbook_operator.localsystem import LocalSystem, wait_until
 from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
@@ -18,7 +19,7 @@ from operator_e2e import (
 )
 
 
-def test_operator_killed_mid_batch_loses_nothing(system: LocalSystem) -> None:
+def test_operator_killed_mid_batch_loses_nothing(system: Release) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml(entriesPerWorker=10, maxWorkers=3))
     wait_ledger_ready(system)
     count = 60
@@ -29,13 +30,14 @@ def test_operator_killed_mid_batch_loses_nothing(system: LocalSystem) -> None:
         return any((i.get("status") or {}).get("phase") for i in items)
 
     wait_until(some_progress, timeout=60, interval=0.05, what="admission to begin")
-    system.kill_operator()
-    system.start_operator()
+    [pod] = system.kill_operator()
+    # The kubelet starts the pod's operator again (restartPolicy Always); it takes over.
+    wait_until(lambda: system.restarts(pod), timeout=60, what=f"{pod} restarted")
     wait_all_sealed(system, count)
     assert_ledger_intact(system, count)
 
 
-def test_worker_pod_killed_mid_work_is_replaced(system: LocalSystem) -> None:
+def test_worker_pod_killed_mid_work_is_replaced(system: Release) -> None:
     # Small batches so the worker is busy for a while.
     system.kubectl(
         "apply", "-f", "-",
@@ -46,20 +48,21 @@ def test_worker_pod_killed_mid_work_is_replaced(system: LocalSystem) -> None:
     system.kubectl("apply", "-f", "-", input=entries_yaml(count))
 
     def running_worker() -> str | None:
-        for pod in get_json(system, "pods")["items"]:
-            labels = pod["metadata"].get("labels") or {}
-            phase = (pod.get("status") or {}).get("phase")
-            if labels.get("ledger.guestbook.io/role") == "worker" and phase == "Running":
+        for pod in system.pods("worker"):
+            if pod["status"].get("phase") == "Running":
                 return str(pod["metadata"]["name"])
         return None
 
     pod = wait_until(running_worker, timeout=90, interval=0.05, what="a running worker pod")
-    system.runner.kill_pod_process("default", pod)
+    assert system.kubelet.kill_pod_process(system.namespace, pod)
     wait_all_sealed(system, count)
     assert_ledger_intact(system, count)
+    # The pod failed (restartPolicy Never) and the Job controller made another.
+    failed = get_json(system, "pod", pod)["status"]
+    assert failed["phase"] == "Failed", failed
 
 
-def test_lost_status_is_repaired_from_the_database(system: LocalSystem) -> None:
+def test_lost_status_is_repaired_from_the_database(system: Release) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml())
     wait_ledger_ready(system)
     system.kubectl("apply", "-f", "-", input=entries_yaml(3))
@@ -80,7 +83,7 @@ def test_lost_status_is_repaired_from_the_database(system: LocalSystem) -> None:
 
 
 def test_retention_deletes_sealed_resources_but_the_ledger_keeps_them(
-    system: LocalSystem,
+    system: Release,
 ) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml(retention={"sealedEntrySeconds": 1}))
     wait_ledger_ready(system)
@@ -101,7 +104,7 @@ def test_retention_deletes_sealed_resources_but_the_ledger_keeps_them(
     assert get_json(system, "ledger", "guestbook")["status"]["treeSize"] == 4
 
 
-def test_tampering_is_reported_by_name_and_sets_verified_false(system: LocalSystem) -> None:
+def test_tampering_is_reported_by_name_and_sets_verified_false(system: Release) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml(auditIntervalSeconds=3))
     wait_ledger_ready(system)
     system.kubectl("apply", "-f", "-", input=entries_yaml(5))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
+from chart_release import Release, wait_until
 from guestbook_ledger.format.record import entry_record
 from guestbook_ledger.store.proofs import consistency_proof, inclusion_proof
 from guestbook_ledger.store.schema import connect
-from guestbook_operator.localsystem import LocalSystem, wait_until
 from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_all_sealed, wait_ledger_ready
 
 
@@ -37,7 +38,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_applied_entries_are_sealed_and_verifiable(system: LocalSystem) -> None:
+def test_applied_entries_are_sealed_and_verifiable(system: Release, tmp_path: Path) -> None:
     system.kubectl("apply", "-f", "-", input=ledger_yaml(entriesPerWorker=3, maxWorkers=3))
     wait_ledger_ready(system)
     count = 12
@@ -49,7 +50,7 @@ def test_applied_entries_are_sealed_and_verifiable(system: LocalSystem) -> None:
     for entry in entries:
         meta, spec, status = entry["metadata"], entry["spec"], entry["status"]
         record = entry_record(
-            ledger="default/guestbook",
+            ledger=system.ledger_id,
             entry=meta["name"],
             uid=meta["uid"],
             author=spec["author"],
@@ -72,10 +73,10 @@ def test_applied_entries_are_sealed_and_verifiable(system: LocalSystem) -> None:
     root = mth([records[i] for i in range(count)]).hex()
     assert status["rootHash"] == root
     assert "signedTreeHead" not in status  # every head since checkpoints is a checkpoint
-    assert status["origin"] == "ledger.guestbook.io/default/guestbook"
+    assert status["origin"] == f"ledger.guestbook.io/{system.ledger_id}"
 
     # The checkpoint verifies with the published verifier key, offline.
-    checkpoint_file = system.state_dir / "checkpoint"
+    checkpoint_file = tmp_path / "checkpoint"
     checkpoint_file.write_text(
         system.kubectl("get", "ledger", "guestbook", "-o", "jsonpath={.status.checkpoint}")
     )
@@ -89,7 +90,7 @@ def test_applied_entries_are_sealed_and_verifiable(system: LocalSystem) -> None:
     try:
         for entry in entries:
             st = entry["status"]
-            proof = inclusion_proof(conn, "default/guestbook", st["leafIndex"], count)
+            proof = inclusion_proof(conn, system.ledger_id, st["leafIndex"], count)
             result = cli(
                 "verify", "inclusion",
                 "--leaf-hash", st["leafHash"],
@@ -99,7 +100,7 @@ def test_applied_entries_are_sealed_and_verifiable(system: LocalSystem) -> None:
                 "--proof", ",".join(h.hex() for h in proof),
             )  # fmt: skip
             assert result.returncode == 0, result.stdout + result.stderr
-            proof = consistency_proof(conn, "default/guestbook", st["treeSize"], count)
+            proof = consistency_proof(conn, system.ledger_id, st["treeSize"], count)
             result = cli(
                 "verify", "consistency",
                 "--size1", str(st["treeSize"]),

@@ -1,29 +1,24 @@
-"""A pending entry deleted before it is sealed is withdrawn: it never becomes a leaf."""
+"""A pending entry deleted before it is sealed is withdrawn: it never becomes a leaf.
+
+The entries stay Pending for as long as the test needs because a ResourceQuota
+lets no worker pod start, as on a cluster out of quota; lifting it lets the
+Job controller create the worker."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+import json
 
-import pytest
+from chart_release import Release, wait_until
 from guestbook_ledger.store.schema import connect
-from guestbook_operator.localsystem import LocalSystem, start_local_system, wait_until
-from operator_e2e import OPERATOR_ENV, entries_yaml, get_json, ledger_yaml, wait_ledger_ready
+from operator_e2e import entries_yaml, get_json, ledger_yaml, wait_ledger_ready
 
-
-@pytest.fixture
-def slow_pods(ledger_dsn: str) -> Iterator[LocalSystem]:
-    """The system with an 8 s pod start delay: entries stay Pending for a while."""
-    state = Path(tempfile.mkdtemp(prefix="guestbook-e2e-slow-"))
-    local = start_local_system(state, ledger_dsn, pod_start_delay=8.0, operator_env=OPERATOR_ENV)
-    try:
-        local.start_operator()
-        yield local
-    finally:
-        local.stop()
-        shutil.rmtree(state, ignore_errors=True)
+# Room for the operator's pod only.
+QUOTA = {
+    "apiVersion": "v1",
+    "kind": "ResourceQuota",
+    "metadata": {"name": "operator-pod-only"},
+    "spec": {"hard": {"pods": "1"}},
+}
 
 
 def states(dsn: str) -> dict[str, tuple[str, int | None]]:
@@ -36,8 +31,17 @@ def states(dsn: str) -> dict[str, tuple[str, int | None]]:
         conn.close()
 
 
-def test_deleting_a_pending_entry_withdraws_it(slow_pods: LocalSystem) -> None:
-    system = slow_pods
+def quota_refusals(system: Release) -> list[str]:
+    events = get_json(system, "events", "--field-selector", "reason=FailedCreate")["items"]
+    return [e["message"] for e in events if "exceeded quota" in e["message"]]
+
+
+def test_deleting_a_pending_entry_withdraws_it(system: Release) -> None:
+    system.kubectl("apply", "-f", "-", input=json.dumps(QUOTA))
+    system.kubectl(
+        "wait", "--for=jsonpath={.status.used.pods}=1", "resourcequota/operator-pod-only",
+        "--timeout=60s",
+    )  # fmt: skip
     system.kubectl("apply", "-f", "-", input=ledger_yaml())
     wait_ledger_ready(system)
     system.kubectl("apply", "-f", "-", input=entries_yaml(3))
@@ -47,6 +51,7 @@ def test_deleting_a_pending_entry_withdraws_it(slow_pods: LocalSystem) -> None:
         interval=0.05,
         what="the entries to be admitted",
     )
+    wait_until(lambda: quota_refusals(system), timeout=60, what="the worker pod refused")
     assert get_json(system, "gbe", "entry-1")["status"]["phase"] == "Pending"
     system.kubectl("delete", "gbe", "entry-1")
     wait_until(
@@ -55,13 +60,15 @@ def test_deleting_a_pending_entry_withdraws_it(slow_pods: LocalSystem) -> None:
         interval=0.05,
         what="the withdrawal",
     )
+
+    system.kubectl("delete", "resourcequota", "operator-pod-only")
     final = wait_until(
         lambda: (
             (found := states(system.dsn))["entry-0"][0] == "sealed"
             and found["entry-2"][0] == "sealed"
             and found
         ),
-        timeout=120,
+        timeout=180,
         what="the other entries to be sealed",
     )
     assert final["entry-1"] == ("withdrawn", None)

@@ -1,7 +1,7 @@
 {{/*
 RBAC rules, each granted because the code named beside it makes that call
-(tests/charts/test_chart_least_privilege.py checks both directions against the
-local API server's request log).
+(tests/charts/test_chart_least_privilege.py checks both directions against
+kube-apiserver's audit log).
 */}}
 
 {{/* The operator in the namespaces it serves. */}}
@@ -48,18 +48,14 @@ local API server's request log).
 {{- end }}
 {{- end -}}
 
-{{/* The operator at cluster scope, whatever namespaces it serves. */}}
+{{/* The operator at cluster scope, when it serves every namespace. (Serving listed
+namespaces it skips Kopf's cluster scans and needs nothing cluster-scoped.) */}}
 {{- define "guestbook-ledger.operatorClusterRules" -}}
 # Kopf scans the CRDs at start and notices CRDs that appear later.
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
-{{- if .Values.operator.watchNamespaces }}
-# Kopf lists the namespaces it is told to serve (it falls back with a warning without).
-- apiGroups: [""]
-  resources: ["namespaces"]
-  verbs: ["list", "watch"]
-{{- else if include "guestbook-ledger.peering" . }}
+{{- if include "guestbook-ledger.peering" . }}
 # Kopf peering: the operator creates its ClusterKopfPeering at start (peering.py)
 # and Kopf keeps the replicas' leases in it.
 - apiGroups: ["kopf.dev"]

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..pki import KeyPair, Pki
-from .pod_ips import DEFAULT_RANGE
 
 DEFAULT_NODE_NAME = "local-node"
 DEFAULT_PORT = 10250
@@ -76,7 +75,7 @@ class KubeletConfig:
     address: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     pod_start_delay: float = 0.0
-    pod_cidr: str = DEFAULT_RANGE
+    pod_cidr: str = ""  # "": a range of this machine's no other kubelet holds (PodRangeClaim)
     max_pods: int = 110
     cpu: float | None = None
     memory: int | None = None

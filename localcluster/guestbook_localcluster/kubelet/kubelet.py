@@ -29,7 +29,7 @@ from .events import EventRecorder
 from .informer import Informer, object_key
 from .node import NodeAgent
 from .pod_env import EnvError
-from .pod_ips import PodIpAllocator
+from .pod_ips import DEFAULT_RANGE, PodIpAllocator, PodRangeClaim
 from .pods import PodWorker, grace_seconds, kill_orphans
 from .server import KubeletServer
 
@@ -50,7 +50,7 @@ class Kubelet:
         config.state_dir = config.state_dir.resolve()  # pods run elsewhere, paths must hold
         self.config = config
         self.images = images
-        self.pod_ips = PodIpAllocator(config.pod_cidr)
+        self.pod_ips = PodIpAllocator(config.pod_cidr or DEFAULT_RANGE)
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self.removed: set[str] = set()  # uids this kubelet deleted for good
         self.active_logs: set[Path] = set()  # log files a running container writes
@@ -122,6 +122,16 @@ class Kubelet:
         killed = kill_orphans(config.state_dir / "pods")
         if killed:
             log.warning("killed %d pod processes left by a previous kubelet", killed)
+        claim = None if config.pod_cidr else PodRangeClaim.take()
+        if claim is not None:
+            self.pod_ips = PodIpAllocator(claim.cidr)
+        try:
+            await self._run(config)
+        finally:
+            if claim is not None:
+                claim.release()
+
+    async def _run(self, config: KubeletConfig) -> None:
         self._client = ApiClient(
             config.server_url,
             tls=config.client_tls(),

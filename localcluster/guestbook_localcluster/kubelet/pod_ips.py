@@ -4,13 +4,88 @@ Linux routes all of 127.0.0.0/8 to the loopback interface, so a process can
 bind any of those addresses without configuring anything; two pods can then
 listen on the same port, as pods with their own network namespaces can.
 127.0.0.1 is the node's own address (hostIP) and is never handed out.
+
+Several kubelets may run on one machine (`make demo` beside `make test`, the
+test of `dev` beside the session's cluster): each claims a range of its own,
+127.N.0.0/16, by holding a lock file for N (:class:`PodRangeClaim`), so that
+their pods never share an address and port.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
+import os
+import tempfile
+from pathlib import Path
 
 DEFAULT_RANGE = "127.1.0.0/16"
+# Lock files of the claimed ranges: one folder for the whole machine, every user.
+CLAIMS_DIR = Path(tempfile.gettempdir()) / "guestbook-ledger-pod-ranges"
+
+
+class PodRangeClaim:
+    """A pod range 127.N.0.0/16 that no other kubelet on this machine holds.
+
+    :meth:`take` locks the file ``N.lock`` for the lowest free N (1 to 254; 0
+    holds the node's address) until :meth:`release` or the process ends,
+    passing over ranges where something listens already (a kubelet of an
+    older version, another program). Raises PodIpsExhausted when all are held.
+    """
+
+    def __init__(self, cidr: str, fd: int) -> None:
+        self.cidr = cidr
+        self._fd: int | None = fd
+
+    @classmethod
+    def take(cls, folder: Path = CLAIMS_DIR, busy: set[int] | None = None) -> PodRangeClaim:
+        """``busy``: the N to pass over (default: where something listens now)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):  # another user's folder
+            folder.chmod(0o1777)
+        busy = loopback_ranges_listening() if busy is None else busy
+        for n in range(1, 255):
+            if n in busy:
+                continue
+            path = folder / f"{n}.lock"
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o444)
+            except PermissionError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return cls(f"127.{n}.0.0/16", fd)
+        raise PodIpsExhausted(f"every pod range 127.N.0.0/16 is held by a kubelet (see {folder})")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def listening_second_octets(proc_net_tcp: str) -> set[int]:
+    """N of every 127.N.x.y that a TCP socket listens on, from /proc/net/tcp's text."""
+    found = set()
+    for line in proc_net_tcp.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != "0A":  # 0A: LISTEN
+            continue
+        address = int(fields[1].split(":")[0], 16).to_bytes(4, "little")  # host byte order
+        if address[0] == 127:
+            found.add(address[1])
+    return found
+
+
+def loopback_ranges_listening() -> set[int]:
+    """:func:`listening_second_octets` of this machine (empty where /proc is missing)."""
+    try:
+        return listening_second_octets(Path("/proc/net/tcp").read_text())
+    except OSError:
+        return set()
 
 
 class PodIpsExhausted(Exception):

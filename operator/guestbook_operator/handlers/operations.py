@@ -39,6 +39,10 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     # With --peering: a dead active replica's lease expires after this, and a
     # paused one takes over (Kopf's default is 60 s).
     settings.peering.lifetime = 20
+    if memo.get("namespaces"):
+        # Serving listed namespaces: no cluster-wide scan of namespaces and CRDs,
+        # so a namespaced install needs no cluster-scoped rights (decision 0094).
+        settings.scanning.disabled = True
     config = load_config()
     db = Database(config.dsn, size=16)
     executor = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="handlers")

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from guestbook_localcluster.kubelet.command import container_argv
 from guestbook_localcluster.kubelet.logs import LogOptions, parse_record, stream_log
-from guestbook_localcluster.kubelet.pod_ips import PodIpAllocator, PodIpsExhausted
+from guestbook_localcluster.kubelet.pod_ips import (
+    PodIpAllocator,
+    PodIpsExhausted,
+    PodRangeClaim,
+    listening_second_octets,
+)
 from guestbook_localcluster.kubelet.pod_status import ContainerView, phase, pod_status
 from guestbook_localcluster.kubelet.volumes import (
     PodVolumes,
@@ -150,3 +155,28 @@ def test_projected_tokens_rotate_at_80_percent_of_their_lifetime(tmp_path: Path)
     assert asked == []
     asyncio.run(volumes.rotate_tokens(issue, issued + datetime.timedelta(seconds=800)))
     assert asked == [3607] and token.path.read_text() == "fresh"
+
+
+def test_each_kubelet_on_a_machine_claims_a_pod_range_of_its_own(tmp_path: Path) -> None:
+    first = PodRangeClaim.take(tmp_path, busy=set())
+    second = PodRangeClaim.take(tmp_path, busy=set())
+    assert (first.cidr, second.cidr) == ("127.1.0.0/16", "127.2.0.0/16")
+    first.release()
+    third = PodRangeClaim.take(tmp_path, busy=set())  # a released range is free again
+    assert third.cidr == "127.1.0.0/16"
+    fourth = PodRangeClaim.take(tmp_path, busy={3})  # something listens on 127.3.x.y
+    assert fourth.cidr == "127.4.0.0/16"
+    for claim in (second, third, fourth):
+        claim.release()
+
+
+def test_ranges_where_something_listens_are_passed_over() -> None:
+    proc = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+        "   1: 0100017F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+        "   2: 0500037F:0050 0100007F:9C40 01 00000000:00000000 00:00000000 00000000\n"
+        "   3: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+    )
+    # 127.0.0.1:8080 and 127.1.0.1:8080 listen; 127.3.0.5 only has a connection.
+    assert listening_second_octets(proc) == {0, 1}
