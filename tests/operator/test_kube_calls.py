@@ -25,7 +25,6 @@ from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator import kube as kube_module
 from guestbook_operator.kube import Kube, KubeError, load_kube
 from guestbook_operator.kube_connection import load_cluster_settings
-from guestbook_operator.localsystem import ledger_manifest
 from service_accounts import WORKER_RULES, ServiceAccount, create_service_account
 
 pytestmark = pytest.mark.timeout(120)
@@ -45,7 +44,13 @@ def use_kubeconfig(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def worker(crds: Kubectl, kubectl: Kubectl, namespace: str) -> ServiceAccount:
     """Ledger ``guestbook`` in the test's namespace, and ServiceAccount ``worker``
     with the chart's worker rules."""
-    kubectl("apply", "-f", "-", input=json.dumps(ledger_manifest(namespace=namespace)))
+    ledger = {
+        "apiVersion": "ledger.guestbook.io/v1alpha1",
+        "kind": "Ledger",
+        "metadata": {"name": "guestbook", "namespace": namespace},
+        "spec": {},
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(ledger))
     return create_service_account(kubectl, namespace, "worker", WORKER_RULES)
 
 

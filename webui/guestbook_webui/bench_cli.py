@@ -25,7 +25,7 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from guestbook_operator.localsystem import crds_dir
+    from guestbook_ledger.crd_files import crds_dir
 
     from guestbook_webui.bench import run_bench
 
