@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
 from guestbook_localcluster.cluster import LocalCluster
 from guestbook_localcluster.dev import RELEASE, chart_values
+from guestbook_localcluster.images import ImageCatalog
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_localcluster.release import install_or_upgrade, uninstall
 from guestbook_localcluster.service_proxy import ServiceProxy
@@ -74,18 +75,24 @@ def whole_system(
     # The release's cluster-wide objects (ClusterRoles) are named after it.
     release = f"{namespace}-{RELEASE}"
     values = {**chart_values(ledger_dsn), "operator": {"watchNamespaces": [namespace]}}
+    # Built (or found in the cache) before the pods need them, as `make demo` does.
+    ImageCatalog.project().prepare(print)
     proxy: ServiceProxy | None = None
     try:
-        install_or_upgrade(local_cluster.kubeconfig, namespace, release, values)
+        install_or_upgrade(local_cluster.kubeconfig, namespace, release, values, timeout=120)
         proxy = ServiceProxy(local_cluster.get, namespace, f"{release}-webui", 0, "http")
         yield f"http://127.0.0.1:{proxy.start()}/"
     finally:
         if proxy is not None:
             proxy.stop()
         # Shown by pytest only when the test failed.
+        print(kubectl.run("get", "pods,jobs,events", check=False).stdout)
         for deployment in ("operator", "webui"):
-            logs = kubectl.run("logs", f"deployment/{release}-{deployment}", check=False)
-            print(f"--- {deployment} ---\n{logs.stdout[-20_000:]}{logs.stderr}")
+            for previous in ("--previous=false", "--previous=true"):
+                logs = kubectl.run(
+                    "logs", f"deployment/{release}-{deployment}", previous, check=False
+                )
+                print(f"--- {deployment} {previous} ---\n{logs.stdout[-20_000:]}{logs.stderr}")
         uninstall(local_cluster.kubeconfig, namespace, release)
 
 

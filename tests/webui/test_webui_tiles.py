@@ -29,13 +29,11 @@ from guestbook_ledger.store import (
 from guestbook_ledger.store.witnesses import record_cosignatures, set_witness_policy
 from starlette.testclient import TestClient
 
-LEDGER = "default/guestbook"
-ORIGIN = "ledger.guestbook.io/default/guestbook"
 PROBLEM = "application/problem+json"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def seal(store: Connection, signer: Ed25519PrivateKey, start: int, count: int) -> None:
+def seal(store: Connection, ledger: str, signer: Ed25519PrivateKey, start: int, count: int) -> None:
     entries = [
         NewEntry(
             entry=f"entry-{i}",
@@ -46,8 +44,8 @@ def seal(store: Connection, signer: Ed25519PrivateKey, start: int, count: int) -
         )
         for i in range(start, start + count)
     ]
-    admit_entries(store, LEDGER, entries)
-    seal_batch(store, LEDGER, signer, max_entries=count)
+    admit_entries(store, ledger, entries)
+    seal_batch(store, ledger, signer, max_entries=count)
 
 
 def records(store: Connection) -> list[bytes]:
@@ -57,30 +55,31 @@ def records(store: Connection) -> list[bytes]:
 
 
 def test_checkpoint_is_a_signed_note_that_verifies_with_the_verifier_key(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
+    origin = f"ledger.guestbook.io/{ledger}"  # the default origin of a Ledger
     missing = client.get("/checkpoint")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM
 
-    seal(store, signer, 0, 5)
+    seal(store, ledger, signer, 0, 5)
     response = client.get("/checkpoint")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.headers["cache-control"] == "public, max-age=2"
     root = root_hash([leaf_hash(record) for record in records(store)])
     text, _, signatures = response.text.partition("\n\n")
-    assert text == f"{ORIGIN}\n5\n{base64.b64encode(root).decode()}"
-    assert signatures.startswith(f"\u2014 {ORIGIN} ") and signatures.count("\n") == 1
-    vkey = verifier_key(ORIGIN, signer.public_key())
+    assert text == f"{origin}\n5\n{base64.b64encode(root).decode()}"
+    assert signatures.startswith(f"\u2014 {origin} ") and signatures.count("\n") == 1
+    vkey = verifier_key(origin, signer.public_key())
     checkpoint = open_checkpoint(response.content, NoteVerifier.from_text(vkey))
     assert (checkpoint.tree_size, checkpoint.root_hash) == (5, root)
 
 
 def test_tiles_hold_the_trees_hashes_and_bundles_the_hashed_records(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
-    seal(store, signer, 0, 300)
+    seal(store, ledger, signer, 0, 300)
     stored = records(store)
     leaves = [leaf_hash(record) for record in stored]
 
@@ -127,9 +126,9 @@ def test_tiles_hold_the_trees_hashes_and_bundles_the_hashed_records(
     ],
 )
 def test_tiles_beyond_the_tree_are_uncached_404_problems(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey, path: str
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey, path: str
 ) -> None:
-    seal(store, signer, 0, 300)
+    seal(store, ledger, signer, 0, 300)
     response = client.get(path)
     assert response.status_code == 404, path
     assert response.headers["content-type"] == PROBLEM
@@ -157,9 +156,9 @@ def test_tiles_beyond_the_tree_are_uncached_404_problems(
     ],
 )
 def test_malformed_tile_paths_are_400_problems(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey, path: str
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey, path: str
 ) -> None:
-    seal(store, signer, 0, 3)
+    seal(store, ledger, signer, 0, 3)
     response = client.get(path)
     assert response.status_code == 400, path
     assert response.headers["content-type"] == PROBLEM
@@ -169,20 +168,20 @@ def test_malformed_tile_paths_are_400_problems(
 
 
 def test_checkpoint_waits_for_the_witness_quorum_and_carries_cosignatures(
-    client: TestClient, store: Connection, signer: Ed25519PrivateKey
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey
 ) -> None:
     witness = Ed25519PrivateKey.generate()
     cosigner = Cosigner.for_key("w.example/1", witness.public_key())
     entry = {"name": cosigner.name, "verifierKey": cosigner.to_text(), "url": "http://127.0.0.1:9"}
-    set_witness_policy(store, LEDGER, quorum=1, witnesses=[entry])
-    seal(store, signer, 0, 3)
+    set_witness_policy(store, ledger, quorum=1, witnesses=[entry])
+    seal(store, ledger, signer, 0, 3)
     assert client.get("/checkpoint").status_code == 404  # nobody cosigned yet
 
-    head = latest_checkpoint(store, LEDGER)
+    head = latest_checkpoint(store, ledger)
     assert head is not None
     line = cosign(witness, cosigner.name, head.text(), 1_700_000_000).to_line()
-    record_cosignatures(store, LEDGER, 3, [Cosignature(cosigner, 1_700_000_000, line)])
-    seal(store, signer, 3, 2)  # size 5 is signed but not yet cosigned
+    record_cosignatures(store, ledger, 3, [Cosignature(cosigner, 1_700_000_000, line)])
+    seal(store, ledger, signer, 3, 2)  # size 5 is signed but not yet cosigned
     served = client.get("/checkpoint")
     assert served.status_code == 200
     assert served.text == head.note() + line

@@ -26,44 +26,43 @@ from starlette.applications import Starlette
 from tlog_interop import build_tlogcheck, run_tlogcheck
 from webui_server import serve
 
-LEDGER = "default/guestbook"
-ORIGIN = "ledger.guestbook.io/default/guestbook"
-
 
 @pytest.fixture(scope="module")
 def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tlogcheck(tmp_path_factory.mktemp("go"))
 
 
-def seal(store: Connection, signer: Ed25519PrivateKey, start: int, count: int) -> None:
+def seal(store: Connection, ledger: str, signer: Ed25519PrivateKey, start: int, count: int) -> None:
     entries = [
         NewEntry(f"entry-{i}", f"uid-{i}", f"Author {i}", f"Message {i} ✓", "2026-11-25T12:00:00Z")
         for i in range(start, start + count)
     ]
-    admit_entries(store, LEDGER, entries)
-    seal_batch(store, LEDGER, signer, max_entries=count)
+    admit_entries(store, ledger, entries)
+    seal_batch(store, ledger, signer, max_entries=count)
 
 
 def test_go_sumdb_verifies_checkpoint_tiles_bundles_and_proofs(
     tlogcheck: Path,
     make_app: Callable[..., Starlette],
     store: Connection,
+    ledger: str,
     signer: Ed25519PrivateKey,
     tmp_path: Path,
 ) -> None:
-    seal(store, signer, 0, 7)
-    old = latest_checkpoint(store, LEDGER)
+    origin = f"ledger.guestbook.io/{ledger}"  # the default origin of a Ledger
+    seal(store, ledger, signer, 0, 7)
+    old = latest_checkpoint(store, ledger)
     assert old is not None
     old_file = tmp_path / "checkpoint-7"
     old_file.write_text(old.note())
-    seal(store, signer, 7, 293)
-    seal(store, signer, 300, 300)  # 600 leaves: 2 full level-0 tiles, partial ones above
-    vkey = verifier_key(ORIGIN, signer.public_key())
+    seal(store, ledger, signer, 7, 293)
+    seal(store, ledger, signer, 300, 300)  # 600 leaves: 2 full level-0 tiles, partial ones above
+    vkey = verifier_key(origin, signer.public_key())
 
     with serve(make_app()) as url:
         result = run_tlogcheck(tlogcheck, url, vkey, old=old_file)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "note.Open verified the checkpoint of " + ORIGIN + " at size 600" in result.stdout
+        assert "note.Open verified the checkpoint of " + origin + " at size 600" in result.stdout
         assert "600 entries in bundles hash to the authenticated level-0 tile hashes" in (
             result.stdout
         )
@@ -71,7 +70,7 @@ def test_go_sumdb_verifies_checkpoint_tiles_bundles_and_proofs(
         assert "tlog.CheckTree proved size 600 consistent with size 7" in result.stdout
 
         # Another key (even under the same name) is refused by note.Open.
-        other = verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key())
+        other = verifier_key(origin, Ed25519PrivateKey.generate().public_key())
         refused = run_tlogcheck(tlogcheck, url, other)
         assert refused.returncode == 1
         assert refused.stdout.startswith("FAIL: checkpoint:")
