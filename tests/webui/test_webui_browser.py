@@ -11,13 +11,12 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from chart_release import RELEASE, Release
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.store import Connection, admit_entry, seal_batch
 from guestbook_localcluster.cluster import LocalCluster
-from guestbook_localcluster.dev import RELEASE, chart_values
 from guestbook_localcluster.images import ImageCatalog
 from guestbook_localcluster.kubectl import Kubectl
-from guestbook_localcluster.release import install_or_upgrade, uninstall
 from guestbook_localcluster.service_proxy import ServiceProxy
 from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
@@ -65,35 +64,23 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def whole_system(
-    local_cluster: LocalCluster, crds: Kubectl, kubectl: Kubectl, namespace: str, ledger_dsn: str
+    release: Release, local_cluster: LocalCluster, kubectl: Kubectl, namespace: str
 ) -> Iterator[str]:
     """The web UI's URL, with the Helm chart installed in the test's namespace as
-    `make demo` installs it: the operator and the web UI run as the chart's pods
-    from environments built as their images are, its workers as Jobs, all through
-    the process kubelet; the page is reached through a service proxy, as `make
+    `make demo` installs it (its Ledger and web UI too): the operator and the web
+    UI run as the chart's pods from environments built as their images are, its
+    workers as Jobs, all through the process kubelet, in a namespace enforcing Pod
+    Security `restricted`; the page is reached through a service proxy, as `make
     demo` opens it."""
-    # The release's cluster-wide objects (ClusterRoles) are named after it.
-    release = f"{namespace}-{RELEASE}"
-    values = {**chart_values(ledger_dsn), "operator": {"watchNamespaces": [namespace]}}
     # Built (or found in the cache) before the pods need them, as `make demo` does.
     ImageCatalog.project().prepare(print)
-    proxy: ServiceProxy | None = None
+    kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
+    release.install({"ledger": {"create": True}, "webui": {"enabled": True}})
+    proxy = ServiceProxy(local_cluster.get, namespace, f"{RELEASE}-webui", 0, "http")
     try:
-        install_or_upgrade(local_cluster.kubeconfig, namespace, release, values, timeout=120)
-        proxy = ServiceProxy(local_cluster.get, namespace, f"{release}-webui", 0, "http")
         yield f"http://127.0.0.1:{proxy.start()}/"
     finally:
-        if proxy is not None:
-            proxy.stop()
-        # Shown by pytest only when the test failed.
-        print(kubectl.run("get", "pods,jobs,events", check=False).stdout)
-        for deployment in ("operator", "webui"):
-            for previous in ("--previous=false", "--previous=true"):
-                logs = kubectl.run(
-                    "logs", f"deployment/{release}-{deployment}", previous, check=False
-                )
-                print(f"--- {deployment} {previous} ---\n{logs.stdout[-20_000:]}{logs.stderr}")
-        uninstall(local_cluster.kubeconfig, namespace, release)
+        proxy.stop()
 
 
 @pytest.mark.timeout(600)  # a changed source tree rebuilds the images' environments first
