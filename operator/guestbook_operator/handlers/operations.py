@@ -41,7 +41,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     settings.peering.lifetime = 20
     if memo.get("namespaces"):
         # Serving listed namespaces: no cluster-wide scan of namespaces and CRDs,
-        # so a namespaced install needs no cluster-scoped rights (decision 0094).
+        # so a namespaced install needs no cluster-scoped rights (decision 0096).
         settings.scanning.disabled = True
     config = load_config()
     db = Database(config.dsn, size=16)
