@@ -14,8 +14,9 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     parser = benches.add_parser(
         "e2e",
         help="the whole system: throughput, latency, pool scaling, naive baseline",
-        description="Start the local system per pod start delay, create entries through "
-        "the API and measure; prints a Markdown section for docs/benchmarks.md on stdout.",
+        description="Per pod start delay, start a fresh local cluster (upstream control "
+        "plane, process kubelet) and helm-install the chart, create entries through the API "
+        "and measure; prints a Markdown section for docs/benchmarks.md on stdout.",
     )
     parser.add_argument(
         "--pod-start-delay",
@@ -54,6 +55,11 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="bound of the --rss-entries run; past it, what was reached is reported",
     )
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="run etcd without fsync (as the test suite does); default: with fsync",
+    )
     parser.set_defaults(func=run_bench_command)
 
 
@@ -78,6 +84,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
                 max_workers=args.max_workers,
                 timeout=args.rss_timeout,
                 command=command,
+                durable=not args.no_fsync,
                 describe_machine=describe_machine,
             )
         )
@@ -92,6 +99,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             max_workers=args.max_workers,
             sustained=args.sustained,
             command=command,
+            durable=not args.no_fsync,
             describe_machine=describe_machine,
         )
     )
