@@ -11,7 +11,7 @@ from pathlib import Path
 
 PARENT = """
 import subprocess, sys, time
-from guestbook_operator.child_process import die_with_parent
+from guestbook_localcluster.processes import die_with_parent
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                          start_new_session=True, preexec_fn=die_with_parent)
 print(child.pid, flush=True)
