@@ -19,13 +19,15 @@ RSS; and the naive design (one Job per entry) as a baseline in the same run.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -97,6 +99,8 @@ class Scenario:
     sustained_window_rate: float = 0.0
     sustained_cpu: dict[str, float | None] = field(default_factory=dict)
     sustained_cpu_seconds: float = 0.0
+    # API requests during the sustained run, by client, verb and resource (audit log).
+    sustained_requests: dict[str, int] = field(default_factory=dict)
     steady_rate: float = 0.0
     steady_entries: int = 0
     steady_latencies: list[float] = field(default_factory=list)
@@ -446,6 +450,62 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def client_name(username: str) -> str:
+    """Who made a request, as the report names it: a ServiceAccount by its name
+    (``guestbook-ledger-worker``), the admin as the benchmark client."""
+    if username == "kubernetes-admin":
+        return "benchmark client"
+    prefix = "system:serviceaccount:"
+    if username.startswith(prefix):
+        return username.removeprefix(prefix).split(":", 1)[-1]
+    return username
+
+
+def summarize_audit(lines: Iterable[str]) -> Counter[str]:
+    """Completed API requests in audit-log ``lines`` (one JSON event per line), by
+    "client: verb resource[/subresource]"; lines that are not events are skipped
+    (a line cut by a concurrent write)."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or event.get("stage") != "ResponseComplete":
+            continue
+        ref = event.get("objectRef") or {}
+        what = ref.get("resource") or str(event.get("requestURI", "")).split("?")[0]
+        if ref.get("subresource"):
+            what += "/" + ref["subresource"]
+        who = client_name(str((event.get("user") or {}).get("username", "")))
+        counts[f"{who}: {event.get('verb')} {what}"] += 1
+    return counts
+
+
+class AuditWindow:
+    """The API requests of one phase, from the API server's audit log: what was
+    appended between :meth:`start` and :meth:`requests`. None when the log
+    rotated meanwhile (it does at 200 MB)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.offset = 0
+
+    def start(self) -> None:
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+
+    def requests(self) -> Counter[str] | None:
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as file:
+                file.seek(0, os.SEEK_END)
+                if file.tell() < self.offset:
+                    return None
+                file.seek(self.offset)
+                return summarize_audit(file)
+        except OSError:
+            return None
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What every run shares: the database server, etcd's durability, progress."""
@@ -561,10 +621,13 @@ def run_scenario(
                 what=f"{max_workers} warm workers, started and ready",
             )
             names = [f"sustained-{i}" for i in range(sustained)]
+            audit = AuditWindow(system.cluster.control_plane.audit_log)
+            audit.start()
             cpu_before, window_start = component_ticks(pids), time.monotonic()
             submitted = create_entries(api.client, names, BENCH_LEDGER, timeout=900)
             sealed = wait_sealed(system.dsn, BENCH_LEDGER, names, timeout=900)
             result.sustained_cpu = cpu_seconds_between(cpu_before, component_ticks(pids))
+            result.sustained_requests = dict(audit.requests() or {})
             result.sustained_cpu_seconds = time.monotonic() - window_start
             result.sustained_entries = sustained
             result.sustained_submit_seconds = max(submitted.values()) - min(submitted.values())
@@ -707,6 +770,7 @@ def markdown(
                 s.sustained_cpu_seconds,
                 s.sustained_entries,
             )
+            lines += requests_table(s.sustained_requests, s.sustained_entries)
     return "\n".join(lines)
 
 
@@ -757,6 +821,28 @@ def cpu_table(what: str, cpu: dict[str, float | None], seconds: float, entries: 
         lines.append(f"| {name} | {used:.2f} | {1000 * used / entries:.2f} |")
     lines += [f"| total | {total:.2f} | {1000 * total / entries:.2f} |", ""]
     return lines
+
+
+def requests_table(requests: dict[str, int], entries: int, rows: int = 8) -> list[str]:
+    """The most frequent API requests of a phase, per entry, as Markdown lines (none
+    when the audit log gave nothing)."""
+    if not requests or not entries:
+        return []
+    total = sum(requests.values())
+    lines = [
+        f"API requests during that run (kube-apiserver's audit log): {total:,}, "
+        f"{total / entries:.2f} per entry; the most frequent:",
+        "",
+        "| client: request | count | per entry |",
+        "|---|---|---|",
+    ]
+    ranked = sorted(requests.items(), key=lambda item: (-item[1], item[0]))
+    for name, count in ranked[:rows]:
+        lines.append(f"| {name} | {count:,} | {count / entries:.2f} |")
+    rest = sum(count for _, count in ranked[rows:])
+    if rest:
+        lines.append(f"| everything else | {rest:,} | {rest / entries:.2f} |")
+    return [*lines, ""]
 
 
 def run_bench(

@@ -5,6 +5,7 @@ chart values it installs. The run itself is the benchmark."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +29,15 @@ from guestbook_operator.bench_e2e import (
     POSTGRES,
     WORKERS,
     Api,
+    AuditWindow,
     CreationTimedOut,
     Scenario,
     burst_cpu_table,
     create_entries,
     markdown,
     middle_rate,
+    requests_table,
+    summarize_audit,
     worker_ticks,
 )
 from guestbook_operator.process_cpu import ProcessTimes, all_processes, parse_stat, tree_ticks
@@ -221,3 +225,47 @@ def test_middle_rate_leaves_out_ramp_up_and_drain() -> None:
     assert middle_rate(drain + steady + ramp) == pytest.approx(100, rel=0.02)
     assert middle_rate([5.0] * 20) == 0.0  # no time passed: cannot tell
     assert middle_rate([1.0]) == 0.0
+
+
+def _audit_event(user: str, verb: str, resource: str, subresource: str = "") -> str:
+    ref = {"resource": resource, **({"subresource": subresource} if subresource else {})}
+    event = {
+        "kind": "Event",
+        "stage": "ResponseComplete",
+        "verb": verb,
+        "user": {"username": user},
+        "objectRef": ref,
+        "requestURI": f"/apis/x/{resource}",
+    }
+    return json.dumps(event)
+
+
+def test_the_audit_log_gives_each_clients_requests_per_entry(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(_audit_event("kubernetes-admin", "list", "namespaces") + "\n")
+    window = AuditWindow(log)
+    window.start()  # what was there before is not counted
+    worker = "system:serviceaccount:default:guestbook-ledger-worker"
+    lines = [
+        _audit_event("kubernetes-admin", "create", "guestbookentries"),
+        _audit_event("kubernetes-admin", "create", "guestbookentries"),
+        _audit_event(worker, "patch", "guestbookentries", "status"),
+        json.dumps({"stage": "ResponseStarted", "verb": "watch", "user": {}}),
+        '{"kind": "Event", "stage": "Respo',  # cut by a concurrent write
+    ]
+    with open(log, "a") as file:
+        file.write("\n".join(lines) + "\n")
+
+    requests = window.requests()
+
+    assert requests == {
+        "benchmark client: create guestbookentries": 2,
+        "guestbook-ledger-worker: patch guestbookentries/status": 1,
+    }
+    table = requests_table(dict(requests), entries=2, rows=1)
+    assert "(kube-apiserver's audit log): 3, 1.50 per entry" in table[0]
+    assert "| benchmark client: create guestbookentries | 2 | 1.00 |" in table
+    assert "| everything else | 1 | 0.50 |" in table
+    log.write_text("")  # rotated
+    assert window.requests() is None
+    assert summarize_audit(["not json", "[]"]) == {}
