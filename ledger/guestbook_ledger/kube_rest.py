@@ -1,8 +1,7 @@
 """A small asynchronous client of the Kubernetes REST API, as controllers use it.
 
-Shared by the local job runner (which talks to the local API server only
-through its REST API, like a real controller manager and kubelet) and by the
-operator's and workers' hot paths (the entry watch and status writes), where
+Shared by the local process kubelet (a client of kube-apiserver with a node's
+certificate) and by the operator's and workers' hot paths (the entry watch and status writes), where
 the `kubernetes` client's per-call CPU was the bottleneck (decision 0049).
 Only the verbs they need: get, list (paged), watch, create, merge patch, JSON
 patch and delete. Needs the ``aiohttp`` and ``orjson`` packages.
@@ -90,7 +89,7 @@ class ApiClient:
 
     ``token`` is a bearer token, or ``authorization`` a callable giving the
     whole Authorization header per request; ``tls`` the SSL context (None for
-    plain HTTP, as the local API server speaks). Errors: every call raises
+    plain HTTP). Errors: every call raises
     :class:`ApiError` for an error answer and one of ``CONNECTION_ERRORS`` when
     the server cannot be reached. Create it inside the event loop that uses it
     (aiohttp sessions belong to one loop).

@@ -9,7 +9,7 @@ bearer token and TLS settings, which come from one of two places:
 - in a pod of a real cluster: ``KUBERNETES_SERVICE_HOST``/``_PORT`` and the
   service account's ``token`` and ``ca.crt`` files;
 - otherwise a kubeconfig (``KUBECONFIG``, else ``~/.kube/config``), as the
-  local job runner gives each pod, whose current context's user has a
+  local process kubelet gives each pod, whose current context's user has a
   ``token`` or ``tokenFile`` and whose cluster has a ``server`` and optionally
   ``certificate-authority(-data)`` or ``insecure-skip-tls-verify``; client
   certificates are read too.

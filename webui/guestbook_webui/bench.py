@@ -1,6 +1,6 @@
 """How fast a new entry reaches every open page, and what it costs the API server.
 
-Starts the local Kubernetes API (without its job runner), applies the CRDs and
+Starts a throwaway upstream control plane (no kubelet needed), applies the CRDs and
 serves the web UI, then opens ``clients`` event streams two ways:
 
 - ``shared``: browsers' streams from the web UI's ``/events`` — one list and
