@@ -60,7 +60,10 @@ def audited_calls(audit_log: Path, username: str) -> list[tuple[str, str, str]]:
     calls = []
     for line in audit_log.read_text(encoding="utf-8").splitlines():
         event: dict[str, Any] = json.loads(line)
-        if event["user"]["username"] == username and event["stage"] == "ResponseComplete":
+        if (
+            event.get("user", {}).get("username") == username
+            and event["stage"] == "ResponseComplete"
+        ):
             decision = event.get("annotations", {}).get("authorization.k8s.io/decision", "")
             calls.append((event["verb"], event["objectRef"]["resource"], decision))
     return calls
