@@ -195,9 +195,10 @@ def test_every_call_allowed_every_grant_used_and_pods_restricted(
         used = {found for r in records if (found := right(r)) is not None}
         rights = granted(release.kubectl, f"{RELEASE}-{component}")
         assert used <= rights, f"{component} used rights not granted: {used - rights}"
-        assert rights - used == set(unexercised), (
-            f"{component}: never used {sorted(rights - used - set(unexercised))}; "
-            f"used after all {sorted(set(unexercised) & used)}"
+        # The named ones are paths a run may or may not take (timing); they must be granted.
+        assert set(unexercised) <= rights, f"{component}: named but not granted"
+        assert rights - used <= set(unexercised), (
+            f"{component}: never used {sorted(rights - used - set(unexercised))}"
         )
 
 
