@@ -169,14 +169,17 @@ class Release:
         ]
 
     def diagnostics(self) -> str:
-        """Every pod's log (also of restarted containers) and the namespace's events:
-        what a test prints for when it fails."""
+        """The namespace's pods and Jobs, every pod's log (also of restarted containers)
+        and the events: what a test prints for when it fails."""
         parts = [self.kubectl.run("get", "pods,jobs", "-o", "wide", check=False).stdout]
-        for pod in self.pods("operator", all_phases=True) + self.pods("webui", all_phases=True):
+        found = json.loads(
+            self.kubectl.run("get", "pods", "-o", "json", check=False).stdout or "{}"
+        )
+        for pod in found.get("items", []):
             name = pod["metadata"]["name"]
             for previous in ("--previous=true", "--previous=false"):
-                log = self.kubectl.run("logs", name, previous, "--tail=400", check=False)
-                if log.returncode == 0:
+                log = self.kubectl.run("logs", name, previous, "--tail=200", check=False)
+                if log.returncode == 0 and log.stdout:
                     parts.append(f"--- {name} ({previous})\n{log.stdout}")
         events = self.kubectl.run("get", "events", "--sort-by=.lastTimestamp", check=False)
         parts.append("--- events\n" + events.stdout[-10_000:])
@@ -198,8 +201,8 @@ class Release:
             "wait", "--for=delete", "pods", "--all", "--timeout=60s", check=False, timeout=90
         )
         if waited.returncode != 0:
-            print("pods still there after 60 s:\n" + self.kubectl.run(
-                "get", "ledgers,jobs,pods", "-o", "wide", check=False).stdout)  # fmt: skip
+            left = self.kubectl.run("get", "ledgers,jobs,pods", "-o", "wide", check=False)
+            print(f"still there after 60 s:\n{left.stdout}")
 
 
 @pytest.fixture

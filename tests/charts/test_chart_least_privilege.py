@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -176,7 +177,11 @@ def test_every_call_allowed_every_grant_used_and_pods_restricted(
     wait_until(lambda: worker_parallelism() == [2], timeout=120, what="the Job scaled to 2")
     wait_until(lambda: worker_dsn() == dsn, timeout=120, what="the Ledger's Secret updated")
 
-    # Pod Security `restricted` admitted every pod of every component.
+    # Pod Security `restricted` is enforced here, and admitted every pod of every component.
+    plain = release.kubectl.run(
+        "run", "plain", "--image=guestbook-ledger-operator:0.1.0", "--dry-run=server", check=False
+    )
+    assert plain.returncode != 0 and "violates PodSecurity" in plain.stderr, plain.stderr
     for component in ("operator", "webui", "worker", "audit"):
         assert release.pods(component, all_phases=True), f"no {component} pod ran"
     events = json.loads(release.kubectl("get", "events", "-o", "json"))["items"]
@@ -212,7 +217,7 @@ def test_the_audit_log_names_each_request_by_its_service_account(
     response = httpx.get(
         f"{control_plane.server_url}/api/v1/namespaces/{namespace}/secrets",
         headers={"Authorization": f"Bearer {token}"},
-        verify=str(control_plane.pki.ca_cert),
+        verify=ssl.create_default_context(cafile=str(control_plane.pki.ca_cert)),
         timeout=30,
     )
     assert response.status_code == 403
