@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import copy
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_localcluster.kubelet import Kubelet
 from guestbook_localcluster.release import install_or_upgrade, uninstall
+from guestbook_localcluster.waiting import wait_until
 
 RELEASE = "guestbook-ledger"  # the chart's full name is then the release name
 LEDGER = "guestbook"
@@ -31,25 +31,6 @@ OPERATOR_ENV = {
     "GUESTBOOK_REPAIR_INTERVAL": "2",
     "GUESTBOOK_RECONCILE_INTERVAL": "0.5",
 }
-
-T = TypeVar("T")
-
-
-def wait_until(
-    predicate: Callable[[], T | None], *, timeout: float, interval: float = 0.2, what: str
-) -> T:
-    """Poll ``predicate()`` until it returns something truthy; return that.
-
-    Raises TimeoutError naming ``what`` after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

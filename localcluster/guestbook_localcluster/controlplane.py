@@ -15,7 +15,6 @@ cluster: same CA, same objects, same address.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import ssl
@@ -430,13 +429,3 @@ class ControlPlane:
                     f"with:\n{process.log_tail()}"
                 )
             time.sleep(0.1)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``predicate`` until true; ControlPlaneError naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise ControlPlaneError(f"Timed out after {timeout:.0f} s waiting for {what}.")
-        with contextlib.suppress(Exception):
-            time.sleep(0.2)

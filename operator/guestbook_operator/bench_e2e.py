@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from guestbook_ledger.kube_rest import ApiClient, ApiError, resource_path, with_retries
+from guestbook_localcluster.waiting import wait_until
 
 from guestbook_operator.bench_cluster import (
     CONTROL_PLANE,
@@ -374,21 +375,6 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, IndexError, ValueError):
         return None
-
-
-def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2, what: str = "") -> Any:
-    """Poll ``predicate()`` until it returns something truthy; return that.
-
-    Raises TimeoutError naming ``what`` after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 SEALED_ROWS = (

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from guestbook_localcluster.controlplane import wait_for
 from guestbook_localcluster.kubectl import Kubectl
+from guestbook_localcluster.waiting import wait_until
 
 GROUP = "ledger.guestbook.io"
 # What the chart grants worker and audit pods (charts/.../_rbac.tpl, workerRules).
@@ -118,9 +118,9 @@ def create_service_account(
     ]
     if subresource:
         can_i.append(f"--subresource={subresource}")
-    wait_for(
+    wait_until(
         lambda: kubectl.run(*can_i, check=False).returncode == 0,
-        30,
-        f"RBAC to allow ServiceAccount {namespace}/{name}",
+        timeout=30,
+        what=f"RBAC to allow ServiceAccount {namespace}/{name}",
     )
     return account

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from guestbook_localcluster.controlplane import ControlPlane, free_port, wait_for
+from guestbook_localcluster.controlplane import ControlPlane, free_port
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_localcluster.kubelet import Kubelet
+from guestbook_localcluster.waiting import wait_until
 from kubelet_fixtures import NODE, SampleImages, kubelet_config
 
 pytestmark = pytest.mark.usefixtures("process_kubelet")
@@ -181,10 +182,10 @@ def test_deployment_becomes_available_and_pods_share_a_port(k: Kubectl) -> None:
     }
     k("patch", "deployment", "web", "--type=strategic", "-p", json.dumps(patch))
     k("rollout", "status", "deployment/web", WAIT)
-    wait_for(
+    wait_until(
         lambda: len(get(k, "pods", "-l", "app=web")["items"]) == 2,
-        90,
-        "the old ReplicaSet's pods to go",
+        timeout=90,
+        what="the old ReplicaSet's pods to go",
     )
     pods = get(k, "pods", "-l", "app=web")["items"]
     ips = {p["status"]["podIP"] for p in pods}
