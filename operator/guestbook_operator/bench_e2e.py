@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from guestbook_ledger.kube_rest import ApiClient, ApiError, resource_path, with_retries
+from guestbook_localcluster.dev import ensure_database
 from guestbook_localcluster.waiting import wait_until
 
 from guestbook_operator.bench_cluster import (
@@ -46,7 +47,7 @@ from guestbook_operator.kube import JSON, rest_client
 from guestbook_operator.process_cpu import all_processes, own_ticks, ticks_per_second, tree_ticks
 
 if TYPE_CHECKING:
-    from guestbook_ledger.store.embedded import EmbeddedPostgres
+    pass
 
 GROUP, VERSION = "ledger.guestbook.io", "v1alpha1"
 
@@ -857,7 +858,7 @@ def run_bench(
             for number, delay in enumerate(delays):
                 scenarios.append(
                     run_scenario(
-                        create_database(server, f"bench{number}"),
+                        ensure_database(server, f"bench{number}"),
                         folder / f"cluster{number}",
                         pod_start_delay=delay,
                         burst=burst,
@@ -875,20 +876,6 @@ def run_bench(
         shutil.rmtree(folder, ignore_errors=True)
     etcd = "with fsync" if durable else "without fsync (--no-fsync)"
     return markdown(scenarios, describe_machine(), command, etcd)
-
-
-def create_database(server: EmbeddedPostgres, name: str) -> str:
-    """Create database ``name`` on ``server``; returns its DSN."""
-    import psycopg2
-
-    conn = psycopg2.connect(server.dsn())
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-    return server.dsn(name)
 
 
 @dataclass
@@ -1074,7 +1061,7 @@ def run_rss_bench(
         try:
             options = RunOptions(postgres_pid=postmaster_pid(server.data_dir), durable=durable)
             run = run_rss(
-                create_database(server, "bench"), folder / "cluster", entries=entries,
+                ensure_database(server, "bench"), folder / "cluster", entries=entries,
                 max_workers=max_workers, deadline=deadline, options=options,
             )  # fmt: skip
         finally:
