@@ -18,7 +18,7 @@ from guestbook_ledger.format import (
     verify_inclusion,
 )
 
-VECTORS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "rfc6962"
+VECTORS_DIR = Path(__file__).resolve().parents[1] / "testdata" / "rfc6962"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def load_vectors(kind: str) -> list[Vector]:
     directory = VECTORS_DIR / kind
     if not directory.is_dir():
         raise FileNotFoundError(
-            f"the RFC 6962 vectors are missing: expected {directory} (shared/ beside the repo)"
+            f"the RFC 6962 vectors are missing: expected {directory}"
         )
     paths = sorted(directory.rglob("*.json"))
     if not paths:

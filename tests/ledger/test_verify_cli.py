@@ -231,7 +231,7 @@ def test_malformed_tree_head_files_exit_2(
 
 
 def test_published_vector_through_the_command_line() -> None:
-    """The size-8 tree of the classic CT leaves from ../shared/testdata/rfc6962."""
+    """The size-8 tree of the classic CT leaves from tests/testdata/rfc6962."""
     leaves = [
         hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest()
         for h in (

@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from webui_browser import chromium
 from webui_server import serve
 
-VECTORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "rfc6962"
+VECTORS = Path(__file__).resolve().parents[1] / "testdata" / "rfc6962"
 STATIC = Path(guestbook_webui.__file__).parent / "static"
 
 
