@@ -51,9 +51,7 @@ def load_vectors(kind: str) -> list[Vector]:
     the directory is missing or empty, so a lost checkout never passes silently."""
     directory = VECTORS_DIR / kind
     if not directory.is_dir():
-        raise FileNotFoundError(
-            f"the RFC 6962 vectors are missing: expected {directory}"
-        )
+        raise FileNotFoundError(f"the RFC 6962 vectors are missing: expected {directory}")
     paths = sorted(directory.rglob("*.json"))
     if not paths:
         raise FileNotFoundError(f"no vectors found under {directory}")
