@@ -1,10 +1,13 @@
 """Admission and withdrawal of GuestbookEntries, fed by the operator's entry watch.
 
 A new entry is recorded in its ledger's database as pending (idempotent by
-uid) and shows phase Pending. Its status is written *before* the database
-row: once the row exists a worker may seal it at any moment, and its Sealed
-status must never be overwritten by a late Pending (every status write is
-also conditional on the resourceVersion it decided from).
+uid). It shows phase Pending from the moment it is created without any write:
+Pending is the CRD's default for ``status`` (decision 0097), so the API server
+fills it in on every read. The operator writes an entry's status only on the
+rare paths: its Ledger is missing or not ready (Admitted=False with why), it
+is then recorded (Admitted=True), or it can never be recorded (Failed). Those
+writes are conditional on the resourceVersion they decided from, so a late
+one never overwrites a worker's Sealed status.
 
 Not a Kopf handler (decision 0049): Kopf's per-event machinery cost about
 2 ms of CPU per entry and ~1 KB of memory per live entry; here an event
@@ -68,15 +71,16 @@ def entry_path(namespace: str, name: str) -> str:
 def needs_admission(kind: str, status: Mapping[str, Any]) -> bool:
     """Which watch events start an admission.
 
-    A new entry (no phase yet) always; in a listing (at start, after the
-    watch expired) also every entry not yet Sealed or Failed, since the
-    operator may have died between writing Pending and recording the entry.
-    Admission is idempotent by uid.
+    A new entry and, in a listing (at start, after the watch expired), every
+    entry not yet Sealed or Failed: the operator may have died before
+    recording it. A modified entry only when it has no phase at all (its
+    status was removed, or the CRD predates the Pending default). Admission
+    is idempotent by uid.
     """
     phase = status.get("phase")
-    if kind == "LISTED":
+    if kind in ("LISTED", "ADDED"):
         return phase not in _FINAL
-    return kind in ("ADDED", "MODIFIED") and not phase
+    return kind == "MODIFIED" and not phase
 
 
 _clock: tuple[int, str] = (0, "")
@@ -222,7 +226,10 @@ class EntryAdmissions:
                 if not ledger_exists:
                     await self._write_status(entry, waiting)
                     return LEDGER_RETRY_SECONDS
-            await self._write_status(entry, admitted)
+            if (entry.get("status") or {}).get("conditions"):
+                # Only an entry that was shown waiting for its Ledger has a status
+                # to correct; a new one shows the CRD's default Pending (0097).
+                await self._write_status(entry, admitted)
             admission = await self._batcher.admit(
                 ref,
                 NewEntry(

@@ -26,6 +26,18 @@ def test_entries_validate_and_show_their_columns(crds: Kubectl, kubectl: Kubectl
     assert refused.returncode != 0 and "immutable" in refused.stderr.lower()
 
 
+def test_a_new_entry_shows_pending_before_anyone_writes_its_status(
+    crds: Kubectl, kubectl: Kubectl
+) -> None:
+    # No operator runs here: Pending is the CRD's default (decision 0097), so the
+    # create's answer, a read and the printer column show it at once.
+    created = json.loads(kubectl("create", "-f", "-", "-o", "json", input=json.dumps(ENTRY)))
+    assert created["status"] == {"phase": "Pending"}
+    assert kubectl("get", "gbe", "hello", "-o", "jsonpath={.status.phase}") == "Pending"
+    row = kubectl("get", "gbe", "hello", "--no-headers").split()
+    assert row[:3] == ["hello", "Ada", "Pending"]
+
+
 def _ledger(name: str, spec: dict[str, object]) -> str:
     return json.dumps(
         {

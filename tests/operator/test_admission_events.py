@@ -6,14 +6,16 @@ from guestbook_operator.admission import entry_path, needs_admission
 
 
 def test_new_entries_are_admitted() -> None:
+    # Pending is the CRD's default: a new entry arrives with it (decision 0097).
+    assert needs_admission("ADDED", {"phase": "Pending"})
     assert needs_admission("ADDED", {})
-    assert needs_admission("MODIFIED", {})  # e.g. labelled before the operator saw it
+    assert needs_admission("MODIFIED", {})  # its status was removed
 
 
-def test_entries_with_a_phase_are_left_alone_unless_listed() -> None:
-    assert not needs_admission("ADDED", {"phase": "Pending"})
+def test_modified_or_final_entries_are_left_alone() -> None:
     assert not needs_admission("MODIFIED", {"phase": "Pending"})
     assert not needs_admission("MODIFIED", {"phase": "Sealed"})
+    assert not needs_admission("ADDED", {"phase": "Sealed"})
     assert not needs_admission("DELETED", {})
 
 

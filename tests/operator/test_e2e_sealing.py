@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from audit_trail import AuditTrail
 from chart_release import Release, wait_until
 from guestbook_ledger.format.record import entry_record
 from guestbook_ledger.store.proofs import consistency_proof, inclusion_proof
@@ -136,3 +137,21 @@ def test_applied_entries_are_sealed_and_verifiable(system: Release, tmp_path: Pa
         timeout=90,
         what="the worker pool to return to zero",
     )
+
+
+def test_sealing_an_entry_costs_one_status_write(system: Release, audit: AuditTrail) -> None:
+    # Pending is the CRD's default, not a write (decision 0097): each entry's
+    # status is written once, by the worker that sealed it.
+    system.kubectl("apply", "-f", "-", input=ledger_yaml())
+    wait_ledger_ready(system)
+    count = 20
+    system.kubectl("apply", "-f", "-", input=entries_yaml(count))
+    entries = wait_all_sealed(system, count)
+    writes = audit.calls("patch", "guestbookentries/status", at_least=count)
+    per_entry = {e["metadata"]["name"]: 0 for e in entries}
+    for call in writes:
+        if call.name in per_entry:
+            per_entry[call.name] += 1
+    assert per_entry == {name: 1 for name in per_entry}, per_entry
+    writers = {c.username for c in writes if c.name in per_entry}
+    assert len(writers) == 1 and "worker" in writers.pop(), writers
