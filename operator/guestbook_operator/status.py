@@ -282,6 +282,16 @@ def failed_entry_status(
 LEDGER_READY = ConditionChange(
     "Ready", "True", "Provisioned", "Database rows and signing key exist; entries are accepted."
 )
+# Ready's reason while the ledger database does not answer (decision 0133).
+DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+
+
+def blocked_by_provisioning(status: Mapping[str, Any] | None) -> bool:
+    """True when Ready is False for a reason provisioning must resolve (a missing
+    Secret, ServiceAccount, key...): no workers until it does. A database outage
+    does not count; the pool reports that and its end itself."""
+    ready = find_condition((status or {}).get("conditions"), "Ready") or {}
+    return ready.get("status") == "False" and ready.get("reason") != DATABASE_UNAVAILABLE
 
 
 def tree_head_status(tree_head: Mapping[str, Any]) -> dict[str, Any]:
