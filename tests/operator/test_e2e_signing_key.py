@@ -2,16 +2,20 @@
 leaves its key Secret (the ledger lives on in the database), a Ledger made again
 under the same name signs with the same key, and its old checkpoints still
 verify; a lost key is never silently replaced, and restoring the backup the
-chart README describes brings the Ledger back."""
+chart README describes brings the Ledger back; rotating as it describes signs new
+checkpoints with the new key while the old ones verify with the old."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from chart_release import Release, wait_until
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.checkpoint import open_checkpoint
 from guestbook_ledger.format.note import NoteVerifier
+from guestbook_ledger.format.sth import key_id, private_key_to_pem, public_key_to_pem
 from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
@@ -110,3 +114,46 @@ def test_a_lost_key_is_not_replaced_silently_and_a_restored_backup_works(
     system.kubectl("apply", "-f", "-", input=entries_yaml(2))
     wait_all_sealed(system, 2)
     assert_ledger_intact(system, 2)
+
+
+def test_rotation_as_the_readme_describes_keeps_old_checkpoints_verifiable(
+    system: Release, tmp_path: Path
+) -> None:
+    system.kubectl("apply", "-f", "-", input=ledger_yaml(workerIdleSeconds=1))
+    wait_ledger_ready(system)
+    system.kubectl("apply", "-f", "-", input=entries_yaml(2, prefix="old"))
+    wait_all_sealed(system, 2)
+    wait_until(lambda: status(system).get("treeSize") == 2, timeout=60, what="tree size 2")
+    before = status(system)
+
+    # What `openssl genpkey -algorithm ed25519` writes: an unencrypted PKCS #8 PEM.
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "new.pem").write_bytes(private_key_to_pem(key))
+    (tmp_path / "new.pub").write_bytes(public_key_to_pem(key.public_key()))
+    system.kubectl(
+        "create", "secret", "generic", "guestbook-signing-key-2",
+        f"--from-file=private-key={tmp_path / 'new.pem'}",
+        f"--from-file=public-key={tmp_path / 'new.pub'}",
+    )  # fmt: skip
+    system.kubectl(
+        "patch", "ledger", "guestbook", "--type=merge",
+        "-p", json.dumps({"spec": {"signingKeySecret": {"name": "guestbook-signing-key-2"}}}),
+    )  # fmt: skip
+    new_id = key_id(key.public_key())
+    wait_until(lambda: status(system).get("keyId") == new_id, timeout=120, what="the new keyId")
+    # Workers started before the rotation sign with the old key until they exit.
+    wait_until(
+        lambda: not [p for p in system.pods("worker") if p["status"].get("phase") == "Running"],
+        timeout=120,
+        what="the old workers to exit",
+    )
+    system.kubectl("apply", "-f", "-", input=entries_yaml(2, prefix="new"))
+    wait_all_sealed(system, 4)
+    wait_until(lambda: status(system).get("treeSize") == 4, timeout=60, what="tree size 4")
+    after = status(system)
+    assert after["verifierKey"] != before["verifierKey"]
+    new_verifier = NoteVerifier.from_text(after["verifierKey"])
+    old_verifier = NoteVerifier.from_text(before["verifierKey"])
+    assert open_checkpoint(after["checkpoint"], new_verifier).tree_size == 4
+    assert open_checkpoint(before["checkpoint"], old_verifier).tree_size == 2
+    assert_ledger_intact(system, 4)  # heads of both keys, each consistent with the next

@@ -235,3 +235,11 @@ def test_pod_security_and_resources_come_from_the_environment() -> None:
 def test_malformed_pod_settings_name_the_variable(name: str, raw: str, message: str) -> None:
     with pytest.raises(ConfigError, match=f"{name} {message}"):
         load_config({"GUESTBOOK_DSN": "x", name: raw})
+
+
+def test_readiness_endpoint_is_off_unless_a_port_is_given() -> None:
+    assert load_config({"GUESTBOOK_DSN": "x"}).readiness_port == 0
+    config = load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_READINESS_PORT": "8081"})
+    assert (config.readiness_address, config.readiness_port) == ("127.0.0.1", 8081)
+    with pytest.raises(ConfigError, match="GUESTBOOK_READINESS_PORT must be a whole number"):
+        load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_READINESS_PORT": "ready"})

@@ -6,10 +6,13 @@ import datetime
 
 import pytest
 from guestbook_operator.status import (
+    DATABASE_UNAVAILABLE,
     admitted_entry_status,
     audit_status,
+    blocked_by_provisioning,
     failed_entry_status,
     find_condition,
+    ledger_not_ready_status,
     ledger_status,
     phase_advances,
     rfc3339,
@@ -294,3 +297,26 @@ def test_passed_audit_sets_verified_true() -> None:
     )
     verified = find_condition(status["conditions"], "Verified")
     assert verified is not None and verified["status"] == "True"
+
+
+def test_workers_wait_while_provisioning_is_blocked_but_not_for_a_database_outage() -> None:
+    def not_ready(reason: str) -> dict[str, object]:
+        return ledger_not_ready_status(None, reason=reason, message="m", generation=1, now=T0)
+
+    assert blocked_by_provisioning(not_ready("SecretNotOwned"))
+    assert blocked_by_provisioning(not_ready("WorkerServiceAccountMissing"))
+    assert not blocked_by_provisioning(not_ready(DATABASE_UNAVAILABLE))
+    assert not blocked_by_provisioning(None)
+    ready = ledger_status(
+        not_ready("SigningKeyLost"),
+        tree_head=None,
+        key_id="k",
+        public_key="p",
+        pending=0,
+        desired_workers=0,
+        active_workers=0,
+        worker_job="",
+        generation=1,
+        now=T1,
+    )
+    assert not blocked_by_provisioning(ready)
