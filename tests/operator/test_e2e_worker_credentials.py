@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+from audit_trail import AuditTrail
 from chart_release import Release, wait_until
 from operator_e2e import (
     assert_ledger_intact,
@@ -136,7 +137,7 @@ def test_workers_never_get_the_operators_credentials_a_worker_role_suffices(
 
 
 def test_a_secret_the_operator_did_not_make_keeps_its_data_and_the_ledger_says_why(
-    system: Release,
+    system: Release, audit: AuditTrail
 ) -> None:
     theirs = "postgresql://someone-else@db.example/other"
     system.kubectl(
@@ -155,6 +156,15 @@ def test_a_secret_the_operator_did_not_make_keeps_its_data_and_the_ledger_says_w
     )
     assert secret_data(system, "guestbook-database") == {"dsn": theirs}
     assert not system.pods("worker", all_phases=True)
+    # The API server's word for it: the operator read that Secret, and never wrote it.
+    audit.calls("get", "secrets")
+    operators = {
+        c.verb
+        for c in audit.all_calls()
+        if (c.resource, c.name, c.username)
+        == ("secrets", "guestbook-database", system.account("operator"))
+    }
+    assert operators == {"get"}
 
     # Its owner moves it away: the operator makes its own, and the Ledger works.
     system.kubectl("delete", "secret", "guestbook-database")

@@ -215,8 +215,6 @@ def test_ledger_status_reports_tree_head_and_pool() -> None:
     status = ledger_status(
         None,
         tree_head=head,
-        key_id=HASH,
-        public_key="PEM",
         pending=12,
         desired_workers=2,
         active_workers=1,
@@ -227,6 +225,8 @@ def test_ledger_status_reports_tree_head_and_pool() -> None:
     assert (status["treeSize"], status["rootHash"], status["pending"]) == (7, HASH, 12)
     assert status["signedTreeHead"] == head
     assert (status["desiredWorkers"], status["activeWorkers"]) == (2, 1)
+    # The key is provisioning's: a pool round never writes back an older one.
+    assert not {"keyId", "publicKey", "verifierKey"} & set(status)
     progressing = find_condition(status["conditions"], "Progressing")
     assert progressing is not None and progressing["status"] == "True"
     ready = find_condition(status["conditions"], "Ready")
@@ -239,8 +239,6 @@ def test_a_checkpoint_head_shows_the_note_and_removes_an_older_json_head() -> No
     status = ledger_status(
         {"signedTreeHead": {"treeSize": 6}},
         tree_head=head,
-        key_id=HASH,
-        public_key="PEM",
         pending=0,
         desired_workers=0,
         active_workers=0,
@@ -256,8 +254,6 @@ def test_empty_ledger_status_is_idle_and_has_no_root() -> None:
     status = ledger_status(
         None,
         tree_head=None,
-        key_id=HASH,
-        public_key="PEM",
         pending=0,
         desired_workers=0,
         active_workers=0,
@@ -310,8 +306,6 @@ def test_workers_wait_while_provisioning_is_blocked_but_not_for_a_database_outag
     ready = ledger_status(
         not_ready("SigningKeyLost"),
         tree_head=None,
-        key_id="k",
-        public_key="p",
         pending=0,
         desired_workers=0,
         active_workers=0,

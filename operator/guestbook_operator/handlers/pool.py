@@ -140,8 +140,6 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
     wanted = ledger_status(
         status,
         tree_head=head.to_dict() if head else None,
-        key_id=str(status["keyId"]),
-        public_key=str(status.get("publicKey", "")),
         pending=pending,
         desired_workers=desired,
         active_workers=active,
