@@ -46,9 +46,13 @@ def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
 
 def release_values(namespace: str, dsn: str) -> dict[str, Any]:
     """The chart's values in a test: the test's database and namespace, short intervals,
-    no Ledger (tests make their own) and no web UI (tests that need it enable it)."""
+    no Ledger (tests make their own) and no web UI (tests that need it enable it). The
+    test's database has one role, which the workers get too, explicitly
+    (worker.database.dsn; tests/operator/test_e2e_worker_credentials.py uses a
+    worker role with only the workers' grants)."""
     return {
         "database": {"dsn": dsn},
+        "worker": {"database": {"dsn": dsn}},
         "operator": {"watchNamespaces": [namespace], "env": dict(OPERATOR_ENV)},
         "ledger": {"create": False},
         "webui": {"enabled": False},

@@ -48,8 +48,10 @@ def ensure_database(server: EmbeddedPostgres, name: str) -> str:
 
 
 def chart_values(dsn: str) -> dict[str, object]:
-    """The chart's values in local mode: only the database differs from a cluster's."""
-    return {"database": {"dsn": dsn}}
+    """The chart's values in local mode: only the database differs from a cluster's.
+    Local mode's throwaway PostgreSQL has one role, given to the workers too, and
+    said so here (on a cluster, a worker role: the chart's files/worker-role.sql)."""
+    return {"database": {"dsn": dsn}, "worker": {"database": {"dsn": dsn}}}
 
 
 def _say(message: str) -> None:

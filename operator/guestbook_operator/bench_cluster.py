@@ -42,9 +42,11 @@ def chart_values(
     dsn: str, ledger: str, spec: dict[str, Any], operator_env: dict[str, str]
 ) -> dict[str, Any]:
     """The chart's values for a benchmark run: the database, the benchmark's Ledger
-    with ``spec``, the operator's extra environment, no web UI."""
+    with ``spec``, the operator's extra environment, no web UI. The benchmark's
+    throwaway database has one role, given to the workers too."""
     return {
         "database": {"dsn": dsn},
+        "worker": {"database": {"dsn": dsn}},
         "operator": {"env": dict(operator_env)},
         "webui": {"enabled": False},
         "ledger": {"create": True, "name": ledger, "spec": dict(spec)},

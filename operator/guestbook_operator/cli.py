@@ -142,7 +142,7 @@ def run_operator(args: argparse.Namespace) -> int:
 def run_worker_command(args: argparse.Namespace) -> int:
     from guestbook_ledger.format.errors import KeyFormatError
     from guestbook_ledger.format.sth import load_private_key_pem
-    from guestbook_ledger.store.schema import open_store
+    from guestbook_ledger.store.schema import connect
 
     from guestbook_operator.kube import load_kube
     from guestbook_operator.worker import WorkerSettings, run_worker
@@ -160,8 +160,10 @@ def run_worker_command(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     kube = load_kube()
     try:
+        # No migrations: the operator applied them before it made any Job, and a
+        # worker role has no right to change the schema (decision 0130).
         stats = run_worker(
-            lambda: open_store(dsn),
+            lambda: connect(dsn),
             kube,
             signer,
             WorkerSettings(ledger, args.batch_size, args.max_wait, args.idle_seconds),
@@ -176,7 +178,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
 
 
 def run_audit_command(args: argparse.Namespace) -> int:
-    from guestbook_ledger.store.schema import open_store
+    from guestbook_ledger.store.schema import connect
 
     from guestbook_operator.audit_job import publish_audit, run_audit
     from guestbook_operator.kube import load_kube
@@ -184,7 +186,7 @@ def run_audit_command(args: argparse.Namespace) -> int:
     ledger = _ledger_arg(args.ledger)
     dsn = _env("GUESTBOOK_DSN", "the ledger database's connection URI")
     _logging()
-    conn = open_store(dsn)
+    conn = connect(dsn)  # as the worker: the operator migrated the schema
     kube = load_kube()
     try:
         outcome = run_audit(conn, kube, ledger)

@@ -39,13 +39,18 @@ DEFAULT_WORKER_RESOURCES: Mapping[str, Any] = {
 class OperatorConfig:
     """Everything the operator needs that is not in a Ledger's spec.
 
-    ``dsn`` is the operator's own database connection; ``worker_dsn`` is what
-    worker and audit pods use (it reaches them through a Secret), by default
-    the same.
+    ``dsn`` is the operator's own database connection, never given to pods.
+    Worker and audit pods get theirs from a Secret in the Ledger's namespace
+    (decision 0130): the one the Ledger's ``spec.databaseSecret`` names, else
+    ``worker_database_secret`` (a Secret of that name the user made in each
+    namespace), else ``<ledger>-database``, which the operator writes from
+    ``worker_dsn`` (a worker role's URI given to it for that purpose). With
+    none of them a Ledger is not Ready and says so.
     """
 
     dsn: str
-    worker_dsn: str
+    worker_dsn: str = ""
+    worker_database_secret: str = ""
     worker_image: str = "guestbook-ledger-operator:latest"
     worker_command: tuple[str, ...] = ("guestbook-ledger",)
     service_account: str = ""
@@ -55,6 +60,9 @@ class OperatorConfig:
     repair_interval_seconds: float = 15.0
     metrics_port: int = 0
     metrics_address: str = "127.0.0.1"
+    # Readiness endpoint (GET /readyz: the database answers); 0: off (decision 0133).
+    readiness_port: int = 0
+    readiness_address: str = "127.0.0.1"
     extra_env: Mapping[str, str] = field(default_factory=dict)
     worker_pod_security_context: Mapping[str, Any] = field(
         default_factory=lambda: dict(DEFAULT_WORKER_POD_SECURITY_CONTEXT)
@@ -142,7 +150,9 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
     }
     return OperatorConfig(
         dsn=dsn,
-        worker_dsn=env.get("GUESTBOOK_WORKER_DSN", "") or dsn,
+        # No fallback to GUESTBOOK_DSN: the operator's own credentials stay its own.
+        worker_dsn=env.get("GUESTBOOK_WORKER_DSN", ""),
+        worker_database_secret=env.get("GUESTBOOK_WORKER_DATABASE_SECRET", ""),
         worker_image=env.get("GUESTBOOK_WORKER_IMAGE", "") or "guestbook-ledger-operator:latest",
         worker_command=command,
         service_account=env.get("GUESTBOOK_WORKER_SERVICE_ACCOUNT", ""),
@@ -152,6 +162,8 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
         repair_interval_seconds=_float(env, "GUESTBOOK_REPAIR_INTERVAL", 15.0),
         metrics_port=_int(env, "GUESTBOOK_METRICS_PORT", 0),
         metrics_address=env.get("GUESTBOOK_METRICS_ADDRESS", "") or "127.0.0.1",
+        readiness_port=_int(env, "GUESTBOOK_READINESS_PORT", 0),
+        readiness_address=env.get("GUESTBOOK_READINESS_ADDRESS", "") or "127.0.0.1",
         extra_env=extra_env,
         worker_pod_security_context=_json_object(
             env, "GUESTBOOK_WORKER_POD_SECURITY_CONTEXT", DEFAULT_WORKER_POD_SECURITY_CONTEXT

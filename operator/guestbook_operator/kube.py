@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import yaml
@@ -51,6 +52,16 @@ TOKEN_RECHECK_SECONDS = 1.0
 
 class KubeError(RuntimeError):
     """The Kubernetes API refused or failed a request."""
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """What the operator looks at in a Secret: who made it (labels, owners) and its data."""
+
+    name: str
+    labels: Mapping[str, str]
+    owner_uids: tuple[str, ...]
+    data: dict[str, str]
 
 
 def rest_client(
@@ -338,6 +349,12 @@ class Kube:
 
     def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's data, decoded as UTF-8; None when it does not exist."""
+        found = self.read_secret_object(namespace, name)
+        return None if found is None else found.data
+
+    def read_secret_object(self, namespace: str, name: str) -> StoredSecret | None:
+        """The Secret's labels, owners and data (decoded as UTF-8); None when it does
+        not exist. Raises KubeError."""
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -346,10 +363,40 @@ class Kube:
             if exc.status == 404:
                 return None
             raise KubeError(f"Cannot read Secret {namespace}/{name}: {exc.reason}") from None
-        return {
-            key: base64.b64decode(value).decode("utf-8")
-            for key, value in (secret.data or {}).items()
-        }
+        meta = secret.metadata
+        return StoredSecret(
+            name=name,
+            labels=dict(meta.labels or {}) if meta else {},
+            owner_uids=tuple(str(o.uid) for o in (meta.owner_references or ())) if meta else (),
+            data={
+                key: base64.b64decode(value).decode("utf-8", errors="replace")
+                for key, value in (secret.data or {}).items()
+            },
+        )
+
+    def patch_secret(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Apply a JSON merge patch to the Secret (``data`` values base64 already).
+        Raises KubeError."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._core.patch_namespaced_secret(name, namespace, cast(Any, dict(patch)))
+        except ApiException as exc:
+            raise KubeError(f"Cannot update Secret {namespace}/{name}: {exc.reason}") from None
+
+    def service_account_exists(self, namespace: str, name: str) -> bool:
+        """True when ServiceAccount ``namespace/name`` exists. Raises KubeError."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._core.read_namespaced_service_account(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise KubeError(
+                f"Cannot read ServiceAccount {namespace}/{name}: {exc.reason}"
+            ) from None
+        return True
 
     def create_secret(self, manifest: Mapping[str, Any]) -> bool:
         """Create the Secret; False when one of that name already exists."""
@@ -367,18 +414,6 @@ class Kube:
                 f"Cannot create Secret {meta['namespace']}/{meta['name']}: {exc.reason}"
             ) from None
         return True
-
-    def replace_secret_data(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
-        """Set the Secret's string data (merge patch)."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            encoded = {
-                k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in data.items()
-            }
-            self._core.patch_namespaced_secret(name, namespace, cast(Any, {"data": encoded}))
-        except ApiException as exc:
-            raise KubeError(f"Cannot update Secret {namespace}/{name}: {exc.reason}") from None
 
     def list_jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Jobs matching the label selector, as JSON dicts."""

@@ -1,8 +1,10 @@
 """Manifests the operator creates: worker and audit Jobs, and the Ledger's Secrets.
 
 Pure functions from a Ledger (as the API returns it) and the operator's
-settings to JSON-ready dicts. Everything is owned by the Ledger, so deleting
-the Ledger deletes its Jobs and Secrets (the database keeps the ledger).
+settings to JSON-ready dicts. Jobs and the database Secret the operator writes
+are owned by the Ledger (deleted with it); the signing key Secret is not: the
+ledger lives on in the database, and a Ledger made again under the same name
+signs with the same key (decision 0132).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from guestbook_operator.config import OperatorConfig
@@ -24,6 +27,8 @@ ROLE_WORKER = "worker"
 ROLE_AUDIT = "audit"
 
 SECRET_DSN_KEY = "dsn"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "guestbook-operator"
 SECRET_PRIVATE_KEY = "private-key"
 SECRET_PUBLIC_KEY = "public-key"
 
@@ -55,7 +60,7 @@ def ledger_labels(ledger: Mapping[str, Any], role: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "guestbook-ledger",
         "app.kubernetes.io/component": role,
-        "app.kubernetes.io/managed-by": "guestbook-operator",
+        LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_LEDGER: str(ledger["metadata"]["name"])[:63],
         LABEL_ROLE: role,
     }
@@ -67,7 +72,43 @@ def role_selector(ledger: Mapping[str, Any], role: str) -> str:
 
 
 def database_secret_name(ledger: Mapping[str, Any]) -> str:
+    """The Secret the operator writes from ``GUESTBOOK_WORKER_DSN``: ``<ledger>-database``."""
     return f"{ledger['metadata']['name']}-database"
+
+
+@dataclass(frozen=True)
+class WorkerDatabase:
+    """Where a Ledger's worker and audit pods find their database URI: Secret
+    ``secret``, key ``key``, in the Ledger's namespace. ``managed``: the operator
+    writes that Secret (from ``GUESTBOOK_WORKER_DSN``); otherwise the user does.
+    ``secret`` is empty when nothing is configured."""
+
+    secret: str
+    key: str
+    managed: bool
+
+
+def worker_database(ledger: Mapping[str, Any], config: OperatorConfig) -> WorkerDatabase:
+    """The worker database Secret of ``ledger`` (decision 0130), first match of:
+    ``spec.databaseSecret``; the operator's ``worker_database_secret``; the
+    operator's ``worker_dsn`` through ``<ledger>-database``; else nothing."""
+    named = (ledger.get("spec") or {}).get("databaseSecret") or {}
+    if named.get("name"):
+        return WorkerDatabase(str(named["name"]), str(named.get("key") or SECRET_DSN_KEY), False)
+    if config.worker_database_secret:
+        return WorkerDatabase(config.worker_database_secret, SECRET_DSN_KEY, False)
+    if config.worker_dsn:
+        return WorkerDatabase(database_secret_name(ledger), SECRET_DSN_KEY, True)
+    return WorkerDatabase("", SECRET_DSN_KEY, False)
+
+
+def made_by_operator(labels: Mapping[str, str], ledger: Mapping[str, Any]) -> bool:
+    """True when a Secret with ``labels`` was made by this operator for this Ledger
+    (by name: a Ledger made again under the same name is the same ledger)."""
+    return (
+        labels.get(LABEL_MANAGED_BY) == MANAGED_BY
+        and labels.get(LABEL_LEDGER) == str(ledger["metadata"]["name"])[:63]
+    )
 
 
 def signing_key_secret_name(ledger: Mapping[str, Any]) -> str:
@@ -76,8 +117,9 @@ def signing_key_secret_name(ledger: Mapping[str, Any]) -> str:
     return str(named.get("name") or f"{ledger['metadata']['name']}-signing-key")
 
 
-def owns_signing_key(ledger: Mapping[str, Any]) -> bool:
-    """True when the operator creates (and the Ledger owns) the signing key Secret."""
+def generates_signing_key(ledger: Mapping[str, Any]) -> bool:
+    """True when the operator generates the signing key (in ``<ledger>-signing-key``)
+    if it is missing: no ``spec.signingKeySecret`` is named."""
     return not ((ledger.get("spec") or {}).get("signingKeySecret") or {}).get("name")
 
 
@@ -90,26 +132,36 @@ def encoded_secret_data(values: Mapping[str, str]) -> dict[str, str]:
 
 
 def database_secret(ledger: Mapping[str, Any], dsn: str) -> dict[str, Any]:
-    """The Secret through which worker pods get the database connection URI."""
-    return _ledger_secret(ledger, database_secret_name(ledger), {SECRET_DSN_KEY: dsn})
+    """The Secret ``<ledger>-database`` through which worker pods get the worker
+    database URI; owned by the Ledger (deleted with it)."""
+    secret = _ledger_secret(ledger, database_secret_name(ledger), {SECRET_DSN_KEY: dsn})
+    secret["metadata"]["ownerReferences"] = [owner_reference(ledger)]
+    return secret
 
 
 def signing_key_secret(
-    ledger: Mapping[str, Any], private_key_pem: str, public_key_pem: str
+    ledger: Mapping[str, Any], private_key_pem: str, public_key_pem: str, key_id: str
 ) -> dict[str, Any]:
-    """The Secret holding a generated Ed25519 signing key, owned by the Ledger."""
-    return _ledger_secret(
+    """The Secret holding a generated Ed25519 signing key. Not owned by the Ledger:
+    the key must outlive it, as the ledger does in the database (decision 0132)."""
+    secret = _ledger_secret(
         ledger,
         signing_key_secret_name(ledger),
         {SECRET_PRIVATE_KEY: private_key_pem, SECRET_PUBLIC_KEY: public_key_pem},
     )
+    secret["metadata"]["annotations"] = {
+        f"{GROUP}/key-id": key_id,
+        f"{GROUP}/backup": "Back this Secret up: without it the ledger cannot be continued "
+        "under the same key (charts/guestbook-ledger/README.md, signing keys).",
+    }
+    return secret
 
 
 def _ledger_secret(
     ledger: Mapping[str, Any], name: str, values: Mapping[str, str]
 ) -> dict[str, Any]:
-    """A Secret ``name`` holding ``values``, owned by the Ledger (deleted with it)
-    and labelled for its workers, which read it."""
+    """A Secret ``name`` holding ``values``, labelled as the operator's for the
+    Ledger (how it recognises its own) and for its workers, which read it."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -117,7 +169,6 @@ def _ledger_secret(
             "name": name,
             "namespace": ledger["metadata"]["namespace"],
             "labels": ledger_labels(ledger, ROLE_WORKER),
-            "ownerReferences": [owner_reference(ledger)],
         },
         "type": "Opaque",
         "data": encoded_secret_data(values),
@@ -207,8 +258,9 @@ def worker_job(
         "--idle-seconds",
         str(float(spec.get("workerIdleSeconds", 10))),
     ]
+    database = worker_database(ledger, config)
     env = [
-        _secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY),
+        _secret_env("GUESTBOOK_DSN", database.secret, database.key),
         _secret_env("GUESTBOOK_SIGNING_KEY", signing_key_secret_name(ledger), SECRET_PRIVATE_KEY),
     ]
     return _job(ledger, config, role=ROLE_WORKER, parallelism=parallelism, args=args, env=env)
@@ -221,8 +273,9 @@ def audit_job(ledger: Mapping[str, Any], config: OperatorConfig) -> dict[str, An
     status), never the signing key.
     """
     args = ["audit-job", "--ledger", ledger_ref(ledger)]
+    database = worker_database(ledger, config)
     env = [
-        _secret_env("GUESTBOOK_DSN", database_secret_name(ledger), SECRET_DSN_KEY),
+        _secret_env("GUESTBOOK_DSN", database.secret, database.key),
         # The Job's name (generated) for status.lastAudit.job.
         {
             "name": "GUESTBOOK_JOB_NAME",

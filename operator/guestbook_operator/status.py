@@ -282,6 +282,16 @@ def failed_entry_status(
 LEDGER_READY = ConditionChange(
     "Ready", "True", "Provisioned", "Database rows and signing key exist; entries are accepted."
 )
+# Ready's reason while the ledger database does not answer (decision 0133).
+DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+
+
+def blocked_by_provisioning(status: Mapping[str, Any] | None) -> bool:
+    """True when Ready is False for a reason provisioning must resolve (a missing
+    Secret, ServiceAccount, key...): no workers until it does. A database outage
+    does not count; the pool reports that and its end itself."""
+    ready = find_condition((status or {}).get("conditions"), "Ready") or {}
+    return ready.get("status") == "False" and ready.get("reason") != DATABASE_UNAVAILABLE
 
 
 def tree_head_status(tree_head: Mapping[str, Any]) -> dict[str, Any]:
@@ -306,8 +316,6 @@ def ledger_status(
     current: Mapping[str, Any] | None,
     *,
     tree_head: Mapping[str, Any] | None,
-    key_id: str,
-    public_key: str,
     pending: int,
     desired_workers: int,
     active_workers: int,
@@ -315,10 +323,12 @@ def ledger_status(
     generation: int,
     now: str,
 ) -> dict[str, Any]:
-    """Status of a Ledger whose rows and key exist.
+    """Status of a Ledger whose rows and key exist, as the pool daemon writes it.
 
     ``tree_head`` is the latest signed tree head's ``to_dict()`` (a checkpoint,
-    or a ledger format v1 JSON head) or None before the first seal.
+    or a ledger format v1 JSON head) or None before the first seal. The key
+    fields (``keyId``, ``publicKey``, ``verifierKey``) are provisioning's alone:
+    a round working from an older view must not write back a rotated key.
     """
     if pending:
         progressing = ConditionChange(
@@ -340,8 +350,6 @@ def ledger_status(
     )
     status: dict[str, Any] = {
         "treeSize": int(tree_head["treeSize"]) if tree_head else 0,
-        "keyId": key_id,
-        "publicKey": public_key,
         "pending": pending,
         "desiredWorkers": desired_workers,
         "activeWorkers": active_workers,

@@ -6,8 +6,8 @@ The chart is installed by Helm in a namespace that enforces Pod Security
 and audit Jobs and the web UI run as the chart's pods with their
 ServiceAccounts' tokens. Entries are signed through the web UI, sealed,
 audited and retired, and a `helm upgrade` raises the warm pool (the operator
-scales the worker Job) and changes the database URI (the operator updates the
-Ledger's database Secret). kube-apiserver's audit log then shows that no call
+scales the worker Job) and changes the workers' database URI (the operator
+updates the Ledger's database Secret). kube-apiserver's audit log then shows that no call
 of theirs was refused, and that every right their Roles grant was used, but
 for the few named below with the rare path that needs them.
 
@@ -159,10 +159,11 @@ def test_every_call_allowed_every_grant_used_and_pods_restricted(
         what="sealed entries retired",
     )
 
-    # `helm upgrade`: a warmer pool, and the database URI spelt anew (a rotated password
-    # would change it so): the operator scales its Job and updates the Ledger's Secret.
+    # `helm upgrade`: a warmer pool, and the workers' database URI spelt anew (a rotated
+    # password would change it so): the operator scales its Job and updates the Ledger's
+    # Secret.
     dsn = f"{release.dsn}?application_name=guestbook-ledger"
-    release.install({"database": {"dsn": dsn}, "ledger": {"spec": {"minWorkers": 2}}})
+    release.install({"worker": {"database": {"dsn": dsn}}, "ledger": {"spec": {"minWorkers": 2}}})
 
     def worker_parallelism() -> list[int]:
         jobs = json.loads(

@@ -38,7 +38,8 @@ def _operator_made_pods(values: Obj) -> dict[str, Obj]:
     """The worker and audit pod specs the operator makes with the chart's settings."""
     operator = container(render(values).one("Deployment", f"{FULL}-operator"))
     settings = {k: v for k, v in env_of(operator).items() if isinstance(v, str)}
-    config = load_config({**settings, "GUESTBOOK_DSN": DSN})
+    # The worker URI is a secretKeyRef in the chart; the operator reads its value.
+    config = load_config({**settings, "GUESTBOOK_DSN": DSN, "GUESTBOOK_WORKER_DSN": DSN})
     ledger = {"metadata": {"name": "guestbook", "namespace": NAMESPACE, "uid": "u"}, "spec": {}}
     return {
         "worker": worker_job(ledger, config, parallelism=1)["spec"]["template"]["spec"],
@@ -75,7 +76,8 @@ def test_the_jobs_and_deployments_draw_no_pod_security_warning(restricted: Kubec
     chart = render(MINIMAL)
     operator = container(chart.one("Deployment", f"{FULL}-operator"))
     settings = {k: v for k, v in env_of(operator).items() if isinstance(v, str)}
-    config = load_config({**settings, "GUESTBOOK_DSN": DSN})
+    # The worker URI is a secretKeyRef in the chart; the operator reads its value.
+    config = load_config({**settings, "GUESTBOOK_DSN": DSN, "GUESTBOOK_WORKER_DSN": DSN})
     ledger = {"metadata": {"name": "guestbook", "namespace": "x", "uid": "u"}, "spec": {}}
     workloads = [
         chart.one("Deployment", f"{FULL}-operator"),

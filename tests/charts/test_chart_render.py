@@ -145,6 +145,7 @@ OPERATOR_RULES = {
     ("", "secrets", "get"),
     ("", "secrets", "create"),
     ("", "secrets", "patch"),
+    ("", "serviceaccounts", "get"),
     ("", "events", "create"),
 }
 WORKER_RULES = {
@@ -379,3 +380,58 @@ def test_worker_security_and_resources_are_configurable() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False
     assert pod["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+# --- worker credentials and the operator's probes (decisions 0130, 0133) ---------
+
+
+def test_workers_get_no_database_credentials_unless_given_their_own() -> None:
+    chart = render(MINIMAL)
+    env = env_of(container(chart.one("Deployment", f"{FULL}-operator")))
+    assert "GUESTBOOK_WORKER_DSN" not in env
+    assert "GUESTBOOK_WORKER_DATABASE_SECRET" not in env
+    assert set(chart.one("Secret", f"{FULL}-database")["stringData"]) == {"dsn"}
+    assert "WARNING: no database credentials for worker pods" in chart.notes
+
+
+@pytest.mark.parametrize(
+    ("worker_database", "expected"),
+    [
+        (
+            {"dsn": "postgresql://guestbook_worker:pw@db/guestbook"},
+            {"secretKeyRef": {"name": f"{FULL}-database", "key": "worker-dsn"}},
+        ),
+        (
+            {"existingSecret": "worker-db", "existingSecretKey": "uri"},
+            {"secretKeyRef": {"name": "worker-db", "key": "uri"}},
+        ),
+    ],
+    ids=["dsn", "existing-secret"],
+)
+def test_a_worker_role_given_to_the_chart_reaches_the_operator(
+    worker_database: dict[str, str], expected: dict[str, Any]
+) -> None:
+    chart = render({**MINIMAL, "worker": {"database": worker_database}})
+    env = env_of(container(chart.one("Deployment", f"{FULL}-operator")))
+    assert env["GUESTBOOK_WORKER_DSN"] == expected
+    assert env["GUESTBOOK_DSN"] == {"secretKeyRef": {"name": f"{FULL}-database", "key": "dsn"}}
+    if "dsn" in worker_database:
+        secret = chart.one("Secret", f"{FULL}-database")["stringData"]
+        assert secret == {"dsn": DSN, "worker-dsn": worker_database["dsn"]}
+    assert "WARNING: no database credentials" not in chart.notes
+
+
+def test_a_secret_name_for_every_namespace_is_passed_by_name_only() -> None:
+    chart = render({**MINIMAL, "worker": {"database": {"secretName": "ledger-worker-db"}}})
+    env = env_of(container(chart.one("Deployment", f"{FULL}-operator")))
+    assert env["GUESTBOOK_WORKER_DATABASE_SECRET"] == "ledger-worker-db"
+    assert "GUESTBOOK_WORKER_DSN" not in env
+
+
+def test_liveness_never_asks_the_database_readiness_does() -> None:
+    operator = container(render(MINIMAL).one("Deployment", f"{FULL}-operator"))
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert operator["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ready"}
+    ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+    env = env_of(operator)
+    assert int(env["GUESTBOOK_READINESS_PORT"]) == ports["ready"] != ports["health"]

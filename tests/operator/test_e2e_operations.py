@@ -1,5 +1,5 @@
-"""Operations: the liveness endpoint and the Prometheus metrics of the chart's
-operator pod, fetched at the pod's IP as Prometheus and the kubelet would."""
+"""Operations: the liveness and readiness endpoints and the Prometheus metrics of the
+chart's operator pod, fetched at the pod's IP as Prometheus and the kubelet would."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ def test_liveness_and_metrics(system: Release) -> None:
         timeout=60,
         what="the liveness endpoint",
     )
-    assert json.loads(body)["database"] is True
+    assert json.loads(body) == {"eventLoop": True}  # never the database (decision 0133)
+    ready = wait_until(
+        lambda: fetch(f"http://{address}:8081/readyz"), timeout=60, what="the readiness endpoint"
+    )
+    assert json.loads(ready) == {"database": True}
 
     system.kubectl("apply", "-f", "-", input=ledger_yaml())
     wait_ledger_ready(system)

@@ -10,10 +10,13 @@ from guestbook_operator.config import ConfigError, load_config
 from guestbook_operator.manifests import (
     LABEL_LEDGER,
     LABEL_ROLE,
+    WorkerDatabase,
     audit_job,
     database_secret,
+    made_by_operator,
     signing_key_secret,
     signing_key_secret_name,
+    worker_database,
     worker_job,
 )
 
@@ -116,14 +119,21 @@ def test_audit_job_has_no_signing_key() -> None:
     assert job["spec"]["parallelism"] == 1
 
 
-def test_secrets_are_owned_by_the_ledger() -> None:
+def test_the_database_secret_is_owned_by_the_ledger_the_signing_key_is_not() -> None:
     dsn = database_secret(LEDGER, CONFIG.worker_dsn)
     assert decoded(dsn) == {"dsn": "postgresql://worker@db/ledger"}
-    key = signing_key_secret(LEDGER, "PRIV", "PUB")
+    assert dsn["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+    key = signing_key_secret(LEDGER, "PRIV", "PUB", "ab" * 32)
     assert key["metadata"]["name"] == "book-signing-key"
     assert decoded(key) == {"private-key": "PRIV", "public-key": "PUB"}
+    # The key outlives the Ledger object, as the ledger does in the database.
+    assert "ownerReferences" not in key["metadata"]
+    assert key["metadata"]["annotations"]["ledger.guestbook.io/key-id"] == "ab" * 32
     for secret in (dsn, key):
-        assert secret["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+        assert made_by_operator(secret["metadata"]["labels"], LEDGER)
+    assert not made_by_operator({}, LEDGER)
+    other = {**LEDGER, "metadata": {**LEDGER["metadata"], "name": "other"}}
+    assert not made_by_operator(key["metadata"]["labels"], other)
 
 
 def test_long_ledger_names_give_valid_job_names() -> None:
@@ -148,10 +158,22 @@ def test_bad_config_is_one_clear_error(env: dict[str, str], message: str) -> Non
         load_config(env)
 
 
-def test_worker_dsn_defaults_to_operator_dsn() -> None:
-    config = load_config({"GUESTBOOK_DSN": "postgresql://a@b/c"})
-    assert config.worker_dsn == "postgresql://a@b/c"
+def test_workers_never_get_the_operator_dsn_by_default() -> None:
+    config = load_config({"GUESTBOOK_DSN": "postgresql://a:secret@b/c"})
+    assert config.worker_dsn == ""
     assert config.worker_command == ("guestbook-ledger",)
+    assert worker_database(LEDGER, config) == WorkerDatabase("", "dsn", managed=False)
+
+
+def test_where_workers_find_their_database_secret() -> None:
+    assert worker_database(LEDGER, CONFIG) == WorkerDatabase("book-database", "dsn", managed=True)
+    by_name = load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_WORKER_DATABASE_SECRET": "db"})
+    assert worker_database(LEDGER, by_name) == WorkerDatabase("db", "dsn", managed=False)
+    named = {**LEDGER, "spec": {**LEDGER["spec"], "databaseSecret": {"name": "mine", "key": "u"}}}
+    for config in (CONFIG, by_name):
+        assert worker_database(named, config) == WorkerDatabase("mine", "u", managed=False)
+    for job in (worker_job(named, CONFIG, parallelism=1), audit_job(named, CONFIG)):
+        assert env_of(job)["GUESTBOOK_DSN"] == {"secretKeyRef": {"name": "mine", "key": "u"}}
 
 
 RESTRICTED_POD = {
@@ -213,3 +235,11 @@ def test_pod_security_and_resources_come_from_the_environment() -> None:
 def test_malformed_pod_settings_name_the_variable(name: str, raw: str, message: str) -> None:
     with pytest.raises(ConfigError, match=f"{name} {message}"):
         load_config({"GUESTBOOK_DSN": "x", name: raw})
+
+
+def test_readiness_endpoint_is_off_unless_a_port_is_given() -> None:
+    assert load_config({"GUESTBOOK_DSN": "x"}).readiness_port == 0
+    config = load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_READINESS_PORT": "8081"})
+    assert (config.readiness_address, config.readiness_port) == ("127.0.0.1", 8081)
+    with pytest.raises(ConfigError, match="GUESTBOOK_READINESS_PORT must be a whole number"):
+        load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_READINESS_PORT": "ready"})

@@ -6,10 +6,13 @@ import datetime
 
 import pytest
 from guestbook_operator.status import (
+    DATABASE_UNAVAILABLE,
     admitted_entry_status,
     audit_status,
+    blocked_by_provisioning,
     failed_entry_status,
     find_condition,
+    ledger_not_ready_status,
     ledger_status,
     phase_advances,
     rfc3339,
@@ -212,8 +215,6 @@ def test_ledger_status_reports_tree_head_and_pool() -> None:
     status = ledger_status(
         None,
         tree_head=head,
-        key_id=HASH,
-        public_key="PEM",
         pending=12,
         desired_workers=2,
         active_workers=1,
@@ -224,6 +225,8 @@ def test_ledger_status_reports_tree_head_and_pool() -> None:
     assert (status["treeSize"], status["rootHash"], status["pending"]) == (7, HASH, 12)
     assert status["signedTreeHead"] == head
     assert (status["desiredWorkers"], status["activeWorkers"]) == (2, 1)
+    # The key is provisioning's: a pool round never writes back an older one.
+    assert not {"keyId", "publicKey", "verifierKey"} & set(status)
     progressing = find_condition(status["conditions"], "Progressing")
     assert progressing is not None and progressing["status"] == "True"
     ready = find_condition(status["conditions"], "Ready")
@@ -236,8 +239,6 @@ def test_a_checkpoint_head_shows_the_note_and_removes_an_older_json_head() -> No
     status = ledger_status(
         {"signedTreeHead": {"treeSize": 6}},
         tree_head=head,
-        key_id=HASH,
-        public_key="PEM",
         pending=0,
         desired_workers=0,
         active_workers=0,
@@ -253,8 +254,6 @@ def test_empty_ledger_status_is_idle_and_has_no_root() -> None:
     status = ledger_status(
         None,
         tree_head=None,
-        key_id=HASH,
-        public_key="PEM",
         pending=0,
         desired_workers=0,
         active_workers=0,
@@ -294,3 +293,24 @@ def test_passed_audit_sets_verified_true() -> None:
     )
     verified = find_condition(status["conditions"], "Verified")
     assert verified is not None and verified["status"] == "True"
+
+
+def test_workers_wait_while_provisioning_is_blocked_but_not_for_a_database_outage() -> None:
+    def not_ready(reason: str) -> dict[str, object]:
+        return ledger_not_ready_status(None, reason=reason, message="m", generation=1, now=T0)
+
+    assert blocked_by_provisioning(not_ready("SecretNotOwned"))
+    assert blocked_by_provisioning(not_ready("WorkerServiceAccountMissing"))
+    assert not blocked_by_provisioning(not_ready(DATABASE_UNAVAILABLE))
+    assert not blocked_by_provisioning(None)
+    ready = ledger_status(
+        not_ready("SigningKeyLost"),
+        tree_head=None,
+        pending=0,
+        desired_workers=0,
+        active_workers=0,
+        worker_job="",
+        generation=1,
+        now=T1,
+    )
+    assert not blocked_by_provisioning(ready)

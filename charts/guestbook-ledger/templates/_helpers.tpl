@@ -108,6 +108,24 @@ webui-dsn
 {{- end -}}
 {{- end -}}
 
+{{/* The worker role's URI for the operator to hand out: a Secret in the release
+namespace, or empty when workers' Secrets are the user's (decision 0130). */}}
+{{- define "guestbook-ledger.workerDatabaseSecret" -}}
+{{- if .Values.worker.database.existingSecret -}}
+{{- .Values.worker.database.existingSecret -}}
+{{- else if .Values.worker.database.dsn -}}
+{{- printf "%s-database" (include "guestbook-ledger.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "guestbook-ledger.workerDatabaseSecretKey" -}}
+{{- if .Values.worker.database.existingSecret -}}
+{{- .Values.worker.database.existingSecretKey -}}
+{{- else -}}
+worker-dsn
+{{- end -}}
+{{- end -}}
+
 {{/* Namespaces ------------------------------------------------------------ */}}
 
 {{/* The namespaces the operator serves as a JSON list, [] meaning all: the

@@ -28,11 +28,17 @@ kube-apiserver's audit log).
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["list", "create", "patch"]
-# Each Ledger's database and signing-key Secrets (ledgers.py); patched when the
-# database URI changed (a rotated password).
+# Each Ledger's signing-key Secret and the workers' database Secret (ledgers.py):
+# read (and so recognised as the operator's own or not), made, and patched when
+# the worker URI changed (a rotated password) or the Ledger was made again.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "patch"]
+# ledgers.py checks that the worker ServiceAccount exists in a Ledger's namespace
+# (else its Ready condition says so).
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get"]
 # Events about Ledgers and entries (the handlers and Kopf itself).
 - apiGroups: [""]
   resources: ["events"]

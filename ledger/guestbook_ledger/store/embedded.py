@@ -51,6 +51,17 @@ class EmbeddedPostgres:
             return
         _pg_ctl(self.data_dir, ["stop", "-m", "fast", "-w", "-t", "60"])
 
+    def start(self, *, durable: bool = True, timeout_seconds: float = 60.0) -> None:
+        """Start the server again after `stop()`, on the same port (clients keep their
+        DSN: a database outage ends). Does nothing while it runs.
+
+        Raises EmbeddedPostgresError with the server log's tail when it cannot start
+        (for example when another process took the port meanwhile).
+        """
+        if _is_running(self.data_dir):
+            return
+        _start(self.data_dir, self.port, durable=durable, timeout_seconds=timeout_seconds)
+
     def restart(self, *, timeout_seconds: float = 60.0) -> None:
         """Restart the running server (fast shutdown: open sessions are ended, as
         in a database failover), on the same port and with the same settings.

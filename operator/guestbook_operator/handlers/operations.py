@@ -1,4 +1,4 @@
-"""Operator-wide concerns: settings, metrics, liveness, shutdown."""
+"""Operator-wide concerns: settings, metrics, liveness and readiness, shutdown."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from guestbook_operator.config import load_config
 from guestbook_operator.database import Database
 from guestbook_operator.kube import Kube, load_client_config
 from guestbook_operator.manifests import GROUP
+from guestbook_operator.readiness import start_readiness_server
 from guestbook_operator.runtime import Runtime, runtime
 
 
@@ -56,19 +57,27 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     )
     if config.metrics_port:
         start_http_server(config.metrics_port, addr=config.metrics_address)
+    if config.readiness_port:
+        memo["readiness"] = await start_readiness_server(
+            db, executor, config.readiness_address, config.readiness_port
+        )
 
 
-@kopf.on.probe(id="database")
-def database_reachable(memo: Any, **_: Any) -> bool:
-    """Liveness: the ledger database answers (served on Kopf's --liveness endpoint)."""
-    with runtime(memo).db.connection() as conn, conn, conn.cursor() as cur:
-        cur.execute("SELECT 1")
-        return cur.fetchone() is not None
+@kopf.on.probe(id="eventLoop")
+async def event_loop_alive(**_: Any) -> bool:
+    """Liveness (Kopf's --liveness endpoint): this runs on the operator's event loop,
+    so an answer means the loop runs. Never the database, whose outage the
+    operator waits out (readiness and the Ledgers' Ready condition report it;
+    decision 0133)."""
+    return True
 
 
 @kopf.on.cleanup()
-def close(memo: Any, **_: Any) -> None:
+async def close(memo: Any, **_: Any) -> None:
     rt = runtime(memo)
+    readiness = memo.get("readiness")
+    if readiness is not None:
+        await readiness.cleanup()
     rt.executor.shutdown(wait=False, cancel_futures=True)
     rt.db.close()
     rt.kube.close()

@@ -32,7 +32,14 @@ from guestbook_operator.policy import (
 )
 from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
-from guestbook_operator.status import ledger_status, rfc3339
+from guestbook_operator.status import (
+    DATABASE_UNAVAILABLE,
+    blocked_by_provisioning,
+    find_condition,
+    ledger_not_ready_status,
+    ledger_status,
+    rfc3339,
+)
 
 # A failed pass is logged and the next one tries again.
 _PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
@@ -74,8 +81,8 @@ def _failed(job: Mapping[str, Any]) -> bool:
 def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
     """One round for one Ledger. Raises StoreError or KubeError on failures."""
     status = ledger.get("status") or {}
-    if not status.get("keyId"):
-        return  # not provisioned yet: the provisioning handler runs first
+    if not status.get("keyId") or blocked_by_provisioning(status):
+        return  # not provisioned (yet, or any more): the provisioning handler says why
     meta, spec = ledger["metadata"], ledger.get("spec") or {}
     ref = ledger_ref(ledger)
     with rt.db.connection() as conn:
@@ -133,8 +140,6 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
     wanted = ledger_status(
         status,
         tree_head=head.to_dict() if head else None,
-        key_id=str(status["keyId"]),
-        public_key=str(status.get("publicKey", "")),
         pending=pending,
         desired_workers=desired,
         active_workers=active,
@@ -144,6 +149,34 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
     )
     if any(status.get(key) != value for key, value in wanted.items()):
         rt.kube.patch_ledger_status(meta["namespace"], meta["name"], wanted)
+
+
+def report_database_down(rt: Runtime, ledger: dict[str, Any], reason: str) -> None:
+    """Ready False (DatabaseUnavailable) and a Warning event, once per outage; the
+    next round that reaches the database sets Ready True again. Raises KubeError."""
+    status = ledger.get("status") or {}
+    if not status.get("keyId") or blocked_by_provisioning(status):
+        return
+    ready = find_condition(status.get("conditions"), "Ready") or {}
+    if ready.get("reason") == DATABASE_UNAVAILABLE:
+        return
+    message = (
+        f"The ledger database does not answer ({reason}); entries wait, and the Ledger "
+        "becomes Ready when it answers again."
+    )
+    meta = ledger["metadata"]
+    rt.kube.patch_ledger_status(
+        meta["namespace"],
+        meta["name"],
+        ledger_not_ready_status(
+            status,
+            reason=DATABASE_UNAVAILABLE,
+            message=message,
+            generation=int(meta.get("generation") or 1),
+            now=rfc3339(datetime.datetime.now(datetime.UTC)),
+        ),
+    )
+    rt.kube.post_event(ledger, type="Warning", reason=DATABASE_UNAVAILABLE, message=message)
 
 
 @kopf.daemon(*LEDGERS, cancellation_timeout=10.0)
@@ -173,6 +206,10 @@ async def _pool_rounds(
             await asyncio.to_thread(reconcile_pool, rt, plain(body))
         except UnknownLedgerError:
             pass  # provisioning has not reached the database yet
+        except DATABASE_DOWN as exc:
+            logger.warning("the ledger database does not answer, retrying: %s", exc)
+            with contextlib.suppress(KubeError):
+                await asyncio.to_thread(report_database_down, rt, plain(body), str(exc))
         except _PASS_ERRORS as exc:
             logger.warning("worker pool round failed, retrying: %s", exc)
         with contextlib.suppress(TimeoutError):
