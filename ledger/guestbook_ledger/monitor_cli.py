@@ -207,17 +207,28 @@ class Progress:
         if self.enabled and tenth > self.shown:
             self.shown = tenth
             print(
-                f"monitor: re-derived {done} of {self.total} entry bundles ({tenth * 10}%)",
+                f"monitor: re-derived {done} of {self.total} entry bundles "
+                f"({done * 100 // self.total}%)",
                 file=sys.stderr,
                 flush=True,
             )
 
 
-def catch_up(log: TileClient, old_size: int, new_size: int) -> tuple[bytes, bytes, int]:
+@dataclass(frozen=True)
+class CatchUp:
+    """The roots of both trees computed from the same tiles, and what was fetched."""
+
+    new_root: bytes
+    old_root: bytes
+    tiles: int
+    bundles: int
+
+
+def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
     """Fetch and re-derive every tile and bundle new since ``old_size``; return the
-    roots of ``new_size`` and of ``old_size`` computed from the same tiles, and
-    the number of tiles fetched. Raises LogFailure for a bad tile or bundle,
-    LogUnavailable when one cannot be read."""
+    roots of ``new_size`` and of ``old_size`` computed from the same tiles.
+    Raises LogFailure for a bad tile or bundle, LogUnavailable when one cannot
+    be read."""
     from guestbook_ledger.format import TileError
     from guestbook_ledger.format.tile_verification import (
         TileKey,
@@ -261,7 +272,12 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> tuple[bytes, byte
             child_roots = roots
     except TileError as exc:
         raise LogFailure(f"BAD TILE: {exc}") from None
-    return root_from_tiles(new_size, edges), root_from_tiles(old_size, edges), len(paths)
+    return CatchUp(
+        new_root=root_from_tiles(new_size, edges),
+        old_root=root_from_tiles(old_size, edges),
+        tiles=len(paths),
+        bundles=len(bundles),
+    )
 
 
 def _timeout(text: str) -> float:
@@ -331,7 +347,8 @@ def _monitor(
         if old_root is not None and new_size < old_size:
             # An older checkpoint (a lagging cache or mirror) is fine if it is a prefix
             # of the tree verified before: prove it from the tiles of that tree.
-            big_root, small_root, _ = catch_up(log, new_size, old_size)
+            prefix = catch_up(log, new_size, old_size)
+            big_root, small_root = prefix.new_root, prefix.old_root
             if big_root != old_root or small_root != new_root:
                 raise LogFailure(
                     f"FORK: the log's checkpoint of size {new_size} is not a prefix of the tree "
@@ -343,7 +360,8 @@ def _monitor(
                 f"{where} is older than size {old_size} verified before, and a prefix of it; "
                 "the state keeps the newer one"
             )
-        from_tiles, old_from_tiles, fetched = catch_up(log, old_size, new_size)
+        fetched = catch_up(log, old_size, new_size)
+    from_tiles, old_from_tiles = fetched.new_root, fetched.old_root
     if from_tiles != new_root:
         raise LogFailure(
             f"BAD TILE: the tiles of size {new_size} hash to root {from_tiles.hex()}, but the "
@@ -361,6 +379,6 @@ def _monitor(
     )
     return (
         f"{latest.origin} {grew} with root {new_root.hex()}; {new_size - old_size} new entries, "
-        f"{fetched} tiles and their entry bundles re-derived"
+        f"{fetched.tiles} tiles and {fetched.bundles} entry bundles re-derived"
         + (f", consistent with size {old_size}" if before else "")
     )
