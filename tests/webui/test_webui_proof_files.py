@@ -1,7 +1,9 @@
 """The verify page offers an entry's proof file (C2SP tlog-proof@v1), built from the
 checkpoint the web UI publishes with its witnesses' cosignatures, and the file
 verifies offline with `guestbook-ledger verify proof` under the witness policy;
-entries not yet in a published checkpoint get a 404 problem saying when."""
+entries not yet in a published checkpoint get a 404 problem saying when. Code
+nobody here wrote (transparency-dev/formats and transparency-dev/merkle, in Go)
+reads and verifies the served file, and writes it back byte for byte."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from guestbook_ledger.store import (
 )
 from guestbook_ledger.store.witnesses import record_cosignatures, set_witness_policy
 from starlette.testclient import TestClient
+from tlog_interop import TLOG_PROOF_PROGRAM, build_go_program
 
 PROBLEM = "application/problem+json"
 
@@ -153,3 +156,73 @@ def test_the_verify_page_links_the_proof_file_and_unknown_entries_are_404(
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM
     assert "There is no guestbook entry 'no-such-entry'" in missing.json()["detail"]
+
+
+def test_transparency_dev_go_modules_verify_the_served_proof_file(
+    client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    tlogproof = build_go_program(TLOG_PROOF_PROGRAM, tmp_path, "tlogproof")
+    origin = f"ledger.guestbook.io/{ledger}"
+    vkey = verifier_key(origin, signer.public_key())
+    keys = [Ed25519PrivateKey.generate() for _ in range(3)]
+    cosigners = [
+        Cosigner.for_key(f"witness.example/w{i}", k.public_key()) for i, k in enumerate(keys)
+    ]
+    policy = [
+        {"name": c.name, "verifierKey": c.to_text(), "url": "http://127.0.0.1:9"} for c in cosigners
+    ]
+    set_witness_policy(store, ledger, quorum=2, witnesses=policy)
+    entries = sign_guestbook(client, 6)
+    seal(store, ledger, signer, entries)
+    head = latest_checkpoint(store, ledger)
+    assert head is not None
+    cosignatures = [
+        Cosignature(c, 1_700_000_000, cosign(k, c.name, head.text(), 1_700_000_000).to_line())
+        for c, k in zip(cosigners[:2], keys[:2], strict=True)
+    ]
+    record_cosignatures(store, ledger, 6, cosignatures)
+    name = entries[4]["name"]
+    served = client.get(f"/api/entries/{name}/proof")
+    assert served.status_code == 200, served.text
+    path = tmp_path / f"{name}.tlog-proof"
+    path.write_bytes(served.content)
+
+    witness_options = [option for c in cosigners for option in ("-witness", c.to_text())]
+    rewritten = tmp_path / "rewritten.tlog-proof"
+    check = [str(tlogproof), "-proof", str(path), "-vkey", vkey, *witness_options]
+    result = subprocess.run(
+        [*check, "-policy", "2", "-out", str(rewritten)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: formats/proof read leaf 4 with 2 proof hashes" in result.stdout
+    assert f"OK: log.ParseCheckpoint verified the checkpoint of {origin} at size 6" in result.stdout
+    assert "accepted the cosignatures (2 of 3 needed)" in result.stdout
+    assert "OK: merkle proof.VerifyInclusion accepted leaf 4" in result.stdout
+    # formats/proof writes exactly the text we served, and we verify what it wrote.
+    assert rewritten.read_bytes() == served.content
+    assert verify_proof(rewritten, "--vkey", vkey).returncode == 0
+
+    # Go refuses what we refuse: a policy of all three, and an altered record.
+    unmet = subprocess.run(
+        [*check, "-policy", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert unmet.returncode == 1 and "FAIL: witness policy" in unmet.stdout
+    altered = served.text.replace("extra ", "extra " + "QUFB", 1)  # three bytes prepended
+    path.write_text(altered)
+    tampered = subprocess.run(
+        [str(tlogproof), "-proof", str(path), "-vkey", vkey],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tampered.returncode == 1 and "FAIL: inclusion" in tampered.stdout
+    assert verify_proof(path, "--vkey", vkey).returncode == 1
