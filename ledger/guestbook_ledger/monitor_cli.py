@@ -24,9 +24,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from guestbook_ledger.cli import UsageError
 
@@ -37,7 +40,12 @@ if TYPE_CHECKING:
     from guestbook_ledger.format.note import NoteVerifier
     from guestbook_ledger.format.tiles import TilePath
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 STATE_FILE = "checkpoint"
+FETCHERS = 4
+"""Tiles fetched concurrently: HTTP latency, not hashing, bounds a catch-up."""
 PROGRESS_MIN_BUNDLES = 4
 """Catch-ups of at least this many entry bundles report progress on stderr."""
 MAX_TILE_BYTES = 256 * 32
@@ -242,6 +250,15 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
     from guestbook_ledger.format.tiles import TILE_WIDTH, TilePath
 
     paths = tiles_to_fetch(old_size, new_size)
+
+    def fetch(path: TilePath) -> list[bytes]:
+        """A tile's hashes; for level 0 checked against its entry bundle too."""
+        hashes = split_tile(path, log.tile(path, MAX_TILE_BYTES))
+        if path.level == 0:
+            bundle = log.tile(TilePath(None, path.index, path.width), MAX_BUNDLE_BYTES)
+            check_bundle(path, hashes, bundle)
+        return hashes
+
     levels = sorted({p.level for p in paths if p.level is not None})
     edges: dict[TileKey, list[bytes]] = {}  # the first and last tile of each level
     child_roots: dict[int, bytes] = {}  # full tiles of the level below: index -> hash
@@ -251,11 +268,9 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
         for level in levels:
             at_level = [p for p in paths if p.level == level]
             roots: dict[int, bytes] = {}
-            for done, path in enumerate(at_level, start=1):
-                hashes = split_tile(path, log.tile(path, MAX_TILE_BYTES))
+            fetched = _in_order(fetch, at_level)
+            for done, (path, hashes) in enumerate(zip(at_level, fetched, strict=True), start=1):
                 if level == 0:
-                    bundle = log.tile(TilePath(None, path.index, path.width), MAX_BUNDLE_BYTES)
-                    check_bundle(path, hashes, bundle)
                     progress.advance(done)
                 for position in range(path.width):
                     child = path.first_node() + position
@@ -278,6 +293,23 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
         tiles=len(paths),
         bundles=len(bundles),
     )
+
+
+def _in_order(fetch: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    """``fetch`` of each item, in order, FETCHERS at a time and at most 2·FETCHERS
+    ahead of the consumer, so memory stays bounded (a bundle can be 16 MiB)."""
+    with ThreadPoolExecutor(FETCHERS, thread_name_prefix="monitor-fetch") as pool:
+        window: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                window.append(pool.submit(fetch, item))
+                if len(window) >= 2 * FETCHERS:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for pending in window:
+                pending.cancel()
 
 
 def _timeout(text: str) -> float:
