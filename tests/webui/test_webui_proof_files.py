@@ -152,6 +152,11 @@ def test_the_verify_page_links_the_proof_file_and_unknown_entries_are_404(
     assert proof.status_code == 200
     assert parse_proof_file(proof.content).index == 0
 
+    how = client.get("/how-to-verify").text
+    assert "/api/entries/NAME/proof" in how
+    assert "guestbook-ledger verify proof NAME.tlog-proof" in how
+    assert "guestbook-ledger monitor http://testserver/ --vkey" in how
+
     missing = client.get("/api/entries/no-such-entry/proof")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM
