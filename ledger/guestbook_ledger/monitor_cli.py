@@ -22,10 +22,11 @@ HTTP errors): nothing was verified and the state is unchanged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,8 @@ class TileClient:
 
     def get(self, path: str, limit: int) -> tuple[int, bytes]:
         """Status and body of ``GET <url>/<path>``; LogUnavailable on network
-        errors or a body over ``limit`` bytes."""
+        errors, LogFailure for a body over ``limit`` bytes (nothing the log
+        may serve is that large)."""
         import httpx
 
         try:
@@ -170,7 +172,8 @@ class TileClient:
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > limit:
-                        raise LogUnavailable(f"{path}: the log's answer is over {limit} bytes")
+                        kind = "BAD CHECKPOINT" if path == "checkpoint" else "BAD TILE"
+                        raise LogFailure(f"{kind}: the log's {path} is over {limit} bytes")
                 return response.status_code, bytes(body)
         except httpx.HTTPError as exc:
             raise LogUnavailable(f"{path}: {type(exc).__name__}: {exc}") from None
@@ -268,19 +271,20 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
         for level in levels:
             at_level = [p for p in paths if p.level == level]
             roots: dict[int, bytes] = {}
-            fetched = _in_order(fetch, at_level)
-            for done, (path, hashes) in enumerate(zip(at_level, fetched, strict=True), start=1):
-                if level == 0:
-                    progress.advance(done)
-                for position in range(path.width):
-                    child = path.first_node() + position
-                    if child in child_roots:
-                        below = TilePath(level - 1, child, TILE_WIDTH)
-                        check_parent(path, hashes, below, child_roots.pop(child))
-                if path.width == TILE_WIDTH:
-                    roots[path.index] = perfect_root(hashes)
-                if path is at_level[0] or path is at_level[-1]:
-                    edges[(level, path.index)] = hashes
+            # Closed on the way out, so a failure stops the fetches still running.
+            with contextlib.closing(_in_order(fetch, at_level)) as fetched:
+                for done, (path, hashes) in enumerate(zip(at_level, fetched, strict=True), 1):
+                    if level == 0:
+                        progress.advance(done)
+                    for position in range(path.width):
+                        child = path.first_node() + position
+                        if child in child_roots:
+                            below = TilePath(level - 1, child, TILE_WIDTH)
+                            check_parent(path, hashes, below, child_roots.pop(child))
+                    if path.width == TILE_WIDTH:
+                        roots[path.index] = perfect_root(hashes)
+                    if path is at_level[0] or path is at_level[-1]:
+                        edges[(level, path.index)] = hashes
             if child_roots:  # a full tile without a parent hash: the tree is malformed
                 orphan = TilePath(level - 1, min(child_roots), TILE_WIDTH)
                 raise TileError(f"{orphan.to_path()} has no hash in the level above")
@@ -295,7 +299,7 @@ def catch_up(log: TileClient, old_size: int, new_size: int) -> CatchUp:
     )
 
 
-def _in_order(fetch: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+def _in_order(fetch: Callable[[T], R], items: Sequence[T]) -> Generator[R, None, None]:
     """``fetch`` of each item, in order, FETCHERS at a time and at most 2·FETCHERS
     ahead of the consumer, so memory stays bounded (a bundle can be 16 MiB)."""
     with ThreadPoolExecutor(FETCHERS, thread_name_prefix="monitor-fetch") as pool:
