@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,14 +25,14 @@ from guestbook_ledger.format.tree import root_hash
 ORIGIN = "static.example/log"
 KEY = Ed25519PrivateKey.generate()
 RECORDS = [f"static record {i}".encode() for i in range(800)]
-LEAVES = [leaf_hash(r) for r in RECORDS]
 
 
-def write_log(root: Path, size: int, served_size: int) -> None:
-    """The tiles and bundles of the tree of ``size`` (every partial width of
-    every size up to it, as a log accumulates them) and the checkpoint of
-    ``served_size``."""
-    levels = [LEAVES[:size]]
+def write_log(root: Path, size: int, served_size: int, records: list[bytes] = RECORDS) -> None:
+    """The tiles and bundles of the tree of ``size`` over ``records`` (every
+    partial width of every size up to it, as a log accumulates them) and the
+    checkpoint of ``served_size``."""
+    leaves = [leaf_hash(r) for r in records]
+    levels = [leaves[:size]]
     while len(levels[-1]) >= 256:
         below = levels[-1]
         levels.append(
@@ -48,14 +49,14 @@ def write_log(root: Path, size: int, served_size: int) -> None:
                 bundle = root / TilePath(None, path.index, path.width).to_path()
                 bundle.parent.mkdir(parents=True, exist_ok=True)
                 bundle.write_bytes(
-                    entry_bundle(RECORDS[path.first_node() : path.first_node() + path.width])
+                    entry_bundle(records[path.first_node() : path.first_node() + path.width])
                 )
     head = sign_checkpoint(
         KEY,
         ledger="static/log",
         origin=ORIGIN,
         tree_size=served_size,
-        root_hash=root_hash(LEAVES[:served_size]),
+        root_hash=root_hash(leaves[:served_size]),
         timestamp="2026-12-06T00:00:00Z",
     )
     (root / "checkpoint").write_text(head.note())
@@ -123,3 +124,30 @@ def test_deleted_partial_tiles_are_cut_from_their_full_tile(
     assert missing.returncode == 3, missing.stdout + missing.stderr
     assert missing.stdout.startswith("UNAVAILABLE: the log answered tile/0/002 with HTTP 404")
     assert (tmp_path / "state" / "checkpoint").read_text().splitlines()[1] == "600"
+
+
+def test_an_older_checkpoint_must_be_a_prefix_of_the_kept_tree(
+    static_log: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, root = static_log
+    write_log(root, 700, 700)
+    assert monitor(url, tmp_path / "state").returncode == 0
+    # A lagging copy of the same log: an older checkpoint, a prefix. Fine.
+    write_log(root, 700, 600)
+    lagging = monitor(url, tmp_path / "state")
+    assert lagging.returncode == 0, lagging.stdout + lagging.stderr
+    assert (
+        "at size 600 is older than size 700 verified before, and a prefix of it" in lagging.stdout
+    )
+    # Another history from entry 650 on, signed by the same key: its checkpoint of
+    # 600 agrees, but its tree of 700 is not the one kept.
+    other = RECORDS[:650] + [f"rewritten {i}".encode() for i in range(650, 800)]
+    shutil.rmtree(root)
+    root.mkdir()
+    write_log(root, 700, 600, other)
+    forked = monitor(url, tmp_path / "state")
+    assert forked.returncode == 1, forked.stdout + forked.stderr
+    assert forked.stdout.startswith(
+        "FORK: the log's checkpoint of size 600 is not a prefix of the tree"
+    )
+    assert (tmp_path / "state" / "checkpoint").read_text().splitlines()[1] == "700"
