@@ -26,6 +26,12 @@ BENCHES: tuple[Subcommand, ...] = (
         hook="register_bench",
     ),
     Subcommand(
+        "monitor",
+        "guestbook_webui.bench_monitor",
+        "guestbook-ledger monitor on 10^6 leaves: first run, no change, growth",
+        hook="register_bench",
+    ),
+    Subcommand(
         "tiles",
         "guestbook_webui.bench_tiles",
         "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99",

@@ -40,12 +40,18 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "verify",
         "guestbook_ledger.verify_cli",
-        "check inclusion and consistency proofs, checkpoints and signed tree heads offline",
+        "check inclusion and consistency proofs, proof files, checkpoints and signed tree heads "
+        "offline",
     ),
     Subcommand(
         "audit",
         "guestbook_ledger.audit_cli",
         "recompute a ledger from its stored entries and check every signed tree head",
+    ),
+    Subcommand(
+        "monitor",
+        "guestbook_ledger.monitor_cli",
+        "follow a ledger's tiles, prove each new checkpoint consistent with the last one",
     ),
     Subcommand(
         "bench", "guestbook_ledger.bench_cli", "run a benchmark and print its figures as Markdown"

@@ -12,8 +12,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from guestbook_ledger.cli import UsageError
+
+if TYPE_CHECKING:
+    from guestbook_ledger.format.cosignature import Cosigner
 
 _MAX_NUMBER_DIGITS = 20
 _MAX_KEY_FILE_BYTES = 16 * 1024
@@ -26,12 +30,14 @@ _EPILOG = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `verify inclusion`, `verify consistency`, `verify checkpoint` and `verify sth`."""
+    """Add `verify inclusion`, `verify consistency`, `verify proof`, `verify checkpoint`
+    and `verify sth`."""
     verify = subparsers.add_parser(
         "verify",
-        help="check inclusion and consistency proofs, checkpoints and signed tree heads offline",
-        description="Check RFC 9162 proofs, C2SP checkpoints and Ed25519 signed tree heads "
-        "offline.",
+        help="check inclusion and consistency proofs, proof files, checkpoints and signed "
+        "tree heads offline",
+        description="Check RFC 9162 proofs, C2SP tlog-proof files, C2SP checkpoints and "
+        "Ed25519 signed tree heads offline.",
         epilog=_EPILOG,
     )
     kinds = verify.add_subparsers(dest="kind", metavar="KIND", required=True)
@@ -69,6 +75,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("--proof", "H1,H2,...", "the proof"),
     )
     consistency.set_defaults(func=run_consistency)
+
+    proof_file = kinds.add_parser(
+        "proof",
+        help="check a C2SP tlog-proof file: log signature, inclusion, witness cosignatures",
+        description="Check a proof file (c2sp.org/tlog-proof@v1, as the web UI's verify page "
+        "offers it): the checkpoint is signed by the log's key (--vkey) and names its origin, "
+        "the entry record it carries (or --leaf-hash) is the leaf at its index in that tree, "
+        "and at least --policy of the --witness-vkey witnesses cosigned the checkpoint. "
+        "Signatures by keys not given are ignored, as signed-note requires.",
+        epilog=_EPILOG,
+    )
+    proof_file.add_argument(
+        "file", metavar="FILE", type=Path, help="the proof file (.tlog-proof); - reads stdin"
+    )
+    proof_file.add_argument(
+        "--vkey",
+        required=True,
+        metavar="VKEY",
+        help="the log's note verifier key, <origin>+<hex key ID>+<base64 key>",
+    )
+    proof_file.add_argument(
+        "--witness-vkey",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's cosignature verifier key, <name>+<hex key ID>+<base64 key>; repeat "
+        "for each witness of the policy",
+    )
+    proof_file.add_argument(
+        "--policy",
+        metavar="K",
+        help="how many of the --witness-vkey witnesses must have cosigned (default: all of them)",
+    )
+    proof_file.add_argument(
+        "--leaf-hash",
+        metavar="HEX",
+        help="the entry's leaf hash (kubectl get gbe shows it): the proof must be for this leaf; "
+        "needed when the file carries no entry record",
+    )
+    proof_file.set_defaults(func=run_proof)
 
     checkpoint = kinds.add_parser(
         "checkpoint",
@@ -249,5 +295,98 @@ def run_checkpoint(args: argparse.Namespace) -> int:
     print(
         f"OK: checkpoint of {checkpoint.origin} at size {checkpoint.tree_size} with root "
         f"{checkpoint.root_hash.hex()}, signed by {verifier.name}+{verifier.key_id.hex()}"
+    )
+    return 0
+
+
+def _witness_policy(args: argparse.Namespace) -> tuple[list[Cosigner], int]:
+    """The --witness-vkey keys (distinct) and the --policy count; UsageError when
+    either is malformed or the count is more than the witnesses given."""
+    from guestbook_ledger.format import KeyFormatError
+    from guestbook_ledger.format.cosignature import Cosigner
+
+    witnesses: dict[tuple[str, bytes], Cosigner] = {}
+    for text in args.witness_vkey:
+        try:
+            cosigner = Cosigner.from_text(text)
+        except KeyFormatError as exc:
+            raise UsageError(f"--witness-vkey: {exc}") from None
+        witnesses[(cosigner.name, cosigner.key_id)] = cosigner
+    quorum = len(witnesses) if args.policy is None else _number(args.policy, "--policy")
+    if quorum > len(witnesses):
+        raise UsageError(
+            f"--policy {quorum} asks for more cosignatures than the {len(witnesses)} witnesses "
+            "given with --witness-vkey"
+        )
+    return list(witnesses.values()), quorum
+
+
+def _entry_summary(record: bytes | None) -> str:
+    """`` (entry NAME by AUTHOR)`` read from a verified ledger record, or nothing."""
+    import json
+
+    try:
+        fields = json.loads(record) if record is not None else None
+    except ValueError:
+        return ""
+    if not isinstance(fields, dict) or not isinstance(fields.get("entry"), str):
+        return ""
+    author = fields.get("author")
+    by = f" by {author!r}" if isinstance(author, str) and author else ""
+    return f" (entry {fields['entry']!r}{by})"
+
+
+def run_proof(args: argparse.Namespace) -> int:
+    from guestbook_ledger.format import (
+        CheckpointFormatError,
+        CosignaturePolicyError,
+        HashFormatError,
+        KeyFormatError,
+        NoteFormatError,
+        NoteVerifier,
+        ProofError,
+        ProofFileFormatError,
+        ProofFormatError,
+        SignatureError,
+        parse_hash,
+    )
+    from guestbook_ledger.format.proof_file import (
+        MAX_PROOF_FILE_SIZE,
+        parse_proof_file,
+        verify_proof_file,
+    )
+
+    data = _read(args.file, MAX_PROOF_FILE_SIZE, "proof file")
+    try:
+        log = NoteVerifier.from_text(args.vkey)
+    except KeyFormatError as exc:
+        raise UsageError(f"--vkey: {exc}") from None
+    witnesses, quorum = _witness_policy(args)
+    try:
+        expected = None if args.leaf_hash is None else parse_hash(args.leaf_hash, "--leaf-hash")
+    except HashFormatError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        proof = parse_proof_file(data)
+        verified = verify_proof_file(
+            proof, log=log, witnesses=witnesses, quorum=quorum, expected_leaf_hash=expected
+        )
+    except (ProofFileFormatError, NoteFormatError, CheckpointFormatError, ProofFormatError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    except (SignatureError, CosignaturePolicyError, ProofError) as exc:
+        return _invalid(str(exc))
+    checkpoint = verified.checkpoint
+    cosigned = ", ".join(c.cosigner.name for c in verified.cosignatures)
+    witnessed = (
+        f"; cosigned by {len(verified.cosignatures)} of {len(witnesses)} witnesses "
+        f"({cosigned or 'none'}), policy {quorum}"
+        if witnesses
+        else ""
+    )
+    print(
+        f"OK: leaf {verified.index}{_entry_summary(verified.record)} with hash "
+        f"{verified.leaf_hash.hex()} is in the tree of {checkpoint.origin} at size "
+        f"{checkpoint.tree_size} with root {checkpoint.root_hash.hex()}, signed by "
+        f"{log.name}+{log.key_id.hex()}{witnessed}"
     )
     return 0

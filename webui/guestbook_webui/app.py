@@ -26,6 +26,7 @@ from guestbook_webui import (
     routes_events,
     routes_health,
     routes_pages,
+    routes_proof_files,
     routes_tiles,
 )
 from guestbook_webui.app_state import WebState
@@ -79,6 +80,12 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
         Route("/events", routes_events.events, methods=["GET"], name="events"),
         Route("/api/entries", routes_api.list_entries, methods=["GET"], name="api_entries"),
         Route("/api/entries/{name}", routes_api.get_entry, methods=["GET"], name="api_entry"),
+        Route(
+            "/api/entries/{name}/proof",
+            routes_proof_files.proof_file,
+            methods=["GET"],
+            name="proof_file",
+        ),
         Route("/api/ledger", routes_api.ledger, methods=["GET"], name="api_ledger"),
         Route("/api/proofs/inclusion", routes_api.inclusion, methods=["GET"], name="inclusion"),
         Route(

@@ -20,7 +20,9 @@ from guestbook_ledger.format.sth import public_key_to_pem
 from guestbook_ledger.format.tiles import TilePath
 from guestbook_ledger.store import (
     DatabaseUnavailableError,
+    StoredEntry,
     consistency_proof,
+    entry_by_uid,
     inclusion_proof,
     latest_checkpoint,
     latest_tree_head,
@@ -35,6 +37,17 @@ from guestbook_ledger.store.witnesses import PublishedCheckpoint, published_chec
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    """What a proof file of one entry is made of: the stored entry, the published
+    checkpoint (None before one is published), and the entry's inclusion proof in
+    that checkpoint's tree (empty when the entry is not in it)."""
+
+    entry: StoredEntry | None
+    published: PublishedCheckpoint | None
+    proof: list[bytes]
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,27 @@ class LedgerReader:
                 root_hash_at(conn, self.ledger, size1),
                 root_hash_at(conn, self.ledger, size2),
             )
+
+        return await self._call(read)
+
+    async def entry_proof(self, uid: str) -> EntryProof:
+        """The entry with ``uid``, the published checkpoint and, when the entry is a
+        leaf of that checkpoint's tree, its inclusion proof there (O(log n) reads)."""
+
+        def read(conn: Connection) -> EntryProof:
+            entry = entry_by_uid(conn, self.ledger, uid)
+            published = published_checkpoint(conn, self.ledger)
+            proof: list[bytes] = []
+            if (
+                entry is not None
+                and entry.leaf_index is not None
+                and published is not None
+                and entry.leaf_index < published.checkpoint.tree_size
+            ):
+                proof = inclusion_proof(
+                    conn, self.ledger, entry.leaf_index, published.checkpoint.tree_size
+                )
+            return EntryProof(entry, published, proof)
 
         return await self._call(read)
 

@@ -9,6 +9,8 @@
 - :mod:`.note`: C2SP signed notes with Ed25519 keys.
 - :mod:`.checkpoint`: tree heads as C2SP checkpoints in signed notes (every seal since).
 - :mod:`.tiles`: C2SP tlog-tiles paths and entry bundles.
+- :mod:`.tile_verification`: re-deriving served tiles and bundles, roots from tiles (monitors).
+- :mod:`.proof_file`: C2SP tlog-proof files (an entry's proof people keep).
 - :mod:`.hexcodec`: hashes and proofs as hex at the edges.
 
 Inside Python every hash is 32 raw bytes; hex appears only at the edges.
@@ -29,13 +31,16 @@ from guestbook_ledger.format.checkpoint import (
 )
 from guestbook_ledger.format.errors import (
     CheckpointFormatError,
+    CosignaturePolicyError,
     HashFormatError,
     KeyFormatError,
     NoteFormatError,
     ProofError,
+    ProofFileFormatError,
     ProofFormatError,
     RecordError,
     SignatureError,
+    TileError,
     TreeHeadFormatError,
 )
 from guestbook_ledger.format.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
@@ -57,6 +62,13 @@ from guestbook_ledger.format.proof import (
     root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
+)
+from guestbook_ledger.format.proof_file import (
+    ProofFile,
+    VerifiedProof,
+    build_proof_file,
+    parse_proof_file,
+    verify_proof_file,
 )
 from guestbook_ledger.format.ranges import (
     consistency_ranges,
@@ -90,18 +102,24 @@ __all__ = [
     "MAX_TREE_SIZE",
     "Checkpoint",
     "CheckpointFormatError",
+    "CosignaturePolicyError",
     "HashFormatError",
     "KeyFormatError",
     "NoteFormatError",
     "NoteVerifier",
     "ProofError",
+    "ProofFile",
+    "ProofFileFormatError",
     "ProofFormatError",
     "RecordError",
     "SignatureError",
     "SignedCheckpoint",
     "SignedTreeHead",
+    "TileError",
     "TreeHead",
     "TreeHeadFormatError",
+    "VerifiedProof",
+    "build_proof_file",
     "checkpoint_text",
     "consistency_proof",
     "consistency_ranges",
@@ -128,6 +146,7 @@ __all__ = [
     "parse_ledger_name",
     "parse_note",
     "parse_proof",
+    "parse_proof_file",
     "perfect_subtrees",
     "private_key_to_pem",
     "public_key_to_pem",
@@ -143,5 +162,6 @@ __all__ = [
     "verify_consistency",
     "verify_head",
     "verify_inclusion",
+    "verify_proof_file",
     "verify_tree_head",
 ]

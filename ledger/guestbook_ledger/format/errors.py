@@ -42,3 +42,15 @@ class NoteFormatError(ValueError):
 
 class CheckpointFormatError(ValueError):
     """A note's text is not a C2SP checkpoint (origin, tree size, base64 root hash)."""
+
+
+class ProofFileFormatError(ValueError):
+    """Text that should be a C2SP ``tlog-proof`` file is malformed (header, index, hash lines)."""
+
+
+class CosignaturePolicyError(Exception):
+    """A checkpoint verifies but carries fewer valid witness cosignatures than the policy needs."""
+
+
+class TileError(Exception):
+    """A tile or entry bundle a log served is not what its tree hashes to (a bad tile)."""
