@@ -61,6 +61,8 @@ class ServingWitness:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    vkey: str = ""
+    """The verifier key the witness shows on its index page."""
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -93,6 +95,9 @@ def serving(state: Path, *log_options: str, port: int | None = None) -> Iterator
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the witness did not answer:\n{witness.output()}")
             time.sleep(0.1)
+        with urllib.request.urlopen(witness.url + "/", timeout=30) as response:
+            index = response.read().decode()
+        witness.vkey = index.split("verifier key: ", 1)[1].split("\n", 1)[0]
         yield witness
     finally:
         if process.poll() is None:

@@ -10,6 +10,8 @@ import argparse
 import base64
 import datetime
 import logging
+import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -161,9 +163,10 @@ def run_serve(args: argparse.Namespace) -> int:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.create_server((host, port), family=family)
     except (OSError, OverflowError) as exc:
+        errno = getattr(exc, "errno", None)
+        reason = os.strerror(errno) if errno else str(exc)
         raise UsageError(
-            f"cannot listen on {args.listen} ({getattr(exc, 'strerror', None) or exc}); "
-            "pick another --listen address"
+            f"cannot listen on {args.listen} ({reason}); pick another --listen address"
         ) from None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     bound_host, bound_port = listener.getsockname()[:2]
@@ -176,7 +179,9 @@ def run_serve(args: argparse.Namespace) -> int:
         len(logs.origins()),
         ", ".join(logs.origins()),
     )
-    # uvicorn stops on SIGTERM/SIGINT after the requests in flight are answered.
+    # uvicorn stops on SIGTERM/SIGINT after the requests in flight are answered, then
+    # raises the signal again; a handler of our own makes that SIGTERM a clean exit 0.
+    signal.signal(signal.SIGTERM, lambda number, frame: None)
     config = uvicorn.Config(
         create_app(identity, logs, store),
         timeout_graceful_shutdown=10,
