@@ -92,6 +92,15 @@ def test_misuse_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
             f"cannot listen on 127.0.0.1:{port} (Address already in use); pick another",
         )  # fmt: skip
 
+    # A database that is not one is named, not a traceback.
+    broken = tmp_path / "broken"
+    init_witness(broken)
+    (broken / "witness.db").write_bytes(b"not a database" * 100)
+    assert_usage_error(
+        ["witness", "serve", "--state", str(broken), "--log", log.vkey],
+        f"{broken}/witness.db is not a witness database",
+    )
+
     # A key file swapped under the witness is noticed.
     (state / "witness-key.pem").chmod(0o600)
     (state / "witness-key.pem").write_bytes(

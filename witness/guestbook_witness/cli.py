@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,8 @@ def load_witness(folder: Path) -> tuple[WitnessIdentity, WitnessStore]:
         name, public_key = store.identity()
     except (IdentityError, StateError) as exc:
         raise UsageError(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise UsageError(f"{folder}/witness.db cannot be read ({exc}); restore it") from None
     if key.public_key().public_bytes_raw() != public_key:
         raise UsageError(
             f"the key in {folder}/witness-key.pem is not the key this witness was created with; "
