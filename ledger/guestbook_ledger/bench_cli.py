@@ -43,6 +43,12 @@ BENCHES: tuple[Subcommand, ...] = (
         "time from a new entry to every open page; sign and page timings",
         hook="register_bench",
     ),
+    Subcommand(
+        "witness",
+        "guestbook_witness.bench",
+        "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency",
+        hook="register_bench",
+    ),
 )
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)

@@ -83,6 +83,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         hook="register_dev",
     ),
     Subcommand("webui", "guestbook_webui.cli", "serve the web UI where people sign the guestbook"),
+    Subcommand(
+        "witness",
+        "guestbook_witness.cli",
+        "run a C2SP tlog-witness that cosigns the checkpoints of the logs it trusts",
+    ),
 )
 
 

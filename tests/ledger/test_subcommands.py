@@ -96,6 +96,7 @@ def test_worker_batch_size_is_checked_by_the_worker(capsys: pytest.CaptureFixtur
         ["worker", "--help"],
         ["audit-job", "--help"],
         ["verify", "sth", "--help"],
+        ["witness", "serve", "--help"],  # the witness's server (uvicorn) loads only to serve
     ],
 )
 def test_listing_or_parsing_a_command_loads_no_other_component(argv: list[str]) -> None:

@@ -2,7 +2,10 @@ module guestbook.ledger/interop/witness
 
 go 1.26
 
-require filippo.io/torchwood v0.6.1
+require (
+	filippo.io/torchwood v0.6.1
+	golang.org/x/mod v0.24.0
+)
 
 require (
 	github.com/dustin/go-humanize v1.0.1 // indirect
@@ -12,7 +15,6 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/crypto v0.38.0 // indirect
 	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
-	golang.org/x/mod v0.24.0 // indirect
 	golang.org/x/net v0.40.0 // indirect
 	golang.org/x/sync v0.14.0 // indirect
 	golang.org/x/sys v0.33.0 // indirect
