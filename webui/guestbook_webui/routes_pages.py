@@ -8,21 +8,24 @@ entry (201) or RFC 9457 problem details. Nothing is created on bad input.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from guestbook_ledger.store import StoreError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from guestbook_webui.app_state import WebState, web_state
+from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.entry_view import entry_json
+from guestbook_webui.json_depth import MAX_DEPTH, nests_deeper_than
 from guestbook_webui.kube import KubeApiError, KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import (
-    CROSS_SITE_FORM,
     INVALID_ENTRY,
+    REQUEST_TIMEOUT,
     TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     Problem,
@@ -48,26 +51,7 @@ def wants_json(request: Request) -> bool:
     return "json" in accept and "text/html" not in accept
 
 
-def check_same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (CSRF): browsers send Origin on POST."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    if origin == "null" or urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise Problem(
-            403,
-            CROSS_SITE_FORM,
-            "Cross-site request refused",
-            "Sign the guestbook from its own page; forms posted from other sites are refused.",
-        )
-
-
-async def read_fields(request: Request) -> dict[str, object]:
-    """The submitted fields of a JSON object or URL-encoded form body.
-
-    Raises Problem 413 for a body over MAX_BODY, 415 for another media type,
-    400 for a body that does not parse.
-    """
+async def _read_body(request: Request) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -79,9 +63,38 @@ async def read_fields(request: Request) -> dict[str, object]:
                 f"The request body is over {MAX_BODY} bytes; a message has at most 2000 "
                 "characters.",
             )
+    return body
+
+
+async def read_fields(request: Request, timeout: float) -> dict[str, object]:
+    """The submitted fields of a JSON object or URL-encoded form body, read within
+    ``timeout`` seconds (a slow body must not hold the connection; decision 0123).
+
+    Raises Problem 413 for a body over MAX_BODY, 408 when it takes too long or
+    the client went away, 415 for another media type, 400 for a body that does
+    not parse or nests deeper than MAX_DEPTH.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            body = await _read_body(request)
+    except (TimeoutError, ClientDisconnect):
+        raise Problem(
+            408,
+            REQUEST_TIMEOUT,
+            "Request body too slow",
+            f"The request body did not arrive within {timeout:g} s; send it again.",
+        ) from None
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media_type == "application/json":
+            if nests_deeper_than(body, MAX_DEPTH):
+                raise Problem(
+                    400,
+                    INVALID_ENTRY,
+                    "Request body nested too deeply",
+                    f"The JSON body nests more than {MAX_DEPTH} levels deep; send a flat "
+                    'object such as {"author": "Ada", "message": "Hello"}.',
+                )
             fields = json.loads(body)
             if not isinstance(fields, dict):
                 raise ValueError("not an object")
@@ -157,8 +170,7 @@ async def create_entry(request: Request) -> Response:
     as_json = wants_json(request)
     fields: dict[str, object] = {}
     try:
-        check_same_origin(request)
-        fields = await read_fields(request)
+        fields = await read_fields(request, state.settings.body_timeout)
         submission = parse_submission(fields)
         created = await state.kube.create_entry(
             state.settings.namespace,
@@ -209,12 +221,18 @@ async def create_entry(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     """``GET /entries/{name}/verify``: the page that checks one entry in the browser."""
     state = web_state(request)
-    context = {"settings": state.settings, "name": request.path_params["name"]}
+    name = checked_entry_name(request.path_params["name"])
+    context = {"settings": state.settings, "name": name}
     return state.templates.TemplateResponse(request, "verify.html", context)
 
 
 async def how_to_verify(request: Request) -> Response:
-    """``GET /how-to-verify``: how to check the ledger without trusting this server."""
+    """``GET /how-to-verify``: how to check the ledger without trusting this server.
+
+    The commands show the configured public URL, never the request's Host
+    header (a forged Host must not put another server in them; decision 0126);
+    without one they say where to put this server's address."""
     state = web_state(request)
-    context = {"settings": state.settings, "base": str(request.base_url)}
+    base = state.settings.public_url and state.settings.public_base
+    context = {"settings": state.settings, "base": base or "https://GUESTBOOK-ADDRESS/"}
     return state.templates.TemplateResponse(request, "how_to_verify.html", context)
