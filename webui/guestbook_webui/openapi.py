@@ -105,7 +105,7 @@ _size = {"type": "integer", "minimum": 0}
 _submission = {
     "type": "object",
     "properties": {
-        "author": {"type": "string", "maxLength": 64},
+        "author": {"type": ["string", "null"], "maxLength": 64},
         "message": {"type": "string", "minLength": 1, "maxLength": 2000},
     },
     "required": ["message"],
@@ -339,7 +339,10 @@ DOCUMENT: dict[str, Any] = {
                         "name": "path",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string"},
+                        "schema": {
+                            "type": "string",
+                            "pattern": r"^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\.p/[0-9]{1,3})?$",
+                        },
                         "description": "The tile path after /tile/.",
                     }
                 ],
