@@ -102,6 +102,7 @@ def _query(name: str, schema: dict[str, Any], description: str, *, required: boo
 
 
 _size = {"type": "integer", "minimum": 0}
+TILE_PATH = r"^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\.p/[0-9]{1,3})?$"
 _submission = {
     "type": "object",
     "properties": {
@@ -341,7 +342,7 @@ DOCUMENT: dict[str, Any] = {
                         "required": True,
                         "schema": {
                             "type": "string",
-                            "pattern": r"^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\.p/[0-9]{1,3})?$",
+                            "pattern": TILE_PATH,
                         },
                         "description": "The tile path after /tile/.",
                     }
