@@ -117,6 +117,8 @@ class EntryFeed:
         # skipped when met, and the heap is rebuilt when they pile up.
         self._ages: list[tuple[str, str]] = []
         self._ordered: list[dict[str, Any]] | None = None
+        self.version = 0
+        """Counts changes to the kept entries (a cache key for what shows them)."""
         self._subscribers: set[Subscription] = set()
         self.synced = asyncio.Event()
         self.last_error = ""
@@ -173,6 +175,7 @@ class EntryFeed:
         self._entries.pop(name, None)
         self._arrival.pop(name, None)
         self._ordered = None
+        self.version += 1
 
     def _keep(self, entry: dict[str, Any]) -> bool:
         """Keep ``entry`` in the window; False when it is older than every entry of
@@ -185,6 +188,7 @@ class EntryFeed:
                 return False
         self._entries[name] = entry
         self._ordered = None
+        self.version += 1
         heapq.heappush(self._ages, age)
         if name not in self._arrival:
             self._arrivals += 1

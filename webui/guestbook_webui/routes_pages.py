@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 from guestbook_ledger.store import StoreError
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guestbook_webui.app_state import WebState, web_state
 from guestbook_webui.entry_names import checked_entry_name
@@ -118,16 +119,26 @@ async def read_fields(request: Request, timeout: float) -> dict[str, object]:
     )
 
 
+HEAD_CACHE_SECONDS = 1.0
+"""How old the page's tree-head summary may be (the checkpoint itself is cached 2 s)."""
+
+
 async def tree_head(state: WebState) -> dict[str, Any] | None:
-    """The latest signed tree head for the page's summary; None when there is no
-    database, no head yet, or the database fails (the page works without it)."""
+    """The latest signed tree head for the page's summary (at most HEAD_CACHE_SECONDS
+    old); None when there is no database, no head yet, or the database fails
+    (the page works without it)."""
     if state.reader is None:
         return None
+    now = time.monotonic()
+    if state.head_cache is not None and now - state.head_cache[0] < HEAD_CACHE_SECONDS:
+        return state.head_cache[1]
     try:
         head = await state.reader.latest_tree_head()
     except (StoreError, ValueError):
         return None
-    return None if head is None else head.to_dict()
+    summary = None if head is None else head.to_dict()
+    state.head_cache = (now, summary)
+    return summary
 
 
 async def render_index(
@@ -160,8 +171,14 @@ async def render_index(
 
 
 async def index(request: Request) -> Response:
-    """``GET /``: the form and the entries, newest first."""
-    return await render_index(request, web_state(request))
+    """``GET /``: the form and the entries, newest first (rendered once per change)."""
+    state = web_state(request)
+    head = await tree_head(state)
+    key = (state.feed.version, state.feed.synced.is_set(), json.dumps(head, sort_keys=True))
+    if state.page_cache is None or state.page_cache[0] != key:
+        rendered = await render_index(request, state)
+        state.page_cache = (key, bytes(rendered.body))
+    return HTMLResponse(state.page_cache[1])
 
 
 async def create_entry(request: Request) -> Response:
