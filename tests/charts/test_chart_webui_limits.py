@@ -49,7 +49,7 @@ def test_unset_limits_keep_the_web_uis_defaults() -> None:
 
 
 def test_malformed_limits_are_refused_by_the_schema() -> None:
-    with pytest.raises(helm.HelmError, match="feedWindow|limits"):
+    with pytest.raises(helm.HelmError, match=r"feedWindow|limits"):
         render({**MINIMAL, "webui": {"limits": {"feedWindow": 0}}})
-    with pytest.raises(helm.HelmError, match="unknown|additional|limits"):
+    with pytest.raises(helm.HelmError, match=r"unknown|additional|limits"):
         render({**MINIMAL, "webui": {"limits": {"rateLimit": 5}}})
