@@ -1,6 +1,6 @@
 """``GET /openapi.json``: the OpenAPI 3.1 document of every route the web UI serves.
 
-Hand-written (decision 0125): the routes are plain Starlette functions, and a
+Hand-written (decision 0129): the routes are plain Starlette functions, and a
 generator would need a framework or annotations on each of them for less
 than this file. ``tests/webui/test_webui_openapi.py`` checks that its paths
 and methods are exactly the app's routes, and runs schemathesis against a

@@ -36,7 +36,7 @@ def sse_event(event: str, data: Any) -> str:
 
 async def events(request: Request) -> Response:
     """The stream; 503 with Retry-After when ``max_event_streams`` are open already
-    (decision 0129: the page then polls /api/entries instead)."""
+    (decision 0128: the page then polls /api/entries instead)."""
     state = web_state(request)
     feed = state.feed
     limit = state.settings.page_size
