@@ -297,3 +297,45 @@ def test_the_browser_checks_the_ledger_only_grew_since_its_last_visit(
             page.reload()
             expect(verdict).to_have_attribute("data-result", "failed")
             expect(page.locator('#checks li[data-result="fail"]')).to_contain_text(why)
+
+
+ISOLATING = ("isolate", "plaintext", "isolate-override")
+SPOOF = "Hi \u202eevil.exe\u202c done"  # RLO ... PDF: "exe.live" if not isolated
+
+
+def test_user_text_is_isolated_from_its_surroundings(
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
+) -> None:
+    manifest = {
+        "apiVersion": "ledger.guestbook.io/v1alpha1",
+        "kind": "GuestbookEntry",
+        "metadata": {"name": "rendered-by-server"},
+        "spec": {"author": "\u202eAda", "message": SPOOF},
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    with serve(make_app()) as url:
+        page.goto(url)
+        page.get_by_label("Message").fill("\u2067right to left\u2069 by the script")
+        page.get_by_role("button", name="Sign").click()
+        signed = page.locator("#entries li.entry", has_text="by the script")
+        expect(signed).to_have_count(1)
+        for entry in (page.locator("#gbe-rendered-by-server"), signed):
+            for part in (".author", ".message"):
+                style = entry.locator(part).evaluate("e => getComputedStyle(e).unicodeBidi")
+                assert style in ISOLATING, (part, style)
+            expect(entry.locator(".direction-note")).to_be_visible()
+
+
+def test_when_live_streams_are_full_the_page_polls_instead(
+    make_app: Callable[..., Starlette], kubectl: Kubectl, page: Page
+) -> None:
+    with serve(make_app(max_event_streams=0)) as url:
+        page.goto(url)
+        manifest = {
+            "apiVersion": "ledger.guestbook.io/v1alpha1",
+            "kind": "GuestbookEntry",
+            "metadata": {"name": "seen-by-polling"},
+            "spec": {"message": "arrived while streams were full"},
+        }
+        kubectl("apply", "-f", "-", input=json.dumps(manifest))
+        expect(page.locator("#gbe-seen-by-polling")).to_have_count(1)

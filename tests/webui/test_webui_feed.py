@@ -47,9 +47,10 @@ class CountingKube(KubeApi):
         self.watches = 0
         self.expire_first_watch = expire_first_watch
 
-    async def list_entries(self, namespace: str) -> Any:
+    async def list_entries(self, namespace: str) -> AsyncIterator[Any]:
         self.lists += 1
-        return await super().list_entries(namespace)
+        async for page in super().list_entries(namespace):
+            yield page
 
     async def watch_entries(
         self, namespace: str, resource_version: str, *, timeout_seconds: int = 300

@@ -82,7 +82,7 @@ async def test_requests_carry_the_kubeconfig_token(
     try:
         created = await api.create_entry(namespace, ledger="guestbook", author="", message="hi")
         with pytest.raises(KubeApiError) as refused:
-            await api.list_entries(namespace)  # not granted
+            await api.list_entries_page(namespace)  # not granted
     finally:
         await api.aclose()
 

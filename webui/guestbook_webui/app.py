@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -22,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from guestbook_webui import (
+    openapi,
     routes_api,
     routes_events,
     routes_health,
@@ -31,22 +34,42 @@ from guestbook_webui import (
 )
 from guestbook_webui.app_state import WebState
 from guestbook_webui.entry_feed import EntryFeed
-from guestbook_webui.entry_view import display_time, failure, phase, short_hash
+from guestbook_webui.entry_view import (
+    display_time,
+    failure,
+    has_direction_controls,
+    phase,
+    short_hash,
+)
 from guestbook_webui.kube import KubeApi
 from guestbook_webui.ledger_reader import LedgerReader
-from guestbook_webui.middleware import SecurityHeadersMiddleware
+from guestbook_webui.middleware import (
+    CrossOriginMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+    TrustedProxyMiddleware,
+)
 from guestbook_webui.problems import Problem, handle_problem
 from guestbook_webui.settings import WebSettings
 
 HERE = Path(__file__).parent
 
 
+@jinja2.pass_context
+def path_for(context: Any, name: str, /, **path_params: Any) -> str:
+    """The path of route ``name``: links stay relative, so no page ever repeats
+    the request's Host header (decision 0126)."""
+    return str(context["request"].app.url_path_for(name, **path_params))
+
+
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["path_for"] = path_for
     templates.env.filters["short_hash"] = short_hash
     templates.env.filters["display_time"] = display_time
     templates.env.globals["phase"] = phase
     templates.env.globals["failure"] = failure
+    templates.env.globals["has_direction_controls"] = has_direction_controls
     return templates
 
 
@@ -58,7 +81,7 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = kube if kube is not None else KubeApi.from_kubeconfig(settings.kubeconfig)
-        feed = EntryFeed(client, settings.namespace, settings.ledger)
+        feed = EntryFeed(client, settings.namespace, settings.ledger, window=settings.feed_window)
         reader = LedgerReader(settings.dsn, settings.ledger_name) if settings.dsn else None
         app.state.web = WebState(settings, client, feed, reader, _templates())
         task = asyncio.create_task(feed.run(), name="entry-feed")
@@ -98,12 +121,18 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
         # The read API of C2SP tlog-tiles, at the root as the spec places it.
         Route("/checkpoint", routes_tiles.checkpoint, methods=["GET"], name="checkpoint"),
         Route("/tile/{path:path}", routes_tiles.tile, methods=["GET"], name="tile"),
+        Route("/openapi.json", openapi.openapi_json, methods=["GET"], name="openapi"),
         Route("/healthz", routes_health.healthz, methods=["GET"], name="healthz"),
         Route("/readyz", routes_health.readyz, methods=["GET"], name="readyz"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
-        Middleware(SecurityHeadersMiddleware),
+        # Outermost first: who the client is, then headers on every answer (429s
+        # included), the rate limit, the cross-site check.
+        Middleware(TrustedProxyMiddleware, settings=settings),
+        Middleware(SecurityHeadersMiddleware, settings=settings),
+        Middleware(RateLimitMiddleware, settings=settings),
+        Middleware(CrossOriginMiddleware, settings=settings),
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
     return Starlette(

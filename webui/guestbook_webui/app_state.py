@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
@@ -22,6 +23,11 @@ class WebState:
     feed: EntryFeed
     reader: LedgerReader | None
     templates: Jinja2Templates
+    # GET / as last rendered, keyed by what it shows (feed version, tree head),
+    # and the tree head with the time it was read: a page view under load costs
+    # neither a rendering of 100 entries nor a database query (decision 0128).
+    page_cache: tuple[Any, bytes] | None = None
+    head_cache: tuple[float, dict[str, Any] | None] | None = field(default=None)
 
 
 def web_state(request: Request) -> WebState:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,18 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--clients", type=int, default=50, metavar="N", help="streams (50)")
     parser.add_argument("--entries", type=int, default=50, metavar="N", help="entries (50)")
+    load = parser.add_argument_group(
+        "load", "--load: page views/s and signatures/s with p99 while sealing, and RSS"
+    )
+    load.add_argument("--load", action="store_true", help="run the load benchmark instead")
+    load.add_argument("--preload", type=int, default=100_000, metavar="N",
+                      help="entries in the ledger first (100000)")  # fmt: skip
+    load.add_argument("--preload-seconds", type=float, default=900, metavar="S",
+                      help="stop preloading after S s (900); the count is reported")  # fmt: skip
+    load.add_argument("--seconds", type=float, default=20, metavar="S",
+                      help="seconds per load phase (20)")  # fmt: skip
+    load.add_argument("--concurrency", type=int, default=16, metavar="N",
+                      help="requests in flight (16)")  # fmt: skip
     parser.set_defaults(func=run_bench_command)
 
 
@@ -29,6 +42,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
     from guestbook_webui.bench import run_bench
 
+    if args.load:
+        return run_load_command(args)
     if not 1 <= args.clients <= 500 or not 1 <= args.entries <= 1000:
         raise UsageError("--clients must be 1..500 and --entries 1..1000")
     print("measuring (about a minute) …", file=sys.stderr, flush=True)
@@ -39,6 +54,33 @@ def run_bench_command(args: argparse.Namespace) -> int:
         f"`guestbook-ledger bench webui --clients {args.clients} --entries {args.entries}`.\n"
     )
     print(table)
+    return 0
+
+
+def run_load_command(args: argparse.Namespace) -> int:
+    from guestbook_ledger.crd_files import crds_dir
+
+    from guestbook_webui.bench_load import load_markdown, run_load_bench
+
+    if not 0 <= args.preload <= 200_000 or not 0 < args.preload_seconds <= 3600:
+        raise UsageError("--preload must be 0..200000 and --preload-seconds 1..3600")
+    if not 1 <= args.seconds <= 600 or not 1 <= args.concurrency <= 256:
+        raise UsageError("--seconds must be 1..600 and --concurrency 1..256")
+    run = run_load_bench(
+        crds_dir(),
+        preload=args.preload,
+        preload_seconds=args.preload_seconds,
+        seconds=args.seconds,
+        concurrency=args.concurrency,
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"Measured {now}, {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, Python "
+        f"{platform.python_version()}, `guestbook-ledger bench webui --load --preload "
+        f"{args.preload} --seconds {args.seconds:g} --concurrency {args.concurrency}`.\n"
+    )
+    print(load_markdown(run, args.concurrency, args.seconds))
     return 0
 
 

@@ -6,14 +6,20 @@ queue, which an SSE response drains. However many browsers are open, the API
 server sees one list and one watch. After a broken watch or a 410 Expired the
 feed lists again and publishes the difference, so a subscriber never misses a
 deletion or a status change.
+
+Memory is bounded whatever the ledger's size (decision 0128): the feed keeps
+only the newest ``window`` entries (by creation time), reads the list one page
+at a time, and drops server bookkeeping (managedFields) from what it keeps.
+Older entries are read page by page from the API server (``GET /api/entries?continue=``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +75,23 @@ class Subscription:
         return change
 
 
+def _kept(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` without managedFields (half of a small entry's size, never shown)."""
+    meta = entry.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        entry = {**entry, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return entry
+
+
+def _age(entry: dict[str, Any]) -> tuple[str, str]:
+    """What decides which entries leave the window first: creation time, then name."""
+    meta = entry.get("metadata") or {}
+    return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
+
+
 class EntryFeed:
-    """The cached entries of one ledger in one namespace, kept live by a watch."""
+    """The newest ``window`` entries of one ledger in one namespace, kept live by a
+    watch. Requires ``window`` >= 1."""
 
     def __init__(
         self,
@@ -78,18 +99,26 @@ class EntryFeed:
         namespace: str,
         ledger: str,
         *,
+        window: int = 1000,
         retry_seconds: float = 1.0,
         watch_seconds: int = 300,
     ) -> None:
         self._kube = kube
         self.namespace = namespace
         self.ledger = ledger
+        self.window = window
         self._retry_seconds = retry_seconds
         self._watch_seconds = watch_seconds
         self._entries: dict[str, dict[str, Any]] = {}
         # The order entries were first seen in: ties within a creation second.
         self._arrival: dict[str, int] = {}
         self._arrivals = 0
+        # Ages of the kept entries, oldest first; stale ones (gone, or changed) are
+        # skipped when met, and the heap is rebuilt when they pile up.
+        self._ages: list[tuple[str, str]] = []
+        self._ordered: list[dict[str, Any]] | None = None
+        self.version = 0
+        """Counts changes to the kept entries (a cache key for what shows them)."""
         self._subscribers: set[Subscription] = set()
         self.synced = asyncio.Event()
         self.last_error = ""
@@ -97,9 +126,16 @@ class EntryFeed:
     # -- reading ---------------------------------------------------------------
 
     def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """This ledger's entries, newest first (at most ``limit``)."""
-        ordered = newest_first(self._entries.values(), self._arrival)
-        return ordered if limit is None else ordered[:limit]
+        """This ledger's newest entries, newest first (at most ``limit``; never more
+        than the window). The list is shared: do not change it."""
+        if self._ordered is None:
+            self._ordered = newest_first(self._entries.values(), self._arrival)
+        return self._ordered if limit is None else self._ordered[:limit]
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions (event streams) are open."""
+        return len(self._subscribers)
 
     def get(self, name: str) -> dict[str, Any] | None:
         return self._entries.get(name)
@@ -126,33 +162,93 @@ class EntryFeed:
     def _belongs(self, entry: dict[str, Any]) -> bool:
         return bool((entry.get("spec") or {}).get("ledger", "guestbook") == self.ledger)
 
+    def _oldest_kept(self) -> tuple[str, str] | None:
+        while self._ages:
+            age = self._ages[0]
+            kept = self._entries.get(age[1])
+            if kept is not None and _age(kept) == age:
+                return age
+            heapq.heappop(self._ages)
+        return None
+
+    def _forget(self, name: str) -> None:
+        self._entries.pop(name, None)
+        self._arrival.pop(name, None)
+        self._ordered = None
+        self.version += 1
+
+    def _keep(self, entry: dict[str, Any]) -> bool:
+        """Keep ``entry`` in the window; False when it is older than every entry of
+        a full window (then nothing changes)."""
+        name = entry["metadata"]["name"]
+        age = _age(entry)
+        if name not in self._entries and len(self._entries) >= self.window:
+            oldest = self._oldest_kept()
+            if oldest is not None and age < oldest:
+                return False
+        self._entries[name] = entry
+        self._ordered = None
+        self.version += 1
+        heapq.heappush(self._ages, age)
+        if name not in self._arrival:
+            self._arrivals += 1
+            self._arrival[name] = self._arrivals
+        while len(self._entries) > self.window:
+            oldest = self._oldest_kept()
+            if oldest is None:
+                break
+            heapq.heappop(self._ages)
+            self._forget(oldest[1])  # left the window: older than all the rest
+        if len(self._ages) > 2 * self.window + 64:
+            self._ages = [_age(kept) for kept in self._entries.values()]
+            heapq.heapify(self._ages)
+        return True
+
     def _apply(self, change: Change) -> None:
         name = change.entry["metadata"]["name"]
         if change.kind == "deleted":
-            if self._entries.pop(name, None) is None:
+            if name not in self._entries:
                 return
-            self._arrival.pop(name, None)
+            self._forget(name)
         elif self._belongs(change.entry):
-            self._entries[name] = change.entry
-            if name not in self._arrival:
-                self._arrivals += 1
-                self._arrival[name] = self._arrivals
+            if not self._keep(_kept(change.entry)):
+                return
         else:
             return
         for subscription in list(self._subscribers):
             subscription.offer(change)
 
-    def _replace_all(self, items: Iterable[dict[str, Any]]) -> None:
-        fresh = {item["metadata"]["name"]: item for item in items if self._belongs(item)}
+    async def _list_window(self) -> str:
+        """List every entry, a page at a time, keep the newest ``window`` and publish
+        the difference from what was kept before. Returns the list's resourceVersion."""
+        newest: list[tuple[tuple[str, str], int, dict[str, Any]]] = []
+        still_there: set[str] = set()
+        version, count = "", 0
+        async for page in self._kube.list_entries(self.namespace):
+            version = page.resource_version
+            for item in page.items:
+                name = item["metadata"]["name"]
+                if name in self._entries:
+                    still_there.add(name)
+                if not self._belongs(item):
+                    continue
+                count += 1  # tie-breaker: dicts do not compare
+                heapq.heappush(newest, (_age(item), count, _kept(item)))
+                if len(newest) > self.window:
+                    heapq.heappop(newest)
+        fresh = {item["metadata"]["name"]: item for _, _, item in newest}
         for name, old in list(self._entries.items()):
-            if name not in fresh:
-                self._apply(Change("deleted", old))
+            if name not in still_there:
+                self._apply(Change("deleted", old))  # gone from the cluster
+            elif name not in fresh:
+                self._forget(name)  # still there, but older than the window now
         for name, item in fresh.items():
             known = self._entries.get(name)
             if known is None or known.get("metadata", {}).get("resourceVersion") != item.get(
                 "metadata", {}
             ).get("resourceVersion"):
                 self._apply(Change("entry", item))
+        return version
 
     # -- the loop --------------------------------------------------------------
 
@@ -192,11 +288,9 @@ class EntryFeed:
     async def _list_and_watch(self) -> bool:
         """List, then watch until an ERROR event (e.g. 410 Expired). Returns whether
         any watch event arrived before that (progress)."""
-        listed = await self._kube.list_entries(self.namespace)
-        self._replace_all(listed.items)
+        version = await self._list_window()
         self.synced.set()
         self.last_error = ""
-        version = listed.resource_version
         progressed = False
         while True:
             events = 0

@@ -45,6 +45,17 @@ def failure(entry: Mapping[str, Any]) -> str:
     return "The ledger could not record this entry."
 
 
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidirectional embeddings, overrides and isolates (RLO and kin)."""
+
+
+def has_direction_controls(entry: Mapping[str, Any]) -> bool:
+    """True when the entry's author or message holds a direction control character."""
+    spec = entry.get("spec") or {}
+    text = f"{spec.get('author') or ''}{spec.get('message') or ''}"
+    return any(char in DIRECTION_CONTROLS for char in text)
+
+
 def display_time(timestamp: object) -> str:
     """An RFC 3339 UTC time as people read it: ``2026-11-25 11:56:14 UTC`` (seconds)."""
     if not isinstance(timestamp, str) or len(timestamp) < 19:

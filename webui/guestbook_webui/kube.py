@@ -13,6 +13,7 @@ import ssl
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
 
@@ -43,10 +44,12 @@ class KubeApiError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class EntryList:
-    """Every entry of a namespace and the resourceVersion to watch from."""
+class EntryPage:
+    """One page of a list: its items, the token of the next page ("" after the
+    last) and the list's resourceVersion (to watch from)."""
 
     items: list[dict[str, Any]]
+    continue_token: str
     resource_version: str
 
 
@@ -133,8 +136,10 @@ class KubeApi:
 
     @staticmethod
     def _path(namespace: str, plural: str, name: str = "") -> str:
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
-        return f"{path}/{name}" if name else path
+        # Quoted whatever the caller checked: a "?" or "/" in a name must never
+        # become a query or another path on the API server (decision 0122).
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{plural}"
+        return f"{path}/{quote(name, safe='')}" if name else path
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -183,20 +188,36 @@ class KubeApi:
                 return None
             raise
 
-    async def list_entries(self, namespace: str) -> EntryList:
-        """Every GuestbookEntry in ``namespace`` (paged) and the list's resourceVersion."""
-        items: list[dict[str, Any]] = []
+    async def list_entries_page(
+        self, namespace: str, *, limit: int = _PAGE, continue_token: str = ""
+    ) -> EntryPage:
+        """One page of at most ``limit`` GuestbookEntries in ``namespace`` (in the API
+        server's order, by name), after the page whose token is ``continue_token``.
+
+        Raises KubeApiError (410 Expired for a token too old to continue),
+        KubeUnavailableError.
+        """
+        params = {"limit": str(limit)}
+        if continue_token:
+            params["continue"] = continue_token
+        page = await self._request("GET", self._path(namespace, ENTRY_PLURAL), params=params)
+        meta = page.get("metadata") or {}
+        return EntryPage(
+            list(page.get("items") or []),
+            str(meta.get("continue") or ""),
+            str(meta.get("resourceVersion") or ""),
+        )
+
+    async def list_entries(self, namespace: str) -> AsyncIterator[EntryPage]:
+        """Every GuestbookEntry in ``namespace``, page by page (one page in memory at
+        a time); the last page's resourceVersion is the list's."""
         token = ""
         while True:
-            params = {"limit": str(_PAGE)}
-            if token:
-                params["continue"] = token
-            page = await self._request("GET", self._path(namespace, ENTRY_PLURAL), params=params)
-            items.extend(page.get("items") or [])
-            meta = page.get("metadata") or {}
-            token = meta.get("continue") or ""
+            page = await self.list_entries_page(namespace, continue_token=token)
+            yield page
+            token = page.continue_token
             if not token:
-                return EntryList(items, str(meta.get("resourceVersion") or ""))
+                return
 
     async def watch_entries(
         self, namespace: str, resource_version: str, *, timeout_seconds: int = 300

@@ -30,6 +30,11 @@ CROSS_SITE_FORM = _URN + "cross-site-form"
 UNSUPPORTED_MEDIA_TYPE = _URN + "unsupported-media-type"
 TOO_LARGE = _URN + "request-too-large"
 INVALID_TILE_PATH = _URN + "invalid-tile-path"
+INVALID_ENTRY_NAME = _URN + "invalid-entry-name"
+RATE_LIMITED = _URN + "rate-limited"
+TOO_MANY_STREAMS = _URN + "too-many-event-streams"
+REQUEST_TIMEOUT = _URN + "request-timeout"
+EXPIRED_CURSOR = _URN + "expired-cursor"
 
 
 class Problem(Exception):

@@ -18,11 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from guestbook_webui.app_state import web_state
+from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.entry_view import entry_json
 from guestbook_webui.kube import KubeApiError, KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.ledger_reader import LedgerReader
 from guestbook_webui.problems import (
+    EXPIRED_CURSOR,
     LEDGER_DATABASE_NOT_CONFIGURED,
     LEDGER_DATABASE_UNAVAILABLE,
     Problem,
@@ -32,6 +34,8 @@ from guestbook_webui.problems import (
 
 T = TypeVar("T")
 MAX_LIST = 1000
+MAX_CURSOR = 4096
+"""Longest continue token accepted (the API server's are a few hundred bytes)."""
 
 
 def int_param(request: Request, name: str, *, default: int | None = None) -> int:
@@ -79,11 +83,22 @@ async def from_ledger(read: Awaitable[T]) -> T:
 
 
 async def list_entries(request: Request) -> JSONResponse:
-    """``GET /api/entries?limit=N``: this ledger's entries, newest first (default 100)."""
+    """``GET /api/entries?limit=N``: this ledger's newest entries, newest first (default
+    100, at most the feed's window). ``GET /api/entries?continue=[T]``: every entry,
+    a page at a time in the API server's order (by name): an empty ``continue``
+    starts, each answer's ``continue`` gives the next page (null after the last)."""
     state = web_state(request)
     limit = int_param(request, "limit", default=state.settings.page_size)
     if not 1 <= limit <= MAX_LIST:
         raise invalid_parameter("limit", f"limit must be between 1 and {MAX_LIST}; got {limit}.")
+    if "continue" in request.query_params:
+        return await _entries_page(request, limit, request.query_params["continue"])
+    if limit > state.feed.window:
+        raise invalid_parameter(
+            "limit",
+            f"The newest {state.feed.window} entries are kept for this list; ask for at most "
+            "that many, or page through every entry with ?continue=.",
+        )
     if not state.feed.synced.is_set():
         raise kube_problem(
             KubeUnavailableError(
@@ -98,10 +113,52 @@ async def list_entries(request: Request) -> JSONResponse:
     )
 
 
-async def get_entry(request: Request) -> JSONResponse:
-    """``GET /api/entries/{name}``: one entry, read from the Kubernetes API."""
+async def _entries_page(request: Request, limit: int, token: str) -> JSONResponse:
+    """One page of every entry of the ledger, straight from the API server (memory:
+    one page; decision 0128). Entries of other ledgers in the namespace are left
+    out, so a page may hold fewer than ``limit``."""
     state = web_state(request)
-    name = request.path_params["name"]
+    if len(token) > MAX_CURSOR or not token.isascii() or not token.isprintable():
+        raise invalid_parameter(
+            "continue", "The continue token is malformed; pass the one the last page gave."
+        )
+    try:
+        page = await state.kube.list_entries_page(
+            state.settings.namespace, limit=limit, continue_token=token
+        )
+    except KubeApiError as exc:
+        if exc.code == 410 or (exc.code == 400 and token):
+            raise Problem(
+                410 if exc.code == 410 else 400,
+                EXPIRED_CURSOR,
+                "Cursor expired" if exc.code == 410 else "Invalid cursor",
+                "This continue token is too old or not one this server gave; start again "
+                "from the first page (?continue=).",
+            ) from None
+        raise kube_problem(exc) from None
+    except KubeUnavailableError as exc:
+        raise kube_problem(exc) from None
+    ledger = state.settings.ledger
+    items = [
+        entry_json(item)
+        for item in page.items
+        if (item.get("spec") or {}).get("ledger", "guestbook") == ledger
+    ]
+    return JSONResponse(
+        {
+            "namespace": state.settings.namespace,
+            "ledger": ledger,
+            "items": items,
+            "continue": page.continue_token or None,
+        }
+    )
+
+
+async def get_entry(request: Request) -> JSONResponse:
+    """``GET /api/entries/{name}``: one entry, read from the Kubernetes API; a name
+    that no Kubernetes object can have is 404 before any call (decision 0122)."""
+    state = web_state(request)
+    name = checked_entry_name(request.path_params["name"])
     try:
         found = await state.kube.get_entry(state.settings.namespace, name)
     except (KubeApiError, KubeUnavailableError) as exc:

@@ -17,14 +17,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from guestbook_webui.app_state import web_state
 from guestbook_webui.entry_feed import Overflow
 from guestbook_webui.entry_view import entry_json
+from guestbook_webui.problems import TOO_MANY_STREAMS, Problem, problem_response
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000
+FULL_RETRY_SECONDS = 30
 
 
 def sse_event(event: str, data: Any) -> str:
@@ -32,10 +34,23 @@ def sse_event(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def events(request: Request) -> StreamingResponse:
+async def events(request: Request) -> Response:
+    """The stream; 503 with Retry-After when ``max_event_streams`` are open already
+    (decision 0128: the page then polls /api/entries instead)."""
     state = web_state(request)
     feed = state.feed
     limit = state.settings.page_size
+    if feed.subscribers >= state.settings.max_event_streams:
+        problem = Problem(
+            503,
+            TOO_MANY_STREAMS,
+            "Too many live streams",
+            f"This server already sends live updates to {state.settings.max_event_streams} "
+            f"pages; reload in {FULL_RETRY_SECONDS} s, or read /api/entries meanwhile.",
+        )
+        response = problem_response(problem, request.url.path)
+        response.headers["Retry-After"] = str(FULL_RETRY_SECONDS)
+        return response
 
     async def stream() -> AsyncIterator[str]:
         async with feed.subscribe() as subscription:

@@ -8,21 +8,25 @@ entry (201) or RFC 9457 problem details. Nothing is created on bad input.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from guestbook_ledger.store import StoreError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guestbook_webui.app_state import WebState, web_state
+from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.entry_view import entry_json
+from guestbook_webui.json_depth import MAX_DEPTH, nests_deeper_than
 from guestbook_webui.kube import KubeApiError, KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import (
-    CROSS_SITE_FORM,
     INVALID_ENTRY,
+    REQUEST_TIMEOUT,
     TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     Problem,
@@ -48,26 +52,7 @@ def wants_json(request: Request) -> bool:
     return "json" in accept and "text/html" not in accept
 
 
-def check_same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (CSRF): browsers send Origin on POST."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    if origin == "null" or urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise Problem(
-            403,
-            CROSS_SITE_FORM,
-            "Cross-site request refused",
-            "Sign the guestbook from its own page; forms posted from other sites are refused.",
-        )
-
-
-async def read_fields(request: Request) -> dict[str, object]:
-    """The submitted fields of a JSON object or URL-encoded form body.
-
-    Raises Problem 413 for a body over MAX_BODY, 415 for another media type,
-    400 for a body that does not parse.
-    """
+async def _read_body(request: Request) -> bytes:
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -79,9 +64,38 @@ async def read_fields(request: Request) -> dict[str, object]:
                 f"The request body is over {MAX_BODY} bytes; a message has at most 2000 "
                 "characters.",
             )
+    return body
+
+
+async def read_fields(request: Request, timeout: float) -> dict[str, object]:
+    """The submitted fields of a JSON object or URL-encoded form body, read within
+    ``timeout`` seconds (a slow body must not hold the connection; decision 0123).
+
+    Raises Problem 413 for a body over MAX_BODY, 408 when it takes too long or
+    the client went away, 415 for another media type, 400 for a body that does
+    not parse or nests deeper than MAX_DEPTH.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            body = await _read_body(request)
+    except (TimeoutError, ClientDisconnect):
+        raise Problem(
+            408,
+            REQUEST_TIMEOUT,
+            "Request body too slow",
+            f"The request body did not arrive within {timeout:g} s; send it again.",
+        ) from None
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media_type == "application/json":
+            if nests_deeper_than(body, MAX_DEPTH):
+                raise Problem(
+                    400,
+                    INVALID_ENTRY,
+                    "Request body nested too deeply",
+                    f"The JSON body nests more than {MAX_DEPTH} levels deep; send a flat "
+                    'object such as {"author": "Ada", "message": "Hello"}.',
+                )
             fields = json.loads(body)
             if not isinstance(fields, dict):
                 raise ValueError("not an object")
@@ -105,16 +119,26 @@ async def read_fields(request: Request) -> dict[str, object]:
     )
 
 
+HEAD_CACHE_SECONDS = 1.0
+"""How old the page's tree-head summary may be (the checkpoint itself is cached 2 s)."""
+
+
 async def tree_head(state: WebState) -> dict[str, Any] | None:
-    """The latest signed tree head for the page's summary; None when there is no
-    database, no head yet, or the database fails (the page works without it)."""
+    """The latest signed tree head for the page's summary (at most HEAD_CACHE_SECONDS
+    old); None when there is no database, no head yet, or the database fails
+    (the page works without it)."""
     if state.reader is None:
         return None
+    now = time.monotonic()
+    if state.head_cache is not None and now - state.head_cache[0] < HEAD_CACHE_SECONDS:
+        return state.head_cache[1]
     try:
         head = await state.reader.latest_tree_head()
     except (StoreError, ValueError):
         return None
-    return None if head is None else head.to_dict()
+    summary = None if head is None else head.to_dict()
+    state.head_cache = (now, summary)
+    return summary
 
 
 async def render_index(
@@ -147,8 +171,14 @@ async def render_index(
 
 
 async def index(request: Request) -> Response:
-    """``GET /``: the form and the entries, newest first."""
-    return await render_index(request, web_state(request))
+    """``GET /``: the form and the entries, newest first (rendered once per change)."""
+    state = web_state(request)
+    head = await tree_head(state)
+    key = (state.feed.version, state.feed.synced.is_set(), json.dumps(head, sort_keys=True))
+    if state.page_cache is None or state.page_cache[0] != key:
+        rendered = await render_index(request, state)
+        state.page_cache = (key, bytes(rendered.body))
+    return HTMLResponse(state.page_cache[1])
 
 
 async def create_entry(request: Request) -> Response:
@@ -157,8 +187,7 @@ async def create_entry(request: Request) -> Response:
     as_json = wants_json(request)
     fields: dict[str, object] = {}
     try:
-        check_same_origin(request)
-        fields = await read_fields(request)
+        fields = await read_fields(request, state.settings.body_timeout)
         submission = parse_submission(fields)
         created = await state.kube.create_entry(
             state.settings.namespace,
@@ -209,12 +238,18 @@ async def create_entry(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     """``GET /entries/{name}/verify``: the page that checks one entry in the browser."""
     state = web_state(request)
-    context = {"settings": state.settings, "name": request.path_params["name"]}
+    name = checked_entry_name(request.path_params["name"])
+    context = {"settings": state.settings, "name": name}
     return state.templates.TemplateResponse(request, "verify.html", context)
 
 
 async def how_to_verify(request: Request) -> Response:
-    """``GET /how-to-verify``: how to check the ledger without trusting this server."""
+    """``GET /how-to-verify``: how to check the ledger without trusting this server.
+
+    The commands show the configured public URL, never the request's Host
+    header (a forged Host must not put another server in them; decision 0126);
+    without one they say where to put this server's address."""
     state = web_state(request)
-    context = {"settings": state.settings, "base": str(request.base_url)}
+    base = state.settings.public_url and state.settings.public_base
+    context = {"settings": state.settings, "base": base or "https://GUESTBOOK-ADDRESS/"}
     return state.templates.TemplateResponse(request, "how_to_verify.html", context)

@@ -35,6 +35,10 @@
     time.textContent = displayTime(entry.createdAt);
     field(li, "phase").textContent = phase;
     field(li, "message").textContent = entry.spec.message;
+    // Direction overrides and isolates (RLO, LRI, …): the text stays isolated by
+    // dir="auto"; the note says why it may read in an unexpected order.
+    field(li, "directionNote").hidden = !/[\u202A-\u202E\u2066-\u2069]/.test(
+      `${entry.spec.author || ""}${entry.spec.message || ""}`);
     const sealed = typeof status.leafHash === "string";
     const leaf = field(li, "leafIndex");
     leaf.hidden = !Number.isInteger(status.leafIndex);
@@ -152,6 +156,12 @@
     source.addEventListener("entry", (event) => upsert(JSON.parse(event.data)));
     source.addEventListener("deleted", (event) => remove(JSON.parse(event.data)));
     source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (e.g. 503: the server's limit of live streams): poll instead.
+        liveStatus.textContent = "Live updates are busy; refreshing every few seconds.";
+        poll();
+        return;
+      }
       liveStatus.textContent = "Live updates interrupted; reconnecting…";
     });
   }

@@ -1,0 +1,412 @@
+"""`guestbook-ledger bench webui --load`: page views and signatures per second, with
+p99, while entries are being sealed, and the web UI's memory with a large ledger.
+
+On a throwaway upstream control plane and embedded PostgreSQL it
+1. creates ``preload`` GuestbookEntries through the API server (bounded by
+   ``preload_seconds``: the count reached is reported);
+2. starts the web UI as its own process (``guestbook-ledger webui``, rate
+   limits off: the load comes from one address), and reads its RSS from
+   /proc once it has read every entry;
+3. runs a sealer beside it — the ledger store's ``admit_entries`` and
+   ``seal_batch`` (the functions the workers call) and a status patch per
+   sealed entry through the API server, as the workers write it — so the
+   web UI's feed receives a MODIFIED event for every seal;
+4. for ``seconds`` each, with ``concurrency`` requests in flight: ``GET /``
+   while a trickle of signatures keeps the sealer busy, then
+   ``POST /entries`` (JSON), whose entries the sealer seals;
+5. reads the web UI's RSS and peak RSS (VmHWM) again.
+
+Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from guestbook_webui.kube import ENTRY_PLURAL, GROUP, VERSION
+
+NAMESPACE = "default"
+ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
+
+
+def _log(message: str) -> None:
+    print(f"[bench webui] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile (nearest rank) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+
+
+def proc_memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of ``pid`` in MiB, from /proc; (nan, nan) when it is gone."""
+    values = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in values:
+                values[key] = int(rest.split()[0]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+@dataclass
+class LoadFigures:
+    """One load phase: completed requests, errors (non-2xx/3xx), seconds, latencies."""
+
+    what: str
+    completed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.seconds if self.seconds else 0.0
+
+    def row(self, goal_rate: float, goal_p99_ms: float) -> str:
+        p50 = percentile(self.latencies, 0.5) * 1000
+        p99 = percentile(self.latencies, 0.99) * 1000
+        met = "met" if self.rate >= goal_rate and p99 <= goal_p99_ms else "**missed**"
+        return (
+            f"| {self.what} | {self.rate:.0f}/s | {p50:.1f} ms | {p99:.1f} ms | {self.completed} "
+            f"| {self.errors} | ≥ {goal_rate:.0f}/s, p99 ≤ {goal_p99_ms:.0f} ms: {met} |"
+        )
+
+
+@dataclass
+class LoadRun:
+    preload_wanted: int
+    preloaded: int = 0
+    preload_seconds: float = 0.0
+    ready_seconds: float = 0.0
+    rss_ready_mb: float = float("nan")
+    rss_after_mb: float = float("nan")
+    peak_mb: float = float("nan")
+    sealed: int = 0
+    phases: list[LoadFigures] = field(default_factory=list)
+
+
+async def _preload(api: httpx.AsyncClient, count: int, seconds: float, run: LoadRun) -> None:
+    """Create up to ``count`` entries in at most ``seconds`` (64 requests in flight)."""
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    next_number = 0
+
+    async def worker() -> None:
+        nonlocal next_number
+        while next_number < count and time.monotonic() < deadline:
+            number = next_number
+            next_number += 1
+            body = {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "GuestbookEntry",
+                "metadata": {"generateName": "pre-"},
+                "spec": {"author": "bench", "message": f"preloaded entry number {number}"},
+            }
+            response = await api.post(ENTRY_PATH, json=body)
+            if response.status_code == 201:
+                run.preloaded += 1
+                if run.preloaded % 10_000 == 0:
+                    _log(f"preloaded {run.preloaded} entries")
+
+    await asyncio.gather(*(worker() for _ in range(64)))
+    run.preload_seconds = time.monotonic() - started
+
+
+class Sealer:
+    """Seals what the load creates, as the workers do: admit, seal in order, write
+    the entry's status. ``add`` takes each created entry's JSON (as the web UI
+    answered it)."""
+
+    def __init__(self, dsn: str, ledger: str, api: httpx.AsyncClient) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from guestbook_ledger.store import ensure_ledger, open_store
+
+        self.conn = open_store(dsn)
+        self.ledger = ledger
+        self.key = Ed25519PrivateKey.generate()
+        ensure_ledger(self.conn, ledger, public_key=self.key.public_key())
+        self.api = api
+        self.pending: list[dict[str, Any]] = []
+        self.sealed = 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.pending.append(entry)
+
+    def _seal(self, batch: list[dict[str, Any]]) -> list[Any]:
+        from guestbook_ledger.store import NewEntry, admit_entries, seal_batch
+
+        admit_entries(
+            self.conn,
+            self.ledger,
+            [
+                NewEntry(
+                    entry=entry["name"],
+                    uid=entry["uid"],
+                    author=entry["spec"].get("author", ""),
+                    message=entry["spec"]["message"],
+                    submitted_at=entry["createdAt"],
+                )
+                for entry in batch
+            ],
+        )
+        return seal_batch(self.conn, self.ledger, self.key, max_entries=1000).sealed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batch, self.pending = self.pending[:1000], self.pending[1000:]
+            if not batch:
+                await asyncio.sleep(0.1)
+                continue
+            sealed = await asyncio.to_thread(self._seal, batch)
+            for item in sealed:
+                status = {
+                    "status": {
+                        "phase": "Sealed",
+                        "leafIndex": item.leaf_index,
+                        "leafHash": item.leaf_hash.hex(),
+                    }
+                }
+                await self.api.patch(
+                    f"{ENTRY_PATH}/{item.entry_name}/status",
+                    json=status,
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
+                self.sealed += 1
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+async def _phase(
+    what: str,
+    call: Callable[[int], Awaitable[httpx.Response]],
+    seconds: float,
+    concurrency: int,
+    on_created: Callable[[dict[str, Any]], None] | None = None,
+) -> LoadFigures:
+    figures = LoadFigures(what)
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    counter = 0
+
+    async def worker() -> None:
+        nonlocal counter
+        while time.monotonic() < deadline:
+            counter += 1
+            t0 = time.perf_counter()
+            try:
+                response = await call(counter)
+            except httpx.HTTPError:
+                figures.errors += 1
+                continue
+            figures.latencies.append(time.perf_counter() - t0)
+            if response.status_code >= 400:
+                figures.errors += 1
+                continue
+            figures.completed += 1
+            if on_created is not None and response.status_code == 201:
+                on_created(response.json())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    figures.seconds = time.monotonic() - started
+    return figures
+
+
+async def _load(
+    web_url: str,
+    api: httpx.AsyncClient,
+    sealer: Sealer,
+    *,
+    seconds: float,
+    concurrency: int,
+) -> list[LoadFigures]:
+    limits = httpx.Limits(
+        max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8
+    )
+    async with httpx.AsyncClient(base_url=web_url, limits=limits, timeout=60) as web:
+        stop = asyncio.Event()
+        sealing = asyncio.create_task(sealer.run(stop))
+
+        async def trickle() -> None:  # keeps the sealer busy while pages are viewed
+            number = 0
+            while not stop.is_set() and number < 100_000:
+                number += 1
+                response = await web.post("/entries", json={"message": f"trickle {number}"})
+                if response.status_code == 201:
+                    sealer.add(response.json())
+                await asyncio.sleep(0.05)
+
+        try:
+            trickling = asyncio.create_task(trickle())
+            views = await _phase(
+                "`GET /` (page views)", lambda _: web.get("/"), seconds, concurrency
+            )
+            trickling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trickling
+
+            async def sign(number: int) -> httpx.Response:
+                return await web.post("/entries", json={"author": "load", "message": f"m {number}"})
+
+            signs = await _phase(
+                "`POST /entries` (signatures, JSON)", sign, seconds, concurrency, sealer.add
+            )
+            # Let the sealer catch up a little, bounded.
+            for _ in range(100):
+                if not sealer.pending:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await sealing
+    return [views, signs]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "guestbook_ledger", "webui", "--port", str(port),
+        "--kubeconfig", str(kubeconfig), "--dsn", dsn,
+        "--requests-per-second", "0", "--submissions-per-minute", "0",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield f"http://127.0.0.1:{port}", process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def _wait_ready(url: str, pid: int, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=10).status_code == 200:
+                return time.monotonic() - started
+        if not Path(f"/proc/{pid}").exists():
+            raise RuntimeError("the web UI process ended; see its log")
+        time.sleep(0.2)
+    raise TimeoutError(f"the web UI was not ready within {timeout:.0f} s")
+
+
+def run_load_bench(
+    crds_dir: Path,
+    *,
+    preload: int,
+    preload_seconds: float,
+    seconds: float,
+    concurrency: int,
+) -> LoadRun:
+    """Run the load benchmark (see the module docstring) and return its figures."""
+    from guestbook_ledger.store.embedded import start_postgres
+    from guestbook_localcluster.controlplane import ControlPlane
+    from guestbook_localcluster.dev import ensure_database
+    from guestbook_localcluster.kubectl import Kubectl
+    from guestbook_localcluster.upstream import ensure_binaries
+
+    run = LoadRun(preload)
+    with tempfile.TemporaryDirectory(prefix="guestbook-webui-load-") as tmp:
+        root = Path(tmp)
+        os.chmod(root, 0o755)  # the database server may run as another user
+        database = start_postgres(root / "pg", durable=False)
+        plane = ControlPlane(root / "cluster", ensure_binaries(), durable=False)
+        try:
+            with plane:
+                kubectl = Kubectl(plane.admin_kubeconfig, root / "cache")
+                for name in ("guestbookentries.yaml", "ledgers.yaml"):
+                    kubectl("apply", "-f", str(crds_dir / name))
+                kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+                dsn = ensure_database(database, "bench")
+                asyncio.run(
+                    _run(plane, dsn, root, run, preload, preload_seconds, seconds, concurrency)
+                )
+        finally:
+            database.stop()
+    return run
+
+
+async def _run(
+    plane: Any,
+    dsn: str,
+    root: Path,
+    run: LoadRun,
+    preload: int,
+    preload_seconds: float,
+    seconds: float,
+    concurrency: int,
+) -> None:
+    limits = httpx.Limits(max_connections=80, max_keepalive_connections=80)
+    async with httpx.AsyncClient(
+        base_url=plane.server_url, verify=plane.admin_tls(), limits=limits, timeout=60
+    ) as api:
+        _log(f"preloading up to {preload} entries (at most {preload_seconds:.0f} s)")
+        await _preload(api, preload, preload_seconds, run)
+        _log(f"preloaded {run.preloaded} in {run.preload_seconds:.0f} s; starting the web UI")
+        sealer = Sealer(dsn, f"{NAMESPACE}/guestbook", api)
+        try:
+            with _webui_process(plane.admin_kubeconfig, dsn, root / "webui.log") as (url, pid):
+                run.ready_seconds = await asyncio.to_thread(_wait_ready, url, pid, 900)
+                run.rss_ready_mb, _ = proc_memory_mb(pid)
+                _log(
+                    f"web UI ready after {run.ready_seconds:.0f} s, RSS {run.rss_ready_mb:.0f} MiB"
+                )
+                run.phases = await _load(url, api, sealer, seconds=seconds, concurrency=concurrency)
+                run.rss_after_mb, run.peak_mb = proc_memory_mb(pid)
+                run.sealed = sealer.sealed
+        finally:
+            sealer.close()
+
+
+def load_markdown(run: LoadRun, concurrency: int, seconds: float) -> str:
+    """The figures as the Markdown of docs/benchmarks.md."""
+    rss_ok = max(run.rss_after_mb, run.peak_mb) <= 150
+    lines = [
+        f"Ledger: {run.preloaded} entries preloaded through the API server "
+        f"(wanted {run.preload_wanted}; {run.preload_seconds:.0f} s), web UI ready "
+        f"(all listed) {run.ready_seconds:.1f} s after start. {concurrency} requests in "
+        f"flight, {seconds:.0f} s per phase; {run.sealed} entries sealed (admit, seal, status "
+        "patch) during the phases.",
+        "",
+        "| load | rate | p50 | p99 | completed | errors | goal |",
+        "|---|---|---|---|---|---|---|",
+        run.phases[0].row(500, 200) if run.phases else "| page views | – |",
+        run.phases[1].row(200, 200) if len(run.phases) > 1 else "| signatures | – |",
+        "",
+        "| web UI memory | MiB |",
+        "|---|---|",
+        f"| RSS once ready with {run.preloaded} entries | {run.rss_ready_mb:.1f} |",
+        f"| RSS after the load | {run.rss_after_mb:.1f} |",
+        f"| peak RSS (VmHWM) | {run.peak_mb:.1f} |",
+        f"| goal ≤ 150 MB | {'met' if rss_ok else '**missed**'} |",
+    ]
+    return "\n".join(lines)
