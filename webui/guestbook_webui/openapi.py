@@ -225,6 +225,19 @@ DOCUMENT: dict[str, Any] = {
                 parameters=[_name_param],
             )
         },
+        "/api/entries/{name}/proof": {
+            "get": _op(
+                "The entry's proof file (C2SP tlog-proof@v1), built from the published "
+                "checkpoint; 404 until the entry is sealed into a published checkpoint.",
+                {
+                    "200": _typed("The proof file, as an attachment.", "text/plain"),
+                    "404": NOT_FOUND,
+                    "502": CLUSTER,
+                    "503": _problem("The Kubernetes API or the ledger database is unavailable."),
+                },
+                parameters=[_name_param],
+            )
+        },
         "/api/ledger": {
             "get": _op(
                 "Tree size, root and the latest signed tree head.",
