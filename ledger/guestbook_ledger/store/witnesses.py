@@ -210,8 +210,8 @@ def witness_round_lock(conn: Connection, ledger: str, *, wait: bool) -> Iterator
         function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
         cur.execute(f"SELECT {function}(%s, %s::integer)", (WITNESS_LOCK_CLASS, found.id))
         row = cur.fetchone()
-    locked = not wait and row is not None and row[0] is False
-    if locked:
+    busy = not wait and row is not None and row[0] is False
+    if busy:
         yield False
         return
     try:
