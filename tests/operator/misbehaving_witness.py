@@ -26,6 +26,7 @@ MODES = {
     "other-checkpoint": "200 with a valid cosignature, but of another checkpoint",
     "stranger": "200 with a valid cosignature by a key the policy does not name",
     "larger-size": "409 naming a tree size larger than the log ever had",
+    "stuck-409": "409 naming size 1 to every request, also one sent from size 1",
     "unprocessable": "422 (the consistency proof does not convince it)",
     "garbage": "200 with bytes that are not a signature line",
     "binary": "200 with bytes that are not UTF-8",
@@ -76,6 +77,8 @@ class MisbehavingWitness:
             return 200, "text/plain", line.to_line().encode()
         if self.mode == "larger-size":
             return 409, "text/x.tlog.size", b"1000000\n"
+        if self.mode == "stuck-409":
+            return 409, "text/x.tlog.size", b"1\n"
         if self.mode == "unprocessable":
             return 422, "text/plain", b"bad consistency proof\n"
         if self.mode == "garbage":

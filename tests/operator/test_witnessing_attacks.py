@@ -50,6 +50,7 @@ ATTACKS = {
     "other-checkpoint": ("bad-signature", "BadSignature", "WitnessRefused", True),
     "stranger": ("bad-signature", "BadSignature", "WitnessRefused", True),
     "larger-size": ("conflict", "Conflict", "WitnessRefused", True),
+    "stuck-409": ("conflict", "Conflict", "WitnessRefused", True),
     "unprocessable": ("refused", "Refused", "WitnessRefused", True),
     "garbage": ("garbage", "Garbage", "WitnessRefused", True),
     "binary": ("garbage", "Garbage", "WitnessRefused", True),
