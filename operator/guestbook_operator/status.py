@@ -322,6 +322,8 @@ def ledger_status(
     worker_job: str,
     generation: int,
     now: str,
+    witnessed: ConditionChange | None = None,
+    published_tree_size: int | None = None,
 ) -> dict[str, Any]:
     """Status of a Ledger whose rows and key exist, as the pool daemon writes it.
 
@@ -329,6 +331,9 @@ def ledger_status(
     or a ledger format v1 JSON head) or None before the first seal. The key
     fields (``keyId``, ``publicKey``, ``verifierKey``) are provisioning's alone:
     a round working from an older view must not write back a rotated key.
+    ``witnessed`` is the Witnessed condition (`witnessed_condition`); None for a
+    Ledger without witnesses, whose status then shows neither that condition
+    nor ``witnesses``. ``published_tree_size`` is the size /checkpoint serves.
     """
     if pending:
         progressing = ConditionChange(
@@ -341,13 +346,10 @@ def ledger_status(
         progressing = ConditionChange(
             "Progressing", "False", "Idle", "Every admitted entry is sealed."
         )
-    conditions = updated_conditions(
-        current,
-        LEDGER_READY,
-        progressing,
-        generation=generation,
-        now=now,
-    )
+    changes = [LEDGER_READY, progressing] + ([witnessed] if witnessed else [])
+    conditions = updated_conditions(current, *changes, generation=generation, now=now)
+    if witnessed is None:
+        conditions = [c for c in conditions if c["type"] != WITNESSED]
     status: dict[str, Any] = {
         "treeSize": int(tree_head["treeSize"]) if tree_head else 0,
         "pending": pending,
@@ -359,7 +361,160 @@ def ledger_status(
     }
     if tree_head:
         status.update(tree_head_status(tree_head))
+    if published_tree_size is not None:
+        status["publishedTreeSize"] = published_tree_size
+    if witnessed is None and (current or {}).get("witnesses") is not None:
+        status["witnesses"] = None  # removed by the merge patch
     return status
+
+
+# --- Witnesses ------------------------------------------------------------------
+
+WITNESSED = "Witnessed"
+# How long a new checkpoint may wait for its cosignatures, without a witness
+# reporting a problem, before Witnessed turns False (QuorumNotMet).
+COSIGNING_GRACE_SECONDS = 60.0
+
+# status.witnesses[].result of each WitnessError kind (witness_client).
+WITNESS_RESULTS = {
+    "unreachable": "Unreachable",
+    "refused": "Refused",
+    "conflict": "Conflict",
+    "bad-signature": "BadSignature",
+    "garbage": "Garbage",
+    "ahead": "Behind",
+    "": "Behind",
+}
+_REFUSALS = ("Refused", "Conflict", "BadSignature", "Garbage")
+
+
+def _posix_rfc3339(seconds: int) -> str | None:
+    try:
+        return rfc3339(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
+    except (OverflowError, OSError, ValueError):
+        return None  # a witness may put any 64-bit time in its cosignature
+
+
+def witness_status_entry(
+    *,
+    name: str,
+    tree_size: int,
+    cosigned: bool,
+    error: str,
+    message: str,
+    attempted_size: int,
+    cosigned_at: int | None,
+    received_at: datetime.datetime | None,
+    checked_at: str,
+) -> dict[str, object]:
+    """One entry of ``status.witnesses``: the largest size the witness cosigned
+    (``treeSize``), the time in that cosignature (``cosignedAt``) and when it was
+    received, whether it holds the newest checkpoint (``result`` Cosigned) or
+    why not (``result`` and ``error``), the size it was asked to cosign
+    (``attemptedSize``), and when (``checkedAt``)."""
+    entry: dict[str, object] = {
+        "name": name,
+        "treeSize": tree_size,
+        "attemptedSize": attempted_size,
+        "result": "Cosigned" if cosigned else WITNESS_RESULTS.get(error, "Refused"),
+        "checkedAt": checked_at,
+    }
+    shown = _posix_rfc3339(cosigned_at) if cosigned_at is not None else None
+    if shown:
+        entry["cosignedAt"] = shown
+    if received_at is not None:
+        entry["receivedAt"] = rfc3339(received_at)
+    if error and not cosigned:
+        entry["error"] = f"{error}: {message}"[:1000]
+    return entry
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def witnessed_condition(
+    *,
+    witnesses: Sequence[str],
+    quorum: int,
+    tree_size: int,
+    published_tree_size: int | None,
+    checkpoint_age_seconds: float,
+    reports: Sequence[Mapping[str, Any]] | None,
+) -> ConditionChange | None:
+    """The Witnessed condition of a Ledger whose policy names ``witnesses`` (None
+    without witnesses: no condition).
+
+    True (QuorumMet) when the newest checkpoint, of ``tree_size``, is the one
+    /checkpoint publishes (``published_tree_size``: cosigned by ``quorum`` of
+    them). Otherwise False, with the reason of the first that applies: a
+    witness refused it (WitnessRefused: a possible fork), one cannot be reached
+    (WitnessUnreachable), or neither but the checkpoint has waited longer than
+    COSIGNING_GRACE_SECONDS (QuorumNotMet); a younger one is True (Cosigning):
+    its cosignatures are on the way. ``reports`` is ``status.witnesses``, the
+    latest round's outcome.
+    """
+    if not witnesses:
+        return None
+    by_name = {str(r.get("name")): r for r in reports or ()}
+    holding = [n for n in witnesses if int(by_name.get(n, {}).get("treeSize") or 0) >= tree_size]
+    refused = [
+        n for n in witnesses if n not in holding and by_name.get(n, {}).get("result") in _REFUSALS
+    ]
+    unreachable = [
+        n
+        for n in witnesses
+        if n not in holding and by_name.get(n, {}).get("result") == "Unreachable"
+    ]
+    problems = "".join(
+        f" {n}: {by_name[n].get('error') or by_name[n].get('result')}."
+        for n in refused + unreachable
+    )
+    policy = f"the policy asks for {quorum} of {len(witnesses)}"
+    if published_tree_size is not None and published_tree_size >= tree_size:
+        return ConditionChange(
+            WITNESSED,
+            "True",
+            "QuorumMet",
+            f"The checkpoint of size {tree_size} is published, cosigned by {len(holding)} "
+            f"({_names(holding)}); {policy}.{problems}",
+        )
+    served = (
+        f"/checkpoint serves size {published_tree_size}"
+        if published_tree_size is not None
+        else "/checkpoint serves no checkpoint yet"
+    )
+    waiting = (
+        f"The checkpoint of size {tree_size} has {len(holding)} cosignatures "
+        f"({_names(holding)}); {policy}; {served}."
+    )
+    if refused:
+        return ConditionChange(
+            WITNESSED,
+            "False",
+            "WitnessRefused",
+            f"Witness {_names(refused)} refused to cosign (a possible fork: compare what it "
+            f"was shown with this ledger). {waiting}{problems}",
+        )
+    if unreachable:
+        return ConditionChange(
+            WITNESSED,
+            "False",
+            "WitnessUnreachable",
+            f"Witness {_names(unreachable)} cannot be reached; publication waits, sealing "
+            f"goes on. {waiting}{problems}",
+        )
+    if checkpoint_age_seconds < COSIGNING_GRACE_SECONDS:
+        return ConditionChange(
+            WITNESSED, "True", "Cosigning", f"Waiting for the witnesses' cosignatures. {waiting}"
+        )
+    waited = [n for n in witnesses if n not in holding]
+    return ConditionChange(
+        WITNESSED,
+        "False",
+        "QuorumNotMet",
+        f"No cosignature from {_names(waited)} within {COSIGNING_GRACE_SECONDS:.0f} s. {waiting}",
+    )
 
 
 def ledger_not_ready_status(

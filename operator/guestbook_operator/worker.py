@@ -29,7 +29,7 @@ from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.entry_status_writer import EntryStatusWrite
 from guestbook_operator.kube import Kube
 from guestbook_operator.status import entry_sealed_into, rfc3339, tree_head_status
-from guestbook_operator.witnessing import WitnessingThread, WitnessOutcome
+from guestbook_operator.witnessing import WitnessingThread, report_witnesses
 
 log = logging.getLogger("guestbook.worker")
 
@@ -139,34 +139,6 @@ def run_worker(
             conn.close()
         witnessing.close()
     return stats
-
-
-# Refusals that may mean the ledger showed this witness another history.
-_FORK_SIGNS = {"conflict", "refused", "bad-signature", "garbage"}
-
-
-def report_witnesses(kube: Kube, namespace: str, name: str, outcomes: list[WitnessOutcome]) -> None:
-    """Show a witness round in ``status.witnesses``; a refusal or a bad
-    cosignature is also a Warning event naming the witness."""
-    if not outcomes:
-        return
-    try:
-        kube.patch_ledger_status(
-            namespace, name, {"witnesses": [outcome.status() for outcome in outcomes]}
-        )
-        refused = [o for o in outcomes if o.error in _FORK_SIGNS]
-        ledger = kube.get_ledger(namespace, name) if refused else None
-        for outcome in refused:
-            if ledger is not None:
-                kube.post_event(
-                    ledger,
-                    type="Warning",
-                    reason="WitnessRefused",
-                    message=f"Witness {outcome.name} did not cosign ({outcome.error}): "
-                    f"{outcome.message}"[:1000],
-                )
-    except Exception as exc:  # status and events are a view; the database keeps the truth
-        log.warning("could not report the witnesses: %s", exc)
 
 
 def _round(

@@ -10,7 +10,10 @@ witnesses; publication does.
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from psycopg2.extensions import cursor as Cursor
@@ -22,6 +25,7 @@ from guestbook_ledger.format.note import NoteSignature
 from guestbook_ledger.store.errors import StoreError
 from guestbook_ledger.store.heads import FORMAT_CHECKPOINT, HEAD_COLUMNS, head_from_row
 from guestbook_ledger.store.ledgers import Ledger, find_ledger
+from guestbook_ledger.store.locks import WITNESS_LOCK_CLASS
 from guestbook_ledger.store.schema import Connection
 
 MAX_WITNESSES = 16
@@ -157,18 +161,67 @@ def _line_signature(line: str) -> bytes:
     return base64.b64decode(line.rstrip("\n").rsplit(" ", 1)[1])[4:]
 
 
-def witnessed_size(conn: Connection, ledger: str, witness: Cosigner) -> int:
-    """The largest tree size ``witness`` cosigned for the ledger (0 for none):
-    the old size of the next add-checkpoint. One index lookup."""
+@dataclass(frozen=True)
+class StoredCosignature:
+    """A witness's stored cosignature of the ledger's head at ``tree_size``: the
+    time the witness put in it (POSIX seconds) and when it was received."""
+
+    tree_size: int
+    timestamp: int
+    received_at: datetime.datetime
+
+
+def latest_cosignature(
+    conn: Connection, ledger: str, witness: Cosigner
+) -> StoredCosignature | None:
+    """The cosignature of the largest tree size ``witness`` cosigned for the ledger,
+    or None. One index lookup."""
     with conn, conn.cursor() as cur:
         found = find_ledger(cur, ledger)
         cur.execute(
-            "SELECT max(tree_size) FROM cosignatures WHERE ledger_id = %s AND witness = %s"
-            " AND key_id = %s",
+            "SELECT tree_size, signature, received_at FROM cosignatures"
+            " WHERE ledger_id = %s AND witness = %s AND key_id = %s"
+            " ORDER BY tree_size DESC LIMIT 1",
             (found.id, witness.name, witness.key_id),
         )
         row = cur.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    if row is None:
+        return None
+    tree_size, signature, received_at = row
+    timestamp = int.from_bytes(bytes(signature)[:8], "big")
+    return StoredCosignature(int(tree_size), timestamp, received_at)
+
+
+def witnessed_size(conn: Connection, ledger: str, witness: Cosigner) -> int:
+    """The largest tree size ``witness`` cosigned for the ledger (0 for none):
+    the old size of the next add-checkpoint. One index lookup."""
+    stored = latest_cosignature(conn, ledger, witness)
+    return stored.tree_size if stored else 0
+
+
+@contextlib.contextmanager
+def witness_round_lock(conn: Connection, ledger: str, *, wait: bool) -> Iterator[bool]:
+    """Hold the ledger's witness-round lock (a session advisory lock on ``conn``)
+    while the block runs; yields False, without the lock, when ``wait`` is False
+    and another round holds it. Rounds take seconds (HTTP to witnesses), so the
+    lock is not tied to a transaction. Raises UnknownLedgerError."""
+    with conn, conn.cursor() as cur:
+        found = find_ledger(cur, ledger)
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        cur.execute(f"SELECT {function}(%s, %s::integer)", (WITNESS_LOCK_CLASS, found.id))
+        row = cur.fetchone()
+    busy = not wait and row is not None and row[0] is False
+    if busy:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if not conn.closed:
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_advisory_unlock(%s, %s::integer)", (WITNESS_LOCK_CLASS, found.id)
+                )
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,18 @@ registers them all with Kopf:
 - ``pool``: per Ledger, the worker Job scaled with the backlog, and its status
 - ``repair``: level-triggered repair of entry status, withdrawals, retention
 - ``audit``: the periodic audit Job
+- ``witnesses``: catch-up rounds for witnesses behind the newest checkpoint
 """
 
-from guestbook_operator.handlers import audit, entries, ledgers, login, operations, pool, repair
+from guestbook_operator.handlers import (
+    audit,
+    entries,
+    ledgers,
+    login,
+    operations,
+    pool,
+    repair,
+    witnesses,
+)
 
-__all__ = ["audit", "entries", "ledgers", "login", "operations", "pool", "repair"]
+__all__ = ["audit", "entries", "ledgers", "login", "operations", "pool", "repair", "witnesses"]

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from guestbook_ledger.format.checkpoint import TreeHead
 from guestbook_ledger.store.backlog import pending_count, seal_latencies
 from guestbook_ledger.store.errors import StoreError, UnknownLedgerError
 from guestbook_ledger.store.heads import latest_tree_head
+from guestbook_ledger.store.schema import Connection
+from guestbook_ledger.store.witnesses import published_checkpoint
 
 from guestbook_operator import metrics
 from guestbook_operator.database import DATABASE_DOWN
@@ -34,11 +37,13 @@ from guestbook_operator.resources import LEDGERS, plain
 from guestbook_operator.runtime import Runtime, runtime
 from guestbook_operator.status import (
     DATABASE_UNAVAILABLE,
+    ConditionChange,
     blocked_by_provisioning,
     find_condition,
     ledger_not_ready_status,
     ledger_status,
     rfc3339,
+    witnessed_condition,
 )
 
 # A failed pass is logged and the next one tries again.
@@ -78,6 +83,39 @@ def _failed(job: Mapping[str, Any]) -> bool:
     )
 
 
+def _age_seconds(timestamp: str) -> float:
+    try:
+        signed = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, datetime.datetime.now(datetime.UTC).timestamp() - signed.timestamp())
+
+
+def witnessing_status(
+    conn: Connection, ref: str, ledger: dict[str, Any], head: TreeHead | None
+) -> tuple[ConditionChange | None, int | None]:
+    """The Witnessed condition and the size /checkpoint publishes. One database
+    query, and only for a Ledger whose witnesses must cosign (quorum above 0)."""
+    spec, status = ledger.get("spec") or {}, ledger.get("status") or {}
+    names = [str(w.get("name")) for w in spec.get("witnesses") or ()]
+    quorum = int(spec.get("witnessQuorum") or 0)
+    if head is None:
+        return None, None
+    published_size: int | None = head.tree_size
+    if names and quorum > 0:
+        published = published_checkpoint(conn, ref)
+        published_size = published.checkpoint.tree_size if published else None
+    condition = witnessed_condition(
+        witnesses=names,
+        quorum=quorum,
+        tree_size=head.tree_size,
+        published_tree_size=published_size,
+        checkpoint_age_seconds=_age_seconds(str(head.timestamp)),
+        reports=status.get("witnesses"),
+    )
+    return condition, published_size
+
+
 def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
     """One round for one Ledger. Raises StoreError or KubeError on failures."""
     status = ledger.get("status") or {}
@@ -96,6 +134,7 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
             for seconds in seal_latencies(conn, ref, start, size):
                 metrics.SEAL_LATENCY.labels(ledger=ref).observe(seconds)
         rt.tree_sizes[ref] = size
+        witnessed, published_size = witnessing_status(conn, ref, ledger, head)
     low = int(spec.get("minWorkers", 0))
     high = max(low, int(spec.get("maxWorkers", 4)))
     desired = desired_workers(pending, int(spec.get("entriesPerWorker", 200)), low, high)
@@ -146,6 +185,8 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
         worker_job=current_job,
         generation=int(meta.get("generation") or 1),
         now=rfc3339(datetime.datetime.now(datetime.UTC)),
+        witnessed=witnessed,
+        published_tree_size=published_size,
     )
     if any(status.get(key) != value for key, value in wanted.items()):
         rt.kube.patch_ledger_status(meta["namespace"], meta["name"], wanted)

@@ -173,3 +173,28 @@ def test_publication_waits_for_the_quorum_and_carries_the_cosignatures(
     after = published_checkpoint(conn, ledger)
     assert after is not None and after.checkpoint.tree_size == 7
     assert witnessed_size(conn, ledger, cosigner) == 7
+
+
+def test_a_lost_answer_is_recovered_from_the_witness_size(
+    conn: Connection,
+    ledger: str,
+    signer: Ed25519PrivateKey,
+    admit: Callable[[int], None],
+    witness: RunningWitness,
+) -> None:
+    cosigner = Cosigner.for_key(witness.name, witness.key.public_key())
+    entry = {"name": witness.name, "verifierKey": cosigner.to_text(), "url": witness.url}
+    set_witness_policy(conn, ledger, quorum=1, witnesses=[entry])
+    admit(6)
+    seal_batch(conn, ledger, signer)
+    head = _checkpoint(conn, ledger)
+    # The witness cosigns size 6, but the answer never reaches the store.
+    submit_checkpoint(witness.url, cosigner, head.note(), lambda old: [])
+    assert witnessed_size(conn, ledger, cosigner) == 0
+    # The next round sends "old 0"; litewitness answers 409 with 6, the checkpoint's
+    # own size: resent from 6 with an empty proof, it cosigns the same checkpoint again.
+    (outcome,) = witness_round(conn, ledger, timeout=5)
+    assert (outcome.cosigned, outcome.error, outcome.tree_size) == (True, "", 6)
+    assert outcome.timestamp is not None and outcome.received_at is not None
+    published = published_checkpoint(conn, ledger)
+    assert published is not None and published.checkpoint.tree_size == 6

@@ -9,13 +9,14 @@ import psycopg2
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.cosignature import Cosignature, Cosigner, cosign
-from guestbook_ledger.store import Connection, latest_checkpoint, seal_batch
+from guestbook_ledger.store import Connection, latest_checkpoint, open_store, seal_batch
 from guestbook_ledger.store.witnesses import (
     WitnessPolicyError,
     published_checkpoint,
     record_cosignatures,
     set_witness_policy,
     witness_policy,
+    witness_round_lock,
 )
 
 KEY = Ed25519PrivateKey.generate()
@@ -58,3 +59,18 @@ def test_quorum_zero_publishes_the_newest_with_its_cosignatures(
     assert published.note() == head.note() + line
     with pytest.raises(psycopg2.Error, match="append-only"), conn, conn.cursor() as cur:
         cur.execute("DELETE FROM cosignatures")
+
+
+def test_one_witness_round_per_ledger_at_a_time(
+    conn: Connection, ledger: str, ledger_dsn: str
+) -> None:
+    other = open_store(ledger_dsn)
+    try:
+        with witness_round_lock(conn, ledger, wait=False) as first:
+            assert first
+            with witness_round_lock(other, ledger, wait=False) as second:
+                assert not second  # a worker's round runs: the operator skips its tick
+        with witness_round_lock(other, ledger, wait=True) as third:
+            assert third
+    finally:
+        other.close()
