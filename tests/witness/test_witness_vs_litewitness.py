@@ -6,34 +6,16 @@ which each such case names."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
+import litewitness as LITE
 import pytest
 from guestbook_ledger.format.cosignature import Cosigner, verify_cosignatures
 from guestbook_ledger.format.hashing import EMPTY_ROOT
 from guestbook_ledger.witness_client import add_checkpoint_body
 from witness_process import TinyLog, forged_root, init_witness, post, serving
-
-_HELPER = Path(__file__).resolve().parents[1] / "ledger" / "store" / "litewitness.py"
-
-
-def _litewitness_helper() -> ModuleType:
-    # The store tests' helper (one way to run litewitness), loaded by path: that
-    # folder is on sys.path only when its tests are collected too.
-    spec = importlib.util.spec_from_file_location("litewitness_for_witness_tests", _HELPER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-LITE = _litewitness_helper()
 
 
 @pytest.fixture(scope="module")
