@@ -218,3 +218,10 @@ async def how_to_verify(request: Request) -> Response:
     state = web_state(request)
     context = {"settings": state.settings, "base": str(request.base_url)}
     return state.templates.TemplateResponse(request, "how_to_verify.html", context)
+
+
+async def ledger_history(request: Request) -> Response:
+    """``GET /ledger``: the ledger's checkpoint history, verified in the browser."""
+    state = web_state(request)
+    context = {"settings": state.settings}
+    return state.templates.TemplateResponse(request, "ledger.html", context)
