@@ -173,7 +173,9 @@ def test_the_ledger_page_verifies_every_checkpoint_in_the_browser(
         witness.cosign(store, ledger, 2)
         witness.cosign(store, ledger, 5)  # the checkpoint of 3 was never cosigned
 
-        page.goto(f"{url}/ledger")
+        page.goto(url)
+        page.get_by_role("link", name="history, verified in your browser").click()
+        expect(page).to_have_url(f"{url}/ledger")
         verdict = page.locator("#history-verdict")
         expect(verdict).to_have_attribute("data-result", "verified")
         expect(verdict).to_contain_text("all 3 checkpoints")
