@@ -1,19 +1,28 @@
 """In a real browser, on the real web UI with a real ledger: the verify page checks
 the published checkpoint's signature, its witness cosignatures against the
 ledger's policy and consistency with the tree the browser remembered, and draws
-the audit path; the ledger page verifies the whole checkpoint history. Each test
-then serves a tampered value (the browser's requests are intercepted and
-altered, as a lying server would answer) and sees the page say so."""
+the audit path; the ledger page verifies the whole checkpoint history. The tests
+then serve a tampered value (the browser's requests are intercepted and altered,
+as a lying server would answer) and see the page say so. One test has the
+cosignatures made by litewitness, a witness written by others."""
 
 from __future__ import annotations
 
 import base64
 import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_ledger.format.checkpoint import default_origin, verifier_key
+from guestbook_ledger.format.cosignature import Cosigner
 from guestbook_ledger.store import Connection
+from guestbook_ledger.store.witnesses import set_witness_policy
 from guestbook_localcluster.kubectl import Kubectl
+from guestbook_operator.witnessing import witness_round
+from litewitness import build_litewitness, litewitness
 from playwright.sync_api import Page, Route, expect
 from starlette.applications import Starlette
 from webui_browser import browser, page
@@ -223,3 +232,51 @@ def test_the_ledger_page_verifies_every_checkpoint_in_the_browser(
         expect(verdict).to_have_attribute("data-result", "failed")
         expect(middle).to_have_attribute("data-result", "fail")
         expect(middle.locator('li[data-result="fail"]').first).to_contain_text("was altered")
+
+
+@pytest.fixture(scope="module")
+def litewitness_binaries(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_litewitness(tmp_path_factory.mktemp("litewitness-bin"))
+
+
+def test_the_browser_verifies_cosignatures_of_a_witness_written_by_others(
+    make_app: Callable[..., Starlette],
+    kubectl: Kubectl,
+    store: Connection,
+    ledger: str,
+    signer: Ed25519PrivateKey,
+    page: Page,
+    litewitness_binaries: tuple[Path, Path],
+) -> None:
+    # litewitness (filippo.io/torchwood) cosigns what the workers' witnessing code
+    # sends it; the browser checks its cosignature/v1 lines with WebCrypto.
+    origin = default_origin(ledger)
+    vkey = verifier_key(origin, signer.public_key())
+    with (
+        tempfile.TemporaryDirectory(prefix="lw-") as folder,  # ssh-agent: a short socket path
+        litewitness(litewitness_binaries, Path(folder), origin=origin, log_vkey=vkey) as running,
+        serve(make_app()) as url,
+    ):
+        name = running.name
+        cosigner = Cosigner.for_key(name, running.key.public_key())
+        entry = {"name": name, "verifierKey": cosigner.to_text(), "url": running.url}
+        set_witness_policy(store, ledger, quorum=1, witnesses=[entry])
+        for batch in (["x", "y"], ["z"]):
+            names = sign_and_seal(url, kubectl, store, ledger, signer, batch)
+            outcomes = witness_round(store, ledger, timeout=30)
+            assert [o.cosigned for o in outcomes] == [True], outcomes
+
+        page.goto(f"{url}/entries/{names[-1]}/verify")
+        verdict = page.locator("#verdict")
+        expect(verdict).to_have_attribute("data-result", "verified")
+        expect(
+            page.locator('#checks li[data-result="pass"]', has_text="witnesses cosigned")
+        ).to_contain_text(f"1 of 1 witnesses (policy: 1 of 1): cosigned by {name}")
+
+        page.goto(f"{url}/ledger")
+        history = page.locator("#history-verdict")
+        expect(history).to_have_attribute("data-result", "verified")
+        cosigners = page.locator("#history li.checkpoint .cosigners")
+        expect(cosigners).to_have_count(2)
+        for i in range(2):
+            expect(cosigners.nth(i)).to_contain_text(f"cosigned by {name} (")

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-MODULE = Path(__file__).resolve().parents[2] / "interop" / "witness"
+MODULE = Path(__file__).resolve().parent / "interop" / "witness"
 
 
 def build_litewitness(folder: Path) -> tuple[Path, Path]:
