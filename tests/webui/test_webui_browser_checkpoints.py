@@ -164,6 +164,22 @@ def test_the_verify_page_checks_the_checkpoint_its_witnesses_and_draws_the_audit
         expect(svg).to_have_attribute("data-leaf-index", "6")
         # Leaf 6 of 7: siblings over leaves 0-3, 4-5 (no sibling at the lone right leaf).
         expect(svg.locator('[data-node="sibling"]')).to_have_count(2)
+        expect(
+            page.locator('#checks li[data-result="pass"]', has_text="key this browser verified")
+        ).to_contain_text("the same ledger key")
+
+        # A server that swapped in a key of its own (and serves it as the ledger's) is
+        # caught by the key this browser remembered.
+        impostor = verifier_key(default_origin(ledger), Ed25519PrivateKey.generate().public_key())
+        page.evaluate(
+            "([k, v]) => localStorage.setItem(k, v)",
+            [f"guestbook-ledger:{ledger}:verifier-key", impostor],
+        )
+        page.reload()
+        expect(verdict).to_have_attribute("data-result", "failed")
+        expect(
+            page.locator('#checks li[data-result="fail"]', has_text="key this browser verified")
+        ).to_contain_text(f"last verified checkpoints signed by {impostor}")
 
 
 def test_the_ledger_page_verifies_every_checkpoint_in_the_browser(

@@ -62,6 +62,25 @@
     return ok;
   }
 
+  // The ledger key that signed the checkpoint this browser verified last time: a
+  // server that swapped in a key of its own could extend the remembered tree with
+  // a consistent but forged history, so a new key is reported (trust on first use).
+  const REMEMBERED_KEY = `guestbook-ledger:${page.dataset.ledger}:verifier-key`;
+
+  function checkKeyAsBefore(verified) {
+    const before = localStorage.getItem(REMEMBERED_KEY);
+    const label = "The checkpoint is signed by the key this browser verified before";
+    if (verified.signed !== true) return true;
+    if (!before) {
+      check(label, null, "first verification in this browser; the key is remembered for next time");
+      return true;
+    }
+    if (before === verified.by) return check(label, true, "the same ledger key as on this browser's last visit");
+    return check(label, false, `this browser last verified checkpoints signed by ${before}; this one is ` +
+      `signed by ${verified.by}. If the ledger's key was rotated, compare the new key with the Ledger's ` +
+      "status.verifierKey and then clear this site's data; otherwise this server is not showing you the ledger");
+  }
+
   async function sealedEntry() {
     for (let attempt = 0; attempt < MAX_WAITS; attempt++) {
       const entry = await api.getJson(`/api/entries/${encodeURIComponent(name)}`);
@@ -206,7 +225,9 @@
         : `computed ${root}, the checkpoint says ${head.rootHash}`) && ok;
     await drawAuditPath(status.leafIndex, head.treeSize, leaf, inclusion.proof);
 
+    ok = checkKeyAsBefore(verified) && ok;
     ok = (await checkConsistencyWithLastVisit(head, ok && verified.signed === true)) && ok;
+    if (ok && verified.signed === true) localStorage.setItem(REMEMBERED_KEY, verified.by);
 
     fact("command", [
       "guestbook-ledger verify inclusion",
