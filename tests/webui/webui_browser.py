@@ -1,11 +1,13 @@
-"""Debian's Chromium driven by Playwright (never Playwright's own browser builds)."""
+"""Debian's Chromium driven by Playwright (never Playwright's own browser builds),
+and the ``browser`` and ``page`` fixtures of the browser tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,3 +31,22 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page (own storage) in the module's browser."""
+    # Generous waits: the machine may be loaded; expectations poll, they never sleep.
+    expect.set_options(timeout=30_000)
+    context = browser.new_context()
+    context.set_default_timeout(60_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

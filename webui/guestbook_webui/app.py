@@ -118,6 +118,9 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
             name="consistency",
         ),
         Route("/api/public-key", routes_api.public_key, methods=["GET"], name="public_key"),
+        Route("/api/verifiers", routes_api.verifiers, methods=["GET"], name="api_verifiers"),
+        Route("/api/checkpoints", routes_api.checkpoints, methods=["GET"], name="api_checkpoints"),
+        Route("/ledger", routes_pages.ledger_history, methods=["GET"], name="ledger_history"),
         # The read API of C2SP tlog-tiles, at the root as the spec places it.
         Route("/checkpoint", routes_tiles.checkpoint, methods=["GET"], name="checkpoint"),
         Route("/tile/{path:path}", routes_tiles.tile, methods=["GET"], name="tile"),

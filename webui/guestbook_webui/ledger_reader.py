@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import psycopg2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead
+from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead, verifier_key
 from guestbook_ledger.format.sth import public_key_to_pem
 from guestbook_ledger.format.tiles import TilePath
 from guestbook_ledger.store import (
@@ -31,9 +31,15 @@ from guestbook_ledger.store import (
     root_hash_at,
     tree_head_at,
 )
+from guestbook_ledger.store.history import HistoricHead, head_history
 from guestbook_ledger.store.ledgers import find_ledger, ledger_public_keys
 from guestbook_ledger.store.schema import Connection, connect
-from guestbook_ledger.store.witnesses import PublishedCheckpoint, published_checkpoint
+from guestbook_ledger.store.witnesses import (
+    PublishedCheckpoint,
+    WitnessPolicy,
+    published_checkpoint,
+    witness_policy,
+)
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
@@ -54,6 +60,16 @@ class EntryProof:
 class PublicKey:
     key_id: str
     pem: str
+
+
+@dataclass(frozen=True)
+class Verifiers:
+    """What verifies a ledger's checkpoints: its origin, its note verifier keys
+    (one per registered signing key) and its newest witness policy, if any."""
+
+    origin: str
+    verifier_keys: tuple[str, ...]
+    policy: WitnessPolicy | None
 
 
 class LedgerReader:
@@ -185,5 +201,23 @@ class LedgerReader:
                 ),
                 key=lambda key: key.key_id,
             )
+
+        return await self._call(read)
+
+    async def history(self, *, below: int | None, limit: int) -> list[HistoricHead]:
+        """A page of signed tree heads, largest first, with their cosignatures."""
+        return await self._call(
+            lambda conn: head_history(conn, self.ledger, below=below, limit=limit)
+        )
+
+    async def verifiers(self) -> Verifiers:
+        """The ledger's origin, note verifier keys and witness policy."""
+
+        def read(conn: Connection) -> Verifiers:
+            with conn, conn.cursor() as cur:
+                found = find_ledger(cur, self.ledger)
+                keys = ledger_public_keys(cur, found.id)
+            texts = sorted(verifier_key(found.origin, key) for key in keys.values())
+            return Verifiers(found.origin, tuple(texts), witness_policy(conn, self.ledger))
 
         return await self._call(read)

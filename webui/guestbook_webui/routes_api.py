@@ -14,6 +14,7 @@ from guestbook_ledger.store import (
     TreeSizeError,
     UnknownLedgerError,
 )
+from guestbook_ledger.store.history import MAX_HISTORY_PAGE
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -252,3 +253,63 @@ async def public_key(request: Request) -> Response:
                 headers={"X-Key-Id": key.key_id},
             )
     raise not_found(f"No signing key with id {wanted!r} is registered for {reader.ledger!r}.")
+
+
+async def verifiers(request: Request) -> JSONResponse:
+    """``GET /api/verifiers``: what the browser verifies checkpoints with — the
+    ledger's origin, its note verifier keys and its witness policy (null when it
+    names no witnesses). A reader who distrusts this server compares them with
+    the Ledger's ``status.verifierKey`` and ``spec.witnesses``."""
+    reader = reader_of(request)
+    found = await from_ledger(reader.verifiers())
+    policy = found.policy
+    return JSONResponse(
+        {
+            "ledger": reader.ledger,
+            "origin": found.origin,
+            "verifierKeys": list(found.verifier_keys),
+            "witnessPolicy": None
+            if policy is None
+            else {
+                "version": policy.version,
+                "quorum": policy.quorum,
+                "witnesses": [
+                    {"name": w.name, "verifierKey": w.cosigner.to_text(), "url": w.url}
+                    for w in policy.witnesses
+                ],
+            },
+        }
+    )
+
+
+async def checkpoints(request: Request) -> JSONResponse:
+    """``GET /api/checkpoints[?below=N][&limit=L]``: the signed tree heads with a
+    size below N (default: all), largest first, L at a time (default 100, at
+    most 1000); each checkpoint's ``note`` carries every stored cosignature.
+    ``next`` is the ``below`` of the following page (null at the end)."""
+    reader = reader_of(request)
+    limit = int_param(request, "limit", default=100)
+    if not 1 <= limit <= MAX_HISTORY_PAGE:
+        raise invalid_parameter(
+            "limit", f"limit must be between 1 and {MAX_HISTORY_PAGE}; got {limit}."
+        )
+    below = int_param(request, "below") if request.query_params.get("below") else None
+    page = await from_ledger(reader.history(below=below, limit=limit))
+    items = [
+        {
+            "format": "checkpoint" if item.note() is not None else "sth-json-v1",
+            "treeSize": item.head.tree_size,
+            "rootHash": item.head.root_hash.hex(),
+            "timestamp": item.head.timestamp,
+            "note": item.note(),
+        }
+        for item in page
+    ]
+    more = len(page) == limit and page[-1].head.tree_size > 0
+    return JSONResponse(
+        {
+            "ledger": reader.ledger,
+            "items": items,
+            "next": page[-1].head.tree_size if more else None,
+        }
+    )

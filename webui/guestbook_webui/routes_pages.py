@@ -253,3 +253,10 @@ async def how_to_verify(request: Request) -> Response:
     base = state.settings.public_url and state.settings.public_base
     context = {"settings": state.settings, "base": base or "https://GUESTBOOK-ADDRESS/"}
     return state.templates.TemplateResponse(request, "how_to_verify.html", context)
+
+
+async def ledger_history(request: Request) -> Response:
+    """``GET /ledger``: the ledger's checkpoint history, verified in the browser."""
+    state = web_state(request)
+    context = {"settings": state.settings}
+    return state.templates.TemplateResponse(request, "ledger.html", context)
