@@ -155,7 +155,8 @@ def test_the_verify_page_links_the_proof_file_and_unknown_entries_are_404(
     how = client.get("/how-to-verify").text
     assert "/api/entries/NAME/proof" in how
     assert "guestbook-ledger verify proof NAME.tlog-proof" in how
-    assert "guestbook-ledger monitor http://testserver/ --vkey" in how
+    # The configured public URL or a placeholder, never the request's Host (issue 11).
+    assert "guestbook-ledger monitor https://GUESTBOOK-ADDRESS/ --vkey" in how
 
     missing = client.get("/api/entries/no-such-entry/proof")
     assert missing.status_code == 404

@@ -162,6 +162,12 @@ DOCUMENT: dict[str, Any] = {
         "/how-to-verify": {
             "get": _op("How to verify the ledger offline.", {"200": _typed("", HTML)})
         },
+        "/ledger": {
+            "get": _op(
+                "The ledger's checkpoint history, verified in the browser.",
+                {"200": _typed("", HTML)},
+            )
+        },
         "/entries/{name}/verify": {
             "get": _op(
                 "The page that verifies one entry in the browser.",
@@ -236,6 +242,98 @@ DOCUMENT: dict[str, Any] = {
                     "503": _problem("The Kubernetes API or the ledger database is unavailable."),
                 },
                 parameters=[_name_param],
+            )
+        },
+        "/api/verifiers": {
+            "get": _op(
+                "The ledger's origin, note verifier keys and witness policy (null without "
+                "witnesses): what the browser verifies checkpoints with.",
+                {
+                    "200": _json(
+                        "The keys and the policy.",
+                        {
+                            "type": "object",
+                            "required": ["ledger", "origin", "verifierKeys", "witnessPolicy"],
+                            "properties": {
+                                "ledger": {"type": "string"},
+                                "origin": {"type": ["string", "null"]},
+                                "verifierKeys": {"type": "array", "items": {"type": "string"}},
+                                "witnessPolicy": {
+                                    "type": ["object", "null"],
+                                    "required": ["version", "quorum", "witnesses"],
+                                    "properties": {
+                                        "version": {"type": "integer"},
+                                        "quorum": {"type": "integer"},
+                                        "witnesses": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "required": ["name", "verifierKey", "url"],
+                                                "properties": {
+                                                    "name": {"type": "string"},
+                                                    "verifierKey": {"type": "string"},
+                                                    "url": {"type": "string"},
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                    "404": NOT_FOUND,
+                    "503": DATABASE,
+                },
+            )
+        },
+        "/api/checkpoints": {
+            "get": _op(
+                "The signed tree heads below a size, largest first, a page at a time; each "
+                "checkpoint's note carries its stored cosignatures.",
+                {
+                    "200": _json(
+                        "A page of the history.",
+                        {
+                            "type": "object",
+                            "required": ["ledger", "items", "next"],
+                            "properties": {
+                                "ledger": {"type": "string"},
+                                "next": {"type": ["integer", "null"]},
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": [
+                                            "format",
+                                            "treeSize",
+                                            "rootHash",
+                                            "timestamp",
+                                            "note",
+                                        ],
+                                        "properties": {
+                                            "format": {"enum": ["checkpoint", "sth-json-v1"]},
+                                            "treeSize": {"type": "integer"},
+                                            "rootHash": {"type": "string"},
+                                            "timestamp": {"type": ["string", "null"]},
+                                            "note": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                    "400": BAD_QUERY,
+                    "404": NOT_FOUND,
+                    "503": DATABASE,
+                },
+                parameters=[
+                    _query("below", _size, "Only tree heads of a size below this."),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "Tree heads per page (default 100).",
+                    ),
+                ],
             )
         },
         "/api/ledger": {

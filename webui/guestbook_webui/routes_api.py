@@ -293,7 +293,7 @@ async def checkpoints(request: Request) -> JSONResponse:
         raise invalid_parameter(
             "limit", f"limit must be between 1 and {MAX_HISTORY_PAGE}; got {limit}."
         )
-    below = int_param(request, "below") if request.query_params.get("below") else None
+    below = int_param(request, "below") if "below" in request.query_params else None
     page = await from_ledger(reader.history(below=below, limit=limit))
     items = [
         {

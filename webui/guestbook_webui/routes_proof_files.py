@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from guestbook_webui.app_state import web_state
+from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.kube import KubeApiError, KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import Problem, not_found, problem_response
@@ -37,7 +38,7 @@ async def proof_file(request: Request) -> Response:
     downloaded as ``<name>.tlog-proof``). 404 problems when there is no such
     entry or it is not yet in a published checkpoint."""
     state = web_state(request)
-    name = request.path_params["name"]
+    name = checked_entry_name(request.path_params["name"])
     try:
         found = await state.kube.get_entry(state.settings.namespace, name)
     except (KubeApiError, KubeUnavailableError) as exc:
