@@ -102,6 +102,10 @@ def test_minimal_install_creates_the_operator_workers_rbac_webui_and_a_ledger() 
         ("Deployment", f"{FULL}-webui"),
         ("Service", f"{FULL}-webui"),
         ("Ledger", "guestbook"),
+        ("NetworkPolicy", f"{FULL}-operator"),
+        ("NetworkPolicy", f"{FULL}-webui"),
+        ("NetworkPolicy", f"{FULL}-worker"),
+        ("PodDisruptionBudget", f"{FULL}-webui"),
     }
 
 
@@ -219,6 +223,7 @@ def test_the_default_ledger_is_kept_on_uninstall_and_can_be_left_out() -> None:
         "maxWorkers": 4,
         "entriesPerWorker": 200,
         "auditIntervalSeconds": 300,
+        "retention": {"sealedEntrySeconds": 86400},
     }
     assert ledger["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert render({**MINIMAL, "ledger": {"create": False}}).all("Ledger") == []
@@ -286,6 +291,7 @@ def test_custom_values_reach_images_replicas_peering_and_namespaced_rbac() -> No
         "maxWorkers": 8,
         "entriesPerWorker": 200,
         "auditIntervalSeconds": 300,
+        "retention": {"sealedEntrySeconds": 86400},
     }
 
 
