@@ -64,7 +64,7 @@ def test_helm_test_signs_and_sees_the_seal_with_the_network_policies_in_place(
         p["metadata"]["name"]: p
         for p in json.loads(release.kubectl("get", "networkpolicies", "-o", "json"))["items"]
     }
-    assert set(policies) == {f"{RELEASE}-{c}" for c in ("operator", "webui", "worker")}
+    assert set(policies) == {f"{RELEASE}-{c}" for c in ("operator", "webui", "worker", "test")}
     assert selected_components(release, policies[f"{RELEASE}-operator"]) == {"operator"}
     assert selected_components(release, policies[f"{RELEASE}-webui"]) == {"webui"}
     # The pods of the worker Job that sealed the helm test's entry (and of audit Jobs).
@@ -89,10 +89,12 @@ def test_helm_test_signs_and_sees_the_seal_with_the_network_policies_in_place(
     for name, policy in policies.items():
         spec = policy["spec"]
         assert spec["policyTypes"] == ["Ingress", "Egress"], name
-        api_rule, database_rule = spec["egress"][0], spec["egress"][1]
+        api_rule = spec["egress"][0]
         assert api_addresses <= {peer["ipBlock"]["cidr"] for peer in api_rule["to"]}, name
         assert api_ports <= {port["port"] for port in api_rule["ports"]}, name
-        assert [port["port"] for port in database_rule["ports"]] == [5432], name
+        if name != f"{RELEASE}-test":  # the helm test pod talks to the API server only
+            assert [port["port"] for port in spec["egress"][1]["ports"]] == [5432], name
+    assert len(policies[f"{RELEASE}-test"]["spec"]["egress"]) == 1
     # Ingress: the web UI's HTTP port; nothing reaches the workers, nor the operator
     # (its metrics are off).
     assert policies[f"{RELEASE}-webui"]["spec"]["ingress"] == [

@@ -105,6 +105,7 @@ def test_minimal_install_creates_the_operator_workers_rbac_webui_and_a_ledger() 
         ("NetworkPolicy", f"{FULL}-operator"),
         ("NetworkPolicy", f"{FULL}-webui"),
         ("NetworkPolicy", f"{FULL}-worker"),
+        ("NetworkPolicy", f"{FULL}-test"),
         ("PodDisruptionBudget", f"{FULL}-webui"),
     }
 
