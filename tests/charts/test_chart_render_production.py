@@ -6,7 +6,7 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from chart_manifests import DSN, FULL, MINIMAL, container, env_of, render
+from chart_manifests import CHART, DSN, FULL, MINIMAL, container, env_of, render
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -170,3 +170,21 @@ def test_network_policies_take_given_api_server_and_database_peers() -> None:
             },
         ], component
     assert render({**MINIMAL, "networkPolicy": {"enabled": False}}).all("NetworkPolicy") == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "database": {"cloudnativepg": {"enabled": True, "instances": 3}},
+            "operator": {"metricsPort": 9090, "image": {"tag": DIGEST}},
+            "ingress": {"enabled": True, "tlsSecretName": "guestbook-tls"},
+            "podDisruptionBudget": {"minAvailable": 1},
+        }
+    ],
+    ids=["everything-on"],
+)
+def test_helm_lint_strict_passes_with_every_new_feature_on(values: dict[str, Any]) -> None:
+    report = helm.lint(CHART, values, strict=True, namespace="guestbook")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
