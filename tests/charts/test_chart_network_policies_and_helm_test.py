@@ -64,7 +64,8 @@ def test_helm_test_signs_and_sees_the_seal_with_the_network_policies_in_place(
         p["metadata"]["name"]: p
         for p in json.loads(release.kubectl("get", "networkpolicies", "-o", "json"))["items"]
     }
-    assert set(policies) == {f"{RELEASE}-{c}" for c in ("operator", "webui", "worker", "test")}
+    components = ("operator", "webui", "worker", "test", "webui-role")
+    assert set(policies) == {f"{RELEASE}-{c}" for c in components}
     assert selected_components(release, policies[f"{RELEASE}-operator"]) == {"operator"}
     assert selected_components(release, policies[f"{RELEASE}-webui"]) == {"webui"}
     # The pods of the worker Job that sealed the helm test's entry (and of audit Jobs).
@@ -86,6 +87,10 @@ def test_helm_test_signs_and_sees_the_seal_with_the_network_policies_in_place(
         found = json.loads(slices.stdout)
         api_addresses |= {f"{a}/32" for e in found["endpoints"] or [] for a in e["addresses"]}
         api_ports |= {p["port"] for p in found["ports"] or []}
+    # The web UI's role Job talks to the database (and DNS) only.
+    role_job = policies.pop(f"{RELEASE}-webui-role")["spec"]
+    assert [port["port"] for port in role_job["egress"][0]["ports"]] == [5432]
+    assert "ipBlock" not in json.dumps(role_job["egress"])
     for name, policy in policies.items():
         spec = policy["spec"]
         assert spec["policyTypes"] == ["Ingress", "Egress"], name

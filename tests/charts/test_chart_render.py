@@ -106,6 +106,8 @@ def test_minimal_install_creates_the_operator_workers_rbac_webui_and_a_ledger() 
         ("NetworkPolicy", f"{FULL}-webui"),
         ("NetworkPolicy", f"{FULL}-worker"),
         ("NetworkPolicy", f"{FULL}-test"),
+        ("NetworkPolicy", f"{FULL}-webui-role"),
+        ("Secret", f"{FULL}-webui-database"),
         ("PodDisruptionBudget", f"{FULL}-webui"),
     }
 
@@ -205,7 +207,8 @@ def test_the_web_ui_serves_the_release_ledger_behind_a_service() -> None:
     assert env_of(web) == {
         "GUESTBOOK_NAMESPACE": NAMESPACE,
         "GUESTBOOK_LEDGER": "guestbook",
-        "GUESTBOOK_DSN": {"secretKeyRef": {"name": f"{FULL}-database", "key": "dsn"}},
+        # Its own read-only role (templates/webui-database-role.yaml).
+        "GUESTBOOK_DSN": {"secretKeyRef": {"name": f"{FULL}-webui-database", "key": "dsn"}},
         "PYTHONUNBUFFERED": "1",
     }
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"

@@ -110,13 +110,50 @@ def test_worker_pods_get_the_resources_and_security_context_values() -> None:
 
 
 def test_the_notes_warn_when_the_web_ui_would_write_with_the_operators_credentials() -> None:
-    assert "WARNING: the web UI connects to the database with the operator's read-write" in (
-        render(MINIMAL).notes
-    )
+    warning = "WARNING: the web UI connects to the database with the operator's read-write"
+    no_reader = {**MINIMAL, "database": {"dsn": DSN, "webuiReader": {"create": False}}}
+    assert warning in render(no_reader).notes
+    assert warning in render({"database": {"existingSecret": "ledger-db"}}).notes
+    assert warning not in render(MINIMAL).notes  # the chart makes a read-only role
     separate = {**MINIMAL, "webui": {"database": {"dsn": "postgresql://reader@db/guestbook"}}}
-    assert "WARNING" not in render(separate).notes
-    assert "WARNING" not in render({"database": {"cloudnativepg": {"enabled": True}}}).notes
+    assert warning not in render(separate).notes
+    assert warning not in render({"database": {"cloudnativepg": {"enabled": True}}}).notes
     assert "helm test gb -n guestbook" in render(MINIMAL).notes
+
+
+def test_a_database_uri_gets_the_web_ui_a_read_only_role_made_by_a_hook_job() -> None:
+    dsn = "postgresql://guestbook:s3cr%40t@db.example:5433/ledger?sslmode=require"
+    chart = render({"database": {"dsn": dsn}})
+    secret = chart.one("Secret", f"{FULL}-webui-database")["stringData"]
+    password = secret["password"]
+    assert len(password) == 32
+    # The operator's URI with the role's name and password: same host, database, options.
+    assert secret["dsn"] == (
+        f"postgresql://guestbook_webui:{password}@db.example:5433/ledger?sslmode=require"
+    )
+    job = next(h for h in chart.hooks if h["kind"] == "Job")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    role_container = pod["containers"][0]
+    assert role_container["args"] == ["--role=guestbook_webui"]
+    assert env_of(role_container)["GUESTBOOK_DSN"] == {
+        "secretKeyRef": {"name": f"{FULL}-database", "key": "dsn"}
+    }
+    assert env_of(role_container)["GUESTBOOK_WEBUI_PASSWORD"] == {
+        "secretKeyRef": {"name": f"{FULL}-webui-database", "key": "password"}
+    }
+    # Not made where the chart cannot build a URI, or the user gave the web UI one.
+    for values in (
+        {"database": {"existingSecret": "ledger-db"}},
+        {"database": {"dsn": "host=db dbname=ledger user=guestbook"}},
+        {**MINIMAL, "webui": {"database": {"existingSecret": "reader"}}},
+        {**MINIMAL, "webui": {"enabled": False}},
+    ):
+        made = render(values)
+        assert not [o for o in made.objects if o["metadata"]["name"] == f"{FULL}-webui-database"]
+        assert not [h for h in made.hooks if h["kind"] == "Job"]
 
 
 @pytest.mark.parametrize(

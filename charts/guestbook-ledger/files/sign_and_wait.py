@@ -64,7 +64,9 @@ class Cluster:
             raise TestFailed(f"{method} {path} was answered {exc.code}: {detail}") from None
 
 
-def sign_and_wait(cluster: Cluster, namespace: str, ledger: str, author: str, timeout: float) -> str:
+def sign_and_wait(
+    cluster: Cluster, namespace: str, ledger: str, author: str, timeout: float
+) -> str:
     """Create an entry, wait until it is Sealed and check its leaf hash; returns a summary."""
     entries = f"{API}/namespaces/{namespace}/guestbookentries"
     entry = cluster.call(

@@ -124,6 +124,8 @@ role of the CloudNativePG Cluster, else the operator's. */}}
 {{- printf "%s-database" (include "guestbook-ledger.fullname" .) -}}
 {{- else if .Values.database.cloudnativepg.enabled -}}
 {{- include "guestbook-ledger.cnpgReaderSecret" . -}}
+{{- else if include "guestbook-ledger.webuiReader" . -}}
+{{- printf "%s-webui-database" (include "guestbook-ledger.fullname" .) -}}
 {{- else -}}
 {{- include "guestbook-ledger.databaseSecret" . -}}
 {{- end -}}
@@ -136,14 +138,24 @@ role of the CloudNativePG Cluster, else the operator's. */}}
 webui-dsn
 {{- else if .Values.database.cloudnativepg.enabled -}}
 uri
+{{- else if include "guestbook-ledger.webuiReader" . -}}
+dsn
 {{- else -}}
 {{- include "guestbook-ledger.databaseSecretKey" . -}}
 {{- end -}}
 {{- end -}}
 
+{{/* Whether the chart makes the web UI's read-only role from database.dsn (a URI). */}}
+{{- define "guestbook-ledger.webuiReader" -}}
+{{- $dsn := .Values.database.dsn -}}
+{{- if and .Values.webui.enabled .Values.database.webuiReader.create $dsn (not .Values.database.existingSecret) (not .Values.database.cloudnativepg.enabled) (not .Values.webui.database.existingSecret) (not .Values.webui.database.dsn) (or (hasPrefix "postgresql://" $dsn) (hasPrefix "postgres://" $dsn)) -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/* Whether the web UI shares the operator's read-write credentials (nothing else given). */}}
 {{- define "guestbook-ledger.webuiSharesOperatorCredentials" -}}
-{{- if and .Values.webui.enabled (not .Values.webui.database.existingSecret) (not .Values.webui.database.dsn) (not .Values.database.cloudnativepg.enabled) -}}
+{{- if and .Values.webui.enabled (not .Values.webui.database.existingSecret) (not .Values.webui.database.dsn) (not .Values.database.cloudnativepg.enabled) (not (include "guestbook-ledger.webuiReader" .)) -}}
 true
 {{- end -}}
 {{- end -}}
