@@ -116,12 +116,8 @@ def test_the_servicemonitor_is_installed_where_the_cluster_serves_it(
 ) -> None:
     values = {
         "database": {"dsn": "postgresql://x@db/x"},
-        # An operator image no node has (it must not act), serving only this namespace.
-        "operator": {
-            "metricsPort": 9090,
-            "watchNamespaces": [namespace],
-            "image": {"repository": "registry.invalid/guestbook-ledger-operator"},
-        },
+        # No operator pod (it must not act), serving only this namespace.
+        "operator": {"metricsPort": 9090, "watchNamespaces": [namespace], "replicas": 0},
         "webui": {"enabled": False},
         "ledger": {"create": False},
         "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},

@@ -28,10 +28,11 @@ pytestmark = pytest.mark.timeout(300)
 LEDGER_CRD = "ledgers.ledger.guestbook.io"
 # The command the chart README gives (run from the chart's folder).
 UPGRADE_STEP = ("apply", "--server-side", "--force-conflicts", "-f", f"{CHART / 'crds'}/")
-# An operator image no node has: this release's operator must not act.
+# No operator pod (replicas 0), and nothing cluster-scoped: this release must not act
+# on other tests' namespaces, nor outlive the test.
 VALUES: dict[str, Any] = {
     **MINIMAL,
-    "operator": {"image": {"repository": "registry.invalid/guestbook-ledger-operator"}},
+    "operator": {"replicas": 0},
     "webui": {"enabled": False},
     "ledger": {"create": False},
     "helmTest": {"enabled": False},
@@ -73,8 +74,9 @@ def test_the_readme_step_brings_a_new_crd_field_that_helm_upgrade_does_not(
     namespace: str,
     tmp_path: Path,
 ) -> None:
+    values = {**VALUES, "operator": {"replicas": 0, "watchNamespaces": [namespace]}}
     with helm.Config(kubeconfig_path=kubeconfig, namespace=namespace) as config:
-        config.install(CHART, RELEASE, VALUES, timeout=120)
+        config.install(CHART, RELEASE, values, timeout=120)
         try:
             # The cluster still has the older chart's Ledger CRD.
             older = str(older_ledger_crd(tmp_path))
@@ -85,7 +87,7 @@ def test_the_readme_step_brings_a_new_crd_field_that_helm_upgrade_does_not(
             assert 'unknown field "spec.retention"' in refused.stderr
 
             # `helm upgrade` leaves the CRDs as they are.
-            config.upgrade(CHART, RELEASE, VALUES, timeout=120)
+            config.upgrade(CHART, RELEASE, values, timeout=120)
             assert not has_retention(admin_kubectl)
 
             admin_kubectl(*UPGRADE_STEP)
