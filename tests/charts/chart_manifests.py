@@ -25,10 +25,12 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True)
 class Rendered:
-    """The objects a release would create, and its NOTES.txt."""
+    """The objects a release would create, its hooks (`helm test`'s objects), and
+    its NOTES.txt."""
 
     objects: list[Obj]
     notes: str
+    hooks: list[Obj]
 
     def all(self, kind: str) -> list[Obj]:
         return [o for o in self.objects if o["kind"] == kind]
@@ -57,11 +59,16 @@ def render(values: Obj, *, namespace: str = NAMESPACE) -> Rendered:
     with helm.Chart.load(CHART) as chart:
         files = chart.render(values, name=RELEASE, namespace=namespace, is_install=True)
     objects: list[Obj] = []
+    hooks: list[Obj] = []
     for path, text in sorted(files.items()):
         if path.endswith(".yaml"):
-            objects += [doc for doc in yaml.safe_load_all(text) if doc]
+            for doc in yaml.safe_load_all(text):
+                if doc and "helm.sh/hook" in (doc["metadata"].get("annotations") or {}):
+                    hooks.append(doc)
+                elif doc:
+                    objects.append(doc)
     notes = next((t for p, t in files.items() if p.endswith("NOTES.txt")), "")
-    return Rendered(objects, notes)
+    return Rendered(objects, notes, hooks)
 
 
 def container(deployment: Obj) -> Obj:

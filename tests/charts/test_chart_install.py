@@ -43,8 +43,14 @@ CLUSTER_SCOPED = {
 }
 # A cluster-wide operator would act on the Ledgers of every other test of the session's
 # cluster: this release's operator image is one no node has, so it never runs.
-UNRUNNABLE = "registry.invalid/guestbook-ledger-operator"
-VALUES: dict[str, Any] = {**MINIMAL, "operator": {"image": {"repository": UNRUNNABLE}}}
+# (Not ".../guestbook-ledger-operator": the process kubelet matches an image by its last
+# path component too, so that one would run, cluster-wide, beside later tests.)
+UNRUNNABLE = "registry.invalid/no-such-image"
+# The database URI is not reachable from here: no Job makes the web UI's role with it.
+VALUES: dict[str, Any] = {
+    "database": {**MINIMAL["database"], "webuiReader": {"create": False}},
+    "operator": {"image": {"repository": UNRUNNABLE}},
+}
 NAMESPACED_KINDS = "deployments,services,serviceaccounts,secrets,roles,rolebindings,ledgers"
 CLUSTER_KINDS = "clusterroles,clusterrolebindings,clusterkopfpeerings"
 

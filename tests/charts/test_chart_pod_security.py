@@ -53,7 +53,8 @@ def _release_pods(values: Obj) -> dict[str, Obj]:
         component: chart.one("Deployment", f"{FULL}-{component}")["spec"]["template"]["spec"]
         for component in ("operator", "webui")
     }
-    return {**pods, **_operator_made_pods(values)}
+    test_pod = next(h for h in chart.hooks if h["kind"] == "Pod")  # `helm test`'s
+    return {**pods, "helm-test": test_pod["spec"], **_operator_made_pods(values)}
 
 
 def _create_pod(kubectl: Kubectl, name: str, spec: Obj) -> Any:

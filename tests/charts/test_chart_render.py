@@ -102,6 +102,13 @@ def test_minimal_install_creates_the_operator_workers_rbac_webui_and_a_ledger() 
         ("Deployment", f"{FULL}-webui"),
         ("Service", f"{FULL}-webui"),
         ("Ledger", "guestbook"),
+        ("NetworkPolicy", f"{FULL}-operator"),
+        ("NetworkPolicy", f"{FULL}-webui"),
+        ("NetworkPolicy", f"{FULL}-worker"),
+        ("NetworkPolicy", f"{FULL}-test"),
+        ("NetworkPolicy", f"{FULL}-webui-role"),
+        ("Secret", f"{FULL}-webui-database"),
+        ("PodDisruptionBudget", f"{FULL}-webui"),
     }
 
 
@@ -201,7 +208,8 @@ def test_the_web_ui_serves_the_release_ledger_behind_a_service() -> None:
     assert env_of(web) == {
         "GUESTBOOK_NAMESPACE": NAMESPACE,
         "GUESTBOOK_LEDGER": "guestbook",
-        "GUESTBOOK_DSN": {"secretKeyRef": {"name": f"{FULL}-database", "key": "dsn"}},
+        # Its own read-only role (templates/webui-database-role.yaml).
+        "GUESTBOOK_DSN": {"secretKeyRef": {"name": f"{FULL}-webui-database", "key": "dsn"}},
         "PYTHONUNBUFFERED": "1",
     }
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -220,6 +228,7 @@ def test_the_default_ledger_is_kept_on_uninstall_and_can_be_left_out() -> None:
         "maxWorkers": 4,
         "entriesPerWorker": 200,
         "auditIntervalSeconds": 300,
+        "retention": {"sealedEntrySeconds": 86400},
     }
     assert ledger["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert render({**MINIMAL, "ledger": {"create": False}}).all("Ledger") == []
@@ -287,6 +296,7 @@ def test_custom_values_reach_images_replicas_peering_and_namespaced_rbac() -> No
         "maxWorkers": 8,
         "entriesPerWorker": 200,
         "auditIntervalSeconds": 300,
+        "retention": {"sealedEntrySeconds": 86400},
     }
 
 
