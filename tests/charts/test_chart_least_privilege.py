@@ -57,6 +57,10 @@ UNEXERCISED: dict[str, dict[Right, str]] = {
         ("ledger.guestbook.io", "ledgers", "get"): (
             "admission.py reads the Ledger of an entry that arrives before Kopf listed them"
         ),
+        ("ledger.guestbook.io", "guestbookentries/status", "patch"): (
+            "admission.py writes an entry's status only when its Ledger is missing or not"
+            " ready, or the entry can never be recorded: Pending is the CRD's default (0097)"
+        ),
     },
     "worker": {
         ("ledger.guestbook.io", "guestbookentries", "get"): (
