@@ -325,7 +325,11 @@ def test_notes_tell_how_to_sign_and_verify() -> None:
     assert f"kubectl port-forward -n {NAMESPACE} service/{FULL}-webui 8080:80" in notes
     assert "kind: GuestbookEntry" in notes
     assert f"kubectl get guestbookentries -n {NAMESPACE}" in notes
-    assert "guestbook-ledger verify sth tree-head.json --public-key ledger.pub" in notes
+    # Checkpoints, not the v1 JSON heads a new Ledger never has (decision 0084).
+    assert "jsonpath='{.status.verifierKey}'" in notes
+    assert 'guestbook-ledger verify checkpoint - --vkey "$VKEY"' in notes
+    assert "guestbook-ledger verify proof ENTRY.tlog-proof" in notes
+    assert "signedTreeHead" not in notes
     assert "guestbook-ledger verify inclusion" in notes
     assert f"guestbook-ledger audit --dsn postgresql://... --ledger {NAMESPACE}/guestbook" in notes
 
