@@ -45,8 +45,12 @@ def test_a_metrics_port_on_the_health_port_is_refused_saying_what_to_do() -> Non
     ports = container(chart.one("Deployment", f"{FULL}-operator"))["ports"]
     assert ports == [
         {"name": "health", "containerPort": 8080},
+        {"name": "ready", "containerPort": 8081},
         {"name": "metrics", "containerPort": 9090},
     ]
+    with pytest.raises(helm.HelmRenderError) as raised:
+        render({**MINIMAL, "operator": {"metricsPort": 8081}})
+    assert "operator.metricsPort 8081 is the operator's readiness port" in str(raised.value)
     assert chart.one("Service", f"{FULL}-operator-metrics")["spec"]["ports"][0]["port"] == 9090
     assert not render(MINIMAL).all("Service")[1:]  # metrics off: only the web UI's Service
 

@@ -165,6 +165,8 @@ def operator(
         f"--namespace={namespace}",
         KUBECONFIG=str(kubeconfig),
         GUESTBOOK_DSN=ledger_dsn,
+        # Workers get a URI only when given one (decision 0130); here the test's own role.
+        GUESTBOOK_WORKER_DSN=ledger_dsn,
         GUESTBOOK_WORKER_IMAGE=WORKER_IMAGE,
         GUESTBOOK_WORKER_SERVICE_ACCOUNT="ledger-worker",
         GUESTBOOK_RECONCILE_INTERVAL="0.5",
