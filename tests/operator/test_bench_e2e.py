@@ -113,7 +113,11 @@ def test_the_chart_accepts_the_benchmarks_values() -> None:
     ledger = next(o for o in objects if o["kind"] == "Ledger")
     assert ledger["metadata"]["name"] == "bench"
     assert ledger["spec"]["maxWorkers"] == 4
-    operator = next(o for o in objects if o["metadata"]["name"] == OPERATOR_DEPLOYMENT)
+    operator = next(
+        o
+        for o in objects
+        if (o["kind"], o["metadata"]["name"]) == ("Deployment", OPERATOR_DEPLOYMENT)
+    )
     env = operator["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "GUESTBOOK_REPAIR_INTERVAL", "value": "30"} in env
 
