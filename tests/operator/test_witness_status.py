@@ -165,8 +165,6 @@ def test_a_ledger_without_witnesses_drops_the_condition_and_the_list() -> None:
     }
     arguments: dict[str, Any] = {
         "tree_head": None,
-        "key_id": "k",
-        "public_key": "p",
         "pending": 0,
         "desired_workers": 0,
         "active_workers": 0,
