@@ -76,7 +76,7 @@ def test_the_stream_follows_entries_from_kubectl(
             kubectl("apply", "-f", "-", input=entry_manifest("after", "arrives live"))
             created = next_event(events, "entry", "after")
             assert created["spec"]["message"] == "arrives live"
-            assert created["status"] == {}
+            assert created["status"] == {"phase": "Pending"}  # the CRD's default (0097)
 
             status = {"phase": "Sealed", "leafIndex": 0, "leafHash": "ef" * 32, "treeSize": 1}
             kubectl("patch", "gbe", "after", "--subresource=status", "--type=merge",
