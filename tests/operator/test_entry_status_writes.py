@@ -151,7 +151,8 @@ def test_missing_and_recreated_entries_are_skipped_silently(
     namesake = entries.get("replaced")
     assert namesake is not None
     assert namesake["metadata"]["uid"] == new_uid
-    assert "status" not in namesake  # not given the status of the entry it replaced
+    # Not given the status of the entry it replaced: only the CRD's default (0097).
+    assert namesake["status"] == {"phase": "Pending"}
     assert entries.get("never-existed") is None
     live = entries.get("live")
     assert live is not None
@@ -196,7 +197,7 @@ def test_lasting_api_errors_are_reported_by_name(
     assert failed == ["unlucky"]
     entry = entries.get("unlucky")
     assert entry is not None
-    assert "status" not in entry
+    assert entry["status"] == {"phase": "Pending"}  # nothing written: the CRD's default
 
 
 def test_writes_from_several_threads_at_once(kube: Kube, entries: Entries, namespace: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route
@@ -49,7 +50,7 @@ from guestbook_webui.middleware import (
     SecurityHeadersMiddleware,
     TrustedProxyMiddleware,
 )
-from guestbook_webui.problems import Problem, handle_problem
+from guestbook_webui.problems import Problem, handle_http_exception, handle_problem
 from guestbook_webui.settings import WebSettings
 
 HERE = Path(__file__).parent
@@ -141,6 +142,6 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={Problem: handle_problem},
+        exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
         lifespan=lifespan,
     )

@@ -102,6 +102,8 @@ def _query(name: str, schema: dict[str, Any], description: str, *, required: boo
 
 
 _size = {"type": "integer", "minimum": 0}
+# A size that may be given empty, meaning the latest signed size.
+_size_or_latest = {"anyOf": [_size, {"type": "string", "maxLength": 0}]}
 TILE_PATH = r"^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\.p/[0-9]{1,3})?$"
 _submission = {
     "type": "object",
@@ -383,7 +385,9 @@ DOCUMENT: dict[str, Any] = {
                 },
                 parameters=[
                     _query("index", _size, "Leaf index.", required=True),
-                    _query("size", _size, "Tree size (default: the latest signed)."),
+                    _query(
+                        "size", _size_or_latest, "Tree size (absent or empty: the latest signed)."
+                    ),
                 ],
             )
         },
@@ -412,7 +416,11 @@ DOCUMENT: dict[str, Any] = {
                 },
                 parameters=[
                     _query("from", _size, "The older size.", required=True),
-                    _query("to", _size, "The newer size (default: the latest signed)."),
+                    _query(
+                        "to",
+                        _size_or_latest,
+                        "The newer size (absent or empty: the latest signed).",
+                    ),
                 ],
             )
         },

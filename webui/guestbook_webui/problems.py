@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -85,6 +86,20 @@ async def handle_problem(request: Request, exc: Exception) -> JSONResponse:
     """Starlette exception handler for Problem."""
     assert isinstance(exc, Problem)
     return problem_response(exc, request.url.path)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own 404 and 405 (no route matched the path or the method) as
+    problem details too, so every error of the web UI has one shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        problem = not_found(f"Nothing is served at {request.url.path!r}; check the address.")
+    else:
+        problem = Problem(exc.status_code, _URN + "http", str(exc.detail), str(exc.detail))
+    response = problem_response(problem, request.url.path)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 def not_found(what: str) -> Problem:

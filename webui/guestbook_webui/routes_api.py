@@ -43,7 +43,7 @@ def int_param(request: Request, name: str, *, default: int | None = None) -> int
     """The query parameter ``name`` as a non-negative integer; raises Problem 400
     when it is missing (and has no default) or malformed."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # given but empty is malformed, as the OpenAPI document says
         if default is None:
             raise invalid_parameter(name, f"Give the query parameter {name}, an integer.")
         return default
