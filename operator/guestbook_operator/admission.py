@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError, Obj, resource_path
+from guestbook_kube.resources import DEFAULT_LEDGER
 from guestbook_ledger.format.errors import RecordError
-from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, ApiError, Obj, resource_path
 from guestbook_ledger.store.admission import NewEntry, withdraw_entry
 from guestbook_ledger.store.errors import (
     EntryConflictError,
@@ -196,7 +197,7 @@ class EntryAdmissions:
             return 1.0
         meta, spec = entry["metadata"], entry.get("spec") or {}
         namespace, name, uid = str(meta["namespace"]), str(meta["name"]), str(meta["uid"])
-        ledger = str(spec.get("ledger") or "guestbook")
+        ledger = str(spec.get("ledger") or DEFAULT_LEDGER)
         ref = f"{namespace}/{ledger}"
         generation = int(meta.get("generation") or 1)
 
@@ -264,7 +265,7 @@ class EntryAdmissions:
         return None
 
     async def _ledger_exists(self, namespace: str, name: str) -> bool:
-        """Whether the Ledger exists now (asked of the API; raises kube_rest errors)."""
+        """Whether the Ledger exists now (asked of the API; raises guestbook_kube.client errors)."""
         path = resource_path(API_VERSION, "ledgers", namespace, name)
         return await self._api.get(path) is not None
 
@@ -295,7 +296,7 @@ class EntryAdmissions:
 
         Optimistic: the patch carries the entry's resourceVersion; on a
         conflict the entry is read again and the decision made again. Raises
-        StatusConflict when it kept changing, or a kube_rest error.
+        StatusConflict when it kept changing, or a guestbook_kube.client error.
         """
         meta = entry["metadata"]
         path = entry_path(meta["namespace"], meta["name"])

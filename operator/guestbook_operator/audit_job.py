@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import parse_ledger_name
@@ -88,7 +89,7 @@ def run_audit(conn: Connection, kube: Kube, ref: str) -> AuditOutcome:
     for mismatch in report.mismatches:
         outcome.problems.append(Problem(mismatch.description, mismatch.entry_name))
     for entry in kube.entries(namespace):
-        if ((entry.get("spec") or {}).get("ledger") or "guestbook") != name:
+        if entry_ledger(entry) != name:
             continue
         if (entry.get("status") or {}).get("phase") != "Sealed":
             continue

@@ -5,7 +5,7 @@ kube-apiserver, kube-controller-manager and kube-scheduler, the process
 kubelet as a process of its own, embedded PostgreSQL, and the project's Helm
 chart — the operator runs as the chart's Deployment pod, its worker Jobs
 through the real Job controller. Entries are created through the API (the
-async REST client of `guestbook_ledger.kube_rest`, aiohttp with orjson bodies,
+async REST client of `guestbook_kube.client`, aiohttp with orjson bodies,
 on one event loop with a bounded number of requests in flight). Measured per
 pod start delay: sealed throughput of a burst, submit→sealed latency (client
 clock before the create → the seal's commit time in PostgreSQL; same machine),
@@ -30,9 +30,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from guestbook_ledger.kube_rest import ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.client import ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.resources import GROUP, VERSION
 from guestbook_localcluster.dev import ensure_database
 from guestbook_localcluster.waiting import wait_until
 
@@ -45,11 +46,6 @@ from guestbook_operator.bench_cluster import (
 )
 from guestbook_operator.kube import JSON, rest_client
 from guestbook_operator.process_cpu import all_processes, own_ticks, ticks_per_second, tree_ticks
-
-if TYPE_CHECKING:
-    pass
-
-GROUP, VERSION = "ledger.guestbook.io", "v1alpha1"
 
 
 def _log(message: str) -> None:
@@ -700,7 +696,7 @@ def markdown(
         "off): the operator runs as the chart's Deployment pod, worker Jobs through the",
         "real Job controller, each pod a local process. Entries are created through the",
         f"API by one asyncio loop with up to {IN_FLIGHT} requests in flight (aiohttp and",
-        "orjson, `guestbook_ledger.kube_rest`) and sealed in a throwaway embedded",
+        "orjson, `guestbook_kube.client`) and sealed in a throwaway embedded",
         f"PostgreSQL (fsync on); etcd {etcd}. Latency is submit (client clock before the",
         "create) → the seal's commit time in PostgreSQL, on the same machine; the status",
         "write follows within one API round trip. Everything shares the machine's CPUs",

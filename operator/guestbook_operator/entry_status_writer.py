@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from guestbook_ledger.kube_rest import (
+from guestbook_kube.client import (
     CONNECTION_ERRORS,
     ApiClient,
     ApiError,

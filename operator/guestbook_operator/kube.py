@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import yaml
-from guestbook_ledger.kube_rest import (
+from guestbook_kube.client import (
     CALL_ERRORS,
     ApiClient,
     ApiError,
@@ -33,10 +33,10 @@ from guestbook_ledger.kube_rest import (
     resource_path,
     with_retries,
 )
+from guestbook_kube.credentials import ClusterSettings, load_cluster_settings
 
 from guestbook_operator.entry_status_writer import ENTRY_PLURAL, EntryStatusWriter
 from guestbook_operator.entry_status_writer import EntryStatusWrite as EntryStatusWrite
-from guestbook_operator.kube_connection import ClusterSettings, load_cluster_settings
 from guestbook_operator.manifests import API_VERSION, GROUP, VERSION
 
 LEDGER_PLURAL = "ledgers"

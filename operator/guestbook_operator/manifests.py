@@ -15,14 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from guestbook_kube.resources import API_VERSION, GROUP, LABEL_LEDGER, LABEL_ROLE, VERSION
+
 from guestbook_operator.config import OperatorConfig
 
-GROUP = "ledger.guestbook.io"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-
-LABEL_LEDGER = f"{GROUP}/ledger"
-LABEL_ROLE = f"{GROUP}/role"  # "worker" or "audit"
+__all__ = ["API_VERSION", "GROUP", "LABEL_LEDGER", "LABEL_ROLE", "VERSION"]  # re-exported names
 ROLE_WORKER = "worker"
 ROLE_AUDIT = "audit"
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from guestbook_ledger.kube_rest import ApiClient
+from guestbook_kube.client import ApiClient
 
 from guestbook_operator.active_replica import ActiveReplica
 from guestbook_operator.admission_batcher import AdmissionBatcher

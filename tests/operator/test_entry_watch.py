@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from api_proxy import FaultProxy
-from guestbook_ledger.kube_rest import ApiClient, Obj, resource_path
+from guestbook_kube.client import ApiClient, Obj
+from guestbook_kube.credentials import kubeconfig_settings
+from guestbook_kube.informer import Informer
+from guestbook_kube.resources import API_VERSION, entries_path
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
-from guestbook_operator.entry_watch import watch_collection
 from guestbook_operator.handlers.entries import entry_collections
-from guestbook_operator.kube import rest_client
-from guestbook_operator.manifests import API_VERSION
 from service_accounts import ENTRY_WATCH_RULES, create_service_account
 
 pytestmark = pytest.mark.timeout(180)
@@ -43,7 +43,7 @@ class Recorder:
         self.changed = asyncio.Event()
 
     async def __call__(self, kind: str, obj: Obj) -> None:
-        self.events.append((kind, obj["metadata"]["name"]))
+        self.events.append((kind, (obj.get("metadata") or {}).get("name", "")))
         self.changed.set()
 
     async def until(self, *wanted: tuple[str, str], timeout: float = 30) -> None:
@@ -91,16 +91,13 @@ async def operator_client(
     """The REST client the operator builds from its configuration (as
     handlers/entries.py does), as a ServiceAccount with the chart's entry-watch
     rules, through ``fault_proxy``."""
-    from kubernetes import config
-
     account = await asyncio.to_thread(
         create_service_account, kubectl, namespace, "operator", ENTRY_WATCH_RULES
     )
     path = account.kubeconfig(tmp_path / "operator", fault_proxy.url, control_plane.pki.ca_cert)
-    client = rest_client(
-        config.new_client_from_config(str(path)),  # type: ignore[no-untyped-call]
-        user_agent="test",
-    )
+    settings = kubeconfig_settings(path)
+    assert settings is not None
+    client = ApiClient.for_cluster(settings, user_agent="test")
     try:
         yield client
     finally:
@@ -119,10 +116,10 @@ async def test_lists_then_watches_resumes_and_relists(
 
     await apply("before")
     seen = Recorder()
-    path = resource_path(API_VERSION, "guestbookentries", namespace)
-    task = asyncio.create_task(watch_collection(operator_client, path, seen))
+    informer = Informer(operator_client, entries_path(namespace), seen, keep=False)
+    task = asyncio.create_task(informer.run())
     try:
-        await seen.until(("LISTED", "before"))
+        await seen.until(("LISTED", "before"), ("SYNCED", ""))
         await apply("after")
         await seen.until(("ADDED", "after"))
 
@@ -146,6 +143,7 @@ async def test_lists_then_watches_resumes_and_relists(
             control_plane.start_component("kube-apiserver")
         await seen.until(("LISTED", "after"), ("LISTED", "resumed"), timeout=90)
         assert seen.listed() == ["before", "after", "before", "resumed"]  # in name order
+        assert [kind for kind, _ in seen.events].count("SYNCED") == 2  # one per listing
 
         await asyncio.to_thread(kubectl, "delete", "gbe", "after")
         await seen.until(("DELETED", "after"))

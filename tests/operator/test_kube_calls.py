@@ -20,11 +20,11 @@ import pytest
 import yaml
 from api_proxy import FaultProxy
 from audit_trail import AuditTrail
+from guestbook_kube.credentials import load_cluster_settings
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator import kube as kube_module
 from guestbook_operator.kube import Kube, KubeError, load_kube
-from guestbook_operator.kube_connection import load_cluster_settings
 from service_accounts import WORKER_RULES, ServiceAccount, create_service_account
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from guestbook_kube.credentials import kubeconfig_settings
 from guestbook_ledger.format.checkpoint import verifier_key
 from guestbook_ledger.format.cosignature import Cosigner, verify_cosignatures
 from guestbook_ledger.store import (
@@ -32,7 +33,6 @@ from guestbook_ledger.store.witnesses import published_checkpoint, set_witness_p
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.kube import Kube
-from guestbook_operator.kube_connection import kubeconfig_settings
 from guestbook_operator.status import witnessed_condition
 from guestbook_operator.witnessing import WitnessOutcome, report_witnesses, run_witness_round
 from litewitness import build_litewitness, litewitness

@@ -38,7 +38,7 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from guestbook_ledger.crd_files import crds_dir
+    from guestbook_kube.crds import crds_dir
 
     from guestbook_webui.bench import run_bench
 
@@ -58,7 +58,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def run_load_command(args: argparse.Namespace) -> int:
-    from guestbook_ledger.crd_files import crds_dir
+    from guestbook_kube.crds import crds_dir
 
     from guestbook_webui.bench_load import load_markdown, run_load_bench
 

@@ -23,6 +23,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from guestbook_kube.resources import entry_ledger
+
 from guestbook_webui.entry_view import newest_first
 from guestbook_webui.kube import KubeApi, KubeApiError, KubeUnavailableError
 
@@ -160,7 +162,7 @@ class EntryFeed:
             self._apply(Change("entry", entry))
 
     def _belongs(self, entry: dict[str, Any]) -> bool:
-        return bool((entry.get("spec") or {}).get("ledger", "guestbook") == self.ledger)
+        return entry_ledger(entry) == self.ledger
 
     def _oldest_kept(self) -> tuple[str, str] | None:
         while self._ages:

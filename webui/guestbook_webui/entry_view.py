@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from guestbook_kube.resources import DEFAULT_LEDGER
+
 SHORT_HASH = 12
 """Hex digits of a leaf hash shown in the list (48 bits: enough to tell entries apart)."""
 
@@ -17,7 +19,7 @@ def entry_json(entry: Mapping[str, Any]) -> dict[str, Any]:
     is here: the ledger, name, uid, author, message and ``createdAt``."""
     meta = entry.get("metadata") or {}
     spec = dict(entry.get("spec") or {})
-    spec.setdefault("ledger", "guestbook")
+    spec.setdefault("ledger", DEFAULT_LEDGER)
     spec.setdefault("author", "")
     return {
         "name": str(meta.get("name", "")),

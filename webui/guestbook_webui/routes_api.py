@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.store import (
     DatabaseUnavailableError,
     LedgerNameError,
@@ -140,11 +141,7 @@ async def _entries_page(request: Request, limit: int, token: str) -> JSONRespons
     except KubeUnavailableError as exc:
         raise kube_problem(exc) from None
     ledger = state.settings.ledger
-    items = [
-        entry_json(item)
-        for item in page.items
-        if (item.get("spec") or {}).get("ledger", "guestbook") == ledger
-    ]
+    items = [entry_json(item) for item in page.items if entry_ledger(item) == ledger]
     return JSONResponse(
         {
             "namespace": state.settings.namespace,
@@ -164,7 +161,7 @@ async def get_entry(request: Request) -> JSONResponse:
         found = await state.kube.get_entry(state.settings.namespace, name)
     except (KubeApiError, KubeUnavailableError) as exc:
         raise kube_problem(exc) from None
-    ledger = (found or {}).get("spec", {}).get("ledger", "guestbook")
+    ledger = entry_ledger(found or {})
     if found is None or ledger != state.settings.ledger:
         raise not_found(
             f"There is no guestbook entry {name!r} in ledger "

@@ -11,6 +11,7 @@ its file once a checkpoint that contains it is published.
 
 from __future__ import annotations
 
+from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.format.proof_file import PROOF_FILE_SUFFIX, build_proof_file
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,7 +44,7 @@ async def proof_file(request: Request) -> Response:
         found = await state.kube.get_entry(state.settings.namespace, name)
     except (KubeApiError, KubeUnavailableError) as exc:
         raise kube_problem(exc) from None
-    if found is None or found.get("spec", {}).get("ledger", "guestbook") != state.settings.ledger:
+    if found is None or entry_ledger(found) != state.settings.ledger:
         raise not_found(
             f"There is no guestbook entry {name!r} in ledger {state.settings.ledger_name!r}; "
             "check the name."

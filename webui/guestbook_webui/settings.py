@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
+from guestbook_kube.resources import DEFAULT_LEDGER
 from guestbook_ledger.format.names import is_namespace, is_object_name
 
 
@@ -25,7 +26,7 @@ class WebSettings:
     ``dsn`` None means proofs and tree heads are not served (503 problems)."""
 
     namespace: str = "default"
-    ledger: str = "guestbook"
+    ledger: str = DEFAULT_LEDGER
     kubeconfig: str | None = None
     dsn: str | None = None
     page_size: int = 100
@@ -157,7 +158,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     env = os.environ if env is None else env
     values: dict[str, object] = {
         "namespace": env.get("GUESTBOOK_NAMESPACE") or "default",
-        "ledger": env.get("GUESTBOOK_LEDGER") or "guestbook",
+        "ledger": env.get("GUESTBOOK_LEDGER") or DEFAULT_LEDGER,
         "kubeconfig": env.get("KUBECONFIG") or None,
         "dsn": env.get("GUESTBOOK_DSN") or None,
     }

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, Obj, resource_path
+from guestbook_kube.client import CALL_ERRORS, ApiClient, Obj, resource_path
 
 from .pod_status import now_rfc3339
 

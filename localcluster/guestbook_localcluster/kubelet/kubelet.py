@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from guestbook_ledger.kube_rest import ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.client import ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.informer import Informer, object_key
 
 from .config import KUBELET_VERSION, ImageSource, KubeletConfig
 from .events import EventRecorder
-from .informer import Informer, object_key
 from .node import NodeAgent
 from .pod_env import EnvError
 from .pod_ips import DEFAULT_RANGE, PodIpAllocator, PodRangeClaim
@@ -147,8 +147,12 @@ class Kubelet:
             self.machine_cpu, self.machine_memory = node.machine.cpu, node.machine.memory
             await node.register()
             self._events = EventRecorder(self.client, "kubelet", config.node_name)
+            # The Node authorizer lets a kubelet list and watch only its own pods.
             self._informer = Informer(
-                self.client, "/api/v1/pods", field_selector=f"spec.nodeName={config.node_name}"
+                self.client,
+                "/api/v1/pods",
+                params={"fieldSelector": f"spec.nodeName={config.node_name}"},
+                max_delay=2.0,
             )
             self._informer.add_handler(self._on_event)
             tasks = [

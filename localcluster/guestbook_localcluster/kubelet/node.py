@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guestbook_ledger.kube_rest import CALL_ERRORS, ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError, resource_path, with_retries
 
 from .config import KUBELET_VERSION, KubeletConfig
 from .pod_status import HOST_IP, now_rfc3339

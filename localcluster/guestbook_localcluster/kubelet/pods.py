@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from guestbook_ledger.kube_rest import CALL_ERRORS, ApiError, resource_path, with_retries
+from guestbook_kube.client import CALL_ERRORS, ApiError, resource_path, with_retries
 
 from . import pod_status
 from .command import container_argv

@@ -4,7 +4,7 @@ Kopf's own logins read a kubeconfig's inline ``token`` only (its pykube
 login wins over the `kubernetes` client's), so a kubeconfig whose user has a
 ``tokenFile`` — a projected, rotating ServiceAccount token, as the local
 process kubelet gives each pod — would log in anonymously. This login uses
-:func:`guestbook_operator.kube_connection.load_cluster_settings` (in-cluster
+:func:`guestbook_kube.credentials.load_cluster_settings` (in-cluster
 files first, then the kubeconfig, token files read again when they rotate) and
 falls back to Kopf's own for anything that loader leaves to others.
 """
@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-
-from guestbook_operator.kube_connection import load_cluster_settings
+from guestbook_kube.credentials import load_cluster_settings
 
 
 @kopf.on.login()

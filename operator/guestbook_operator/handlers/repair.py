@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import kopf
+from guestbook_kube.resources import DEFAULT_LEDGER
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.store.admission import admit_entry, withdraw_entry
 from guestbook_ledger.store.backlog import pending_entries
@@ -69,7 +70,7 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
     with rt.db.connection() as conn:
         for entry in rt.kube.entries(namespace):
             entry_spec = entry.get("spec") or {}
-            if (entry_spec.get("ledger") or "guestbook") != name:
+            if (entry_spec.get("ledger") or DEFAULT_LEDGER) != name:
                 continue
             emeta = entry["metadata"]
             uid = emeta["uid"]

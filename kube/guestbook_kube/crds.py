@@ -1,5 +1,5 @@
 """Where the CustomResourceDefinition manifests are: a checkout's ``crds/`` or the
-copy an installed wheel carries (``guestbook_ledger/_data/crds``)."""
+copy an installed wheel carries (``guestbook_kube/_data/crds``)."""
 
 from __future__ import annotations
 

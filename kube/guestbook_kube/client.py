@@ -1,10 +1,12 @@
-"""A small asynchronous client of the Kubernetes REST API, as controllers use it.
+"""The asynchronous client of the Kubernetes REST API that every component uses.
 
-Shared by the local process kubelet (a client of kube-apiserver with a node's
-certificate) and by the operator's and workers' hot paths (the entry watch and status writes), where
-the `kubernetes` client's per-call CPU was the bottleneck (decision 0049).
-Only the verbs they need: get, list (paged), watch, create, merge patch, JSON
-patch and delete. Needs the ``aiohttp`` and ``orjson`` packages.
+The operator, the workers and audit Jobs, the web UI and the local process
+kubelet all talk to kube-apiserver through :class:`ApiClient` (decision 0140);
+Kopf keeps its own client for the Ledger handlers. aiohttp rather than the
+`kubernetes` client: that client's per-call CPU was the bottleneck of the
+entry watch and status writes (decision 0049). Only the verbs the components
+need: get, list (paged), watch, create, replace, merge patch, JSON patch and
+delete. Needs the ``aiohttp`` and ``orjson`` packages.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import asyncio
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 import orjson
+
+if TYPE_CHECKING:
+    from guestbook_kube.credentials import ClusterSettings
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -29,14 +35,32 @@ CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 class ApiError(Exception):
-    """The API server answered with an error Status (code, reason, message)."""
+    """The API server answered with an error Status (code, reason, message).
 
-    def __init__(self, code: int, reason: str, message: str, retry_after: float | None = None):
+    ``status`` is the Status object as the server sent it (details and causes
+    included), or one made up from a body that was not a Status.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        retry_after: float | None = None,
+        status: Obj | None = None,
+    ):
         super().__init__(f"{code} {reason}: {message}")
         self.code = code
         self.reason = reason
         self.message = message
         self.retry_after = retry_after
+        self.status: Obj = status or {
+            "kind": "Status",
+            "status": "Failure",
+            "code": code,
+            "reason": reason,
+            "message": message,
+        }
 
     @property
     def retryable(self) -> bool:
@@ -49,11 +73,13 @@ CALL_ERRORS = (ApiError, aiohttp.ClientError, TimeoutError)
 
 def _api_error(response: aiohttp.ClientResponse, body: bytes) -> ApiError:
     reason, message = str(response.reason or ""), body.decode("utf-8", "replace")[:500]
+    status: Obj | None = None
     try:
-        status = json.loads(body)
-        if isinstance(status, dict):
-            reason = str(status.get("reason") or reason)
-            message = str(status.get("message") or message)
+        parsed = json.loads(body)
+        if isinstance(parsed, dict):
+            status = parsed
+            reason = str(parsed.get("reason") or reason)
+            message = str(parsed.get("message") or message)
     except ValueError:
         pass
     retry_after: float | None = None
@@ -63,7 +89,7 @@ def _api_error(response: aiohttp.ClientResponse, body: bytes) -> ApiError:
             retry_after = float(header)
         except ValueError:
             retry_after = None
-    return ApiError(response.status, reason, message, retry_after)
+    return ApiError(response.status, reason, message, retry_after, status)
 
 
 def resource_path(
@@ -73,10 +99,13 @@ def resource_path(
 
     ``api_version`` is ``v1`` for the core group or ``group/version`` otherwise;
     ``namespace`` None means cluster scope (or all namespaces for a list).
+    Namespace and name are percent-quoted whatever the caller checked: a "?"
+    or "/" in a name must never become a query or another path (decision 0122).
     """
     prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    path = prefix + (f"/namespaces/{namespace}" if namespace else "") + f"/{plural}"
-    return path + (f"/{name}" if name else "")
+    path = prefix + (f"/namespaces/{quote(namespace, safe='')}" if namespace else "")
+    path += f"/{plural}"
+    return path + (f"/{quote(name, safe='')}" if name else "")
 
 
 # Called before each request: the current "Bearer ..." header value, or None.
@@ -120,6 +149,22 @@ class ApiClient:
             read_bufsize=4 * 1024 * 1024,  # a watch event is one line; objects can be large
         )
 
+    @classmethod
+    def for_cluster(
+        cls, settings: ClusterSettings, *, user_agent: str, connections: int = 64
+    ) -> ApiClient:
+        """A client of the API server ``settings`` describe (see
+        :func:`guestbook_kube.credentials.load_settings`). Call it inside the event
+        loop that will use the client. Raises OSError or ssl.SSLError when a
+        certificate file is missing or malformed."""
+        return cls(
+            settings.server,
+            authorization=settings.authorization(),
+            tls=settings.tls_context(),
+            user_agent=user_agent,
+            connections=connections,
+        )
+
     def _auth_headers(self, headers: dict[str, str] | None = None) -> dict[str, str] | None:
         if self._authorization is None:
             return headers
@@ -131,7 +176,7 @@ class ApiClient:
     async def aclose(self) -> None:
         await self._http.close()
 
-    async def _call(
+    async def request(
         self,
         method: str,
         path: str,
@@ -154,14 +199,14 @@ class ApiClient:
     async def get(self, path: str) -> Obj | None:
         """The object at ``path``, or None when it does not exist."""
         try:
-            return await self._call("GET", path)
+            return await self.request("GET", path)
         except ApiError as exc:
             if exc.code == 404:
                 return None
             raise
 
     async def list_objects(self, path: str, params: Mapping[str, str] | None = None) -> Obj:
-        return await self._call("GET", path, params=params)
+        return await self.request("GET", path, params=params)
 
     async def list_pages(
         self, path: str, *, limit: int = 500, params: Mapping[str, str] | None = None
@@ -175,7 +220,7 @@ class ApiClient:
         """
         query = {**(params or {}), "limit": str(limit)}
         while True:
-            page = await self._call("GET", path, params=query)
+            page = await self.request("GET", path, params=query)
             yield page
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -183,16 +228,16 @@ class ApiClient:
             query["continue"] = str(token)
 
     async def create(self, path: str, body: Obj) -> Obj:
-        return await self._call("POST", path, body=body)
+        return await self.request("POST", path, body=body)
 
     async def replace(self, path: str, body: Obj) -> Obj:
         """PUT ``body`` (with its ``metadata.resourceVersion``: 409 Conflict when stale)."""
-        return await self._call("PUT", path, body=body)
+        return await self.request("PUT", path, body=body)
 
     async def merge_patch(self, path: str, patch: Obj) -> Obj | None:
         """Apply a JSON merge patch; None when the object is gone."""
         try:
-            return await self._call(
+            return await self.request(
                 "PATCH", path, body=patch, content_type="application/merge-patch+json"
             )
         except ApiError as exc:
@@ -203,7 +248,7 @@ class ApiClient:
     async def json_patch(self, path: str, operations: list[Obj]) -> Obj | None:
         """Apply a JSON patch (RFC 6902); None when the object is gone."""
         try:
-            return await self._call(
+            return await self.request(
                 "PATCH", path, body=operations, content_type="application/json-patch+json"
             )
         except ApiError as exc:
@@ -215,7 +260,7 @@ class ApiClient:
         """Delete ``path``; False when it was already gone."""
         body = {"apiVersion": "v1", "kind": "DeleteOptions", **(options or {})}
         try:
-            await self._call("DELETE", path, body=body)
+            await self.request("DELETE", path, body=body)
         except ApiError as exc:
             if exc.code == 404:
                 return False
@@ -223,11 +268,17 @@ class ApiClient:
         return True
 
     async def watch(
-        self, path: str, resource_version: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        resource_version: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        timeout_seconds: int = 300,
     ) -> AsyncIterator[Obj]:
         """Yield watch events of the collection at ``path`` after ``resource_version``.
 
-        ``params`` adds query parameters (a ``fieldSelector``, ``labelSelector``).
+        ``params`` adds query parameters (a ``fieldSelector``, ``labelSelector``);
+        the server ends the stream after ``timeout_seconds``.
 
         Ends when the server closes the stream. Raises :class:`ApiError` (410 Gone
         when ``resource_version`` has expired, the caller must list again).
@@ -237,7 +288,7 @@ class ApiClient:
             "watch": "1",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",
-            "timeoutSeconds": "300",
+            "timeoutSeconds": str(timeout_seconds),
         }
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
         async with self._http.get(
@@ -255,6 +306,7 @@ class ApiClient:
                         int(status.get("code") or 500),
                         str(status.get("reason") or "Error"),
                         str(status.get("message") or "watch error"),
+                        status=status,
                     )
                 yield event
 

@@ -1,10 +1,12 @@
-"""Where the Kubernetes API server is and how to authenticate, read without the
-`kubernetes` package.
+"""Where the Kubernetes API server is and how to authenticate: the one credentials
+loader of every component (decision 0140).
 
-Worker and audit pods start a fresh process each, and importing the
-`kubernetes` package (``kubernetes.config`` loads every API and model) cost
-each one ~0.15 s of CPU (decision 0050). They need only the server's URL, a
-bearer token and TLS settings, which come from one of two places:
+:func:`load_settings` is what components call. It reads the common cases
+itself, without the `kubernetes` package: worker and audit pods start a fresh
+process each, and importing that package (``kubernetes.config`` loads every API
+and model) cost each one ~0.15 s of CPU (decision 0050). Those cases need only
+the server's URL, a bearer token and TLS settings, which come from one of two
+places:
 
 - in a pod of a real cluster: ``KUBERNETES_SERVICE_HOST``/``_PORT`` and the
   service account's ``token`` and ``ca.crt`` files;
@@ -15,9 +17,10 @@ bearer token and TLS settings, which come from one of two places:
   certificates are read too.
 
 Anything else (exec plugins, auth providers, several merged kubeconfigs,
-proxies) is left to the `kubernetes` loader: :func:`load_cluster_settings`
-answers None and the caller falls back to it. The precedence is the
-`kubernetes` loader's: in-cluster first, then the kubeconfig.
+proxies) goes to the `kubernetes` loader, whose configuration becomes the same
+:class:`ClusterSettings` (its token refresh hook asked at most once a second).
+The precedence is the `kubernetes` loader's: in-cluster first, then the
+kubeconfig.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,14 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # expires); client-go and the `kubernetes` client read the file again once a
 # minute, and so does this.
 TOKEN_REREAD_SECONDS = 60.0
+# How often a configuration from the `kubernetes` loader is asked for a refreshed
+# token (its refresh hook costs ~40 us per call).
+TOKEN_RECHECK_SECONDS = 1.0
+
+
+class CredentialsError(RuntimeError):
+    """No usable Kubernetes configuration; the message says what to do."""
+
 
 # Keys of a kubeconfig user and cluster that this loader understands; any
 # other key (exec, auth-provider, username, as, proxy-url, ...) means the
@@ -80,6 +91,8 @@ class ClusterSettings:
     cert_data: bytes | None = None
     key_file: str | None = None
     key_data: bytes | None = None
+    header_source: Callable[[], str | None] | None = field(default=None, compare=False)
+    """The Authorization header per request, when a `kubernetes` configuration gives it."""
 
     def tls_context(self) -> ssl.SSLContext | None:
         """The TLS context for ``server``; None for plain HTTP.
@@ -101,6 +114,8 @@ class ClusterSettings:
         token), cheap enough to call per request. A token file is read at most once
         every ``TOKEN_REREAD_SECONDS``; while it cannot be read, the last token is kept.
         """
+        if self.header_source is not None:
+            return self.header_source
         if self.token_file is None:
             header = f"Bearer {self.token}" if self.token else None
             return lambda: header
@@ -234,3 +249,71 @@ def _named(config: dict[str, Any], section: str, name: object, key: str) -> dict
             value = item.get(key)
             return value if isinstance(value, dict) else {}
     return None
+
+
+def load_settings(
+    kubeconfig: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    service_account_dir: Path = SERVICE_ACCOUNT_DIR,
+) -> ClusterSettings:
+    """How to reach the API server: from ``kubeconfig`` when given, else in-cluster
+    (a pod's service account), else ``$KUBECONFIG`` or ``~/.kube/config``.
+
+    Raises CredentialsError, a sentence saying what to do, when none is usable.
+    """
+    try:
+        if kubeconfig is not None:
+            settings = kubeconfig_settings(Path(kubeconfig))
+        else:
+            settings = load_cluster_settings(environ, service_account_dir)
+    except (OSError, yaml.YAMLError):
+        settings = None  # the `kubernetes` loader explains what is wrong
+    return settings if settings is not None else _kubernetes_loader_settings(kubeconfig)
+
+
+def _kubernetes_loader_settings(kubeconfig: str | None) -> ClusterSettings:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    try:
+        if kubeconfig is None:
+            try:
+                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            except config.ConfigException:
+                config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (config.ConfigException, OSError) as exc:
+        where = kubeconfig or "the pod's service account, $KUBECONFIG or ~/.kube/config"
+        raise CredentialsError(
+            f"Cannot load the Kubernetes configuration from {where} ({exc}); "
+            "pass a kubeconfig (--kubeconfig or KUBECONFIG) or run inside a pod."
+        ) from None
+    return ClusterSettings(
+        server=str(configuration.host).rstrip("/"),
+        ca_file=configuration.ssl_ca_cert or None,
+        insecure=not configuration.verify_ssl,
+        cert_file=configuration.cert_file or None,
+        key_file=configuration.key_file or None,
+        header_source=_configuration_header(configuration),
+    )
+
+
+def _configuration_header(configuration: Any) -> Callable[[], str | None]:
+    # The `kubernetes` configuration keeps the token under "BearerToken" (older
+    # releases: "authorization"), prefix included; its refresh hook re-reads a
+    # rotated token or runs the exec plugin again.
+    header: str | None = None
+    read_at = -TOKEN_RECHECK_SECONDS
+    lock = threading.Lock()
+
+    def current() -> str | None:
+        nonlocal header, read_at
+        now = time.monotonic()
+        if now - read_at >= TOKEN_RECHECK_SECONDS:
+            with lock:
+                value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+                header, read_at = (str(value) if value else None), now
+        return header
+
+    return current

@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from guestbook_operator import kube_connection
-from guestbook_operator.kube_connection import (
+from guestbook_kube import credentials
+from guestbook_kube.credentials import (
     ClusterSettings,
     kubeconfig_settings,
     load_cluster_settings,
@@ -124,7 +124,7 @@ def test_a_rotated_token_is_read_again(tmp_path: Path, monkeypatch: pytest.Monke
 
     (secrets / "token").write_text("second")
     assert authorization() == "Bearer first"  # read again once a minute, not per request
-    monkeypatch.setattr(kube_connection, "TOKEN_REREAD_SECONDS", 0.0)
+    monkeypatch.setattr(credentials, "TOKEN_REREAD_SECONDS", 0.0)
     assert authorization() == "Bearer second"
     (secrets / "token").unlink()  # mid-rotation: the last token is kept
     assert authorization() == "Bearer second"
@@ -290,3 +290,53 @@ def test_merged_or_missing_kubeconfigs_are_left_to_the_kubernetes_loader(tmp_pat
     assert load_cluster_settings(merged, tmp_path / "no-sa") is None
     missing = {"KUBECONFIG": str(tmp_path / "none")}
     assert load_cluster_settings(missing, tmp_path / "no-sa") is None
+
+
+def test_load_settings_hands_an_exec_plugin_to_the_kubernetes_loader(tmp_path: Path) -> None:
+    """A kubeconfig this loader does not read itself (an exec plugin) still gives
+    ClusterSettings, through the `kubernetes` loader, which runs the plugin."""
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json\n"
+        'print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", '
+        '"kind": "ExecCredential", "status": {"token": "from-the-plugin"}}))\n'
+    )
+    import sys
+
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "c",
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+        "clusters": [
+            {
+                "name": "k",
+                "cluster": {"server": "https://127.0.0.1:6443", "insecure-skip-tls-verify": True},
+            }
+        ],
+        "users": [
+            {
+                "name": "u",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1",
+                        "command": sys.executable,
+                        "args": [str(plugin)],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    assert kubeconfig_settings(path) is None  # not this loader's own case
+    settings = credentials.load_settings(str(path))
+    assert settings.server == "https://127.0.0.1:6443"
+    assert settings.insecure
+    assert settings.authorization()() == "Bearer from-the-plugin"
+
+
+def test_load_settings_says_what_to_do_without_a_configuration(tmp_path: Path) -> None:
+    with pytest.raises(credentials.CredentialsError, match="pass a kubeconfig"):
+        credentials.load_settings(str(tmp_path / "missing"))
