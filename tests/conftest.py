@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from guestbook_ledger.store.embedded import EmbeddedPostgres, start_postgres
 from guestbook_ledger.store.schema import open_store
+from guestbook_localcluster.postgres import EmbeddedPostgres, start_postgres
 
 _TEMPLATE = "ledger_template"
 

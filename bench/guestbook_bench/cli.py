@@ -16,36 +16,37 @@ import argparse
 import sys
 from itertools import pairwise
 
-from guestbook_ledger.cli import LazySubcommands, Subcommand, UsageError
+from guestbook_cli.dispatch import LazySubcommands, Subcommand
+from guestbook_ledger.usage import UsageError
 
 BENCHES: tuple[Subcommand, ...] = (
     Subcommand(
         "e2e",
-        "guestbook_operator.bench_cli",
+        "guestbook_bench.e2e_cli",
         "the whole system: throughput, latency, pool scaling, naive baseline",
         hook="register_bench",
     ),
     Subcommand(
         "monitor",
-        "guestbook_webui.bench_monitor",
+        "guestbook_bench.monitor",
         "guestbook-ledger monitor on 10^6 leaves: first run, no change, growth",
         hook="register_bench",
     ),
     Subcommand(
         "tiles",
-        "guestbook_webui.bench_tiles",
+        "guestbook_bench.tiles",
         "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99",
         hook="register_bench",
     ),
     Subcommand(
         "webui",
-        "guestbook_webui.bench_cli",
+        "guestbook_bench.webui_cli",
         "time from a new entry to every open page; sign and page timings",
         hook="register_bench",
     ),
     Subcommand(
         "witness",
-        "guestbook_witness.bench",
+        "guestbook_bench.witness",
         "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency",
         hook="register_bench",
     ),
@@ -115,14 +116,14 @@ def run_ledger(args: argparse.Namespace) -> int:
         raise UsageError("sizes above 10,000,000 would take hours to load; choose smaller ones.")
 
     import psycopg2
-
-    from guestbook_ledger.bench.environment import describe_machine
-    from guestbook_ledger.bench.memory import bench_root
-    from guestbook_ledger.bench.report import ledger_markdown
-    from guestbook_ledger.bench.stored import bench_audit, bench_stored
-    from guestbook_ledger.bench.throwaway import bench_database
-    from guestbook_ledger.store.embedded import EmbeddedPostgresError
     from guestbook_ledger.store.errors import StoreError
+    from guestbook_localcluster.postgres import EmbeddedPostgresError
+
+    from guestbook_bench.environment import describe_machine
+    from guestbook_bench.memory import bench_root
+    from guestbook_bench.report import ledger_markdown
+    from guestbook_bench.stored import bench_audit, bench_stored
+    from guestbook_bench.throwaway import bench_database
 
     _progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
     memory = bench_root(args.memory_leaves)

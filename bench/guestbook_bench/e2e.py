@@ -1,6 +1,6 @@
 """`guestbook-ledger bench e2e`: the whole system, measured end to end.
 
-The system is the one users install (``bench_cluster``): upstream etcd,
+The system is the one users install (``e2e_cluster``): upstream etcd,
 kube-apiserver, kube-controller-manager and kube-scheduler, the process
 kubelet as a process of its own, embedded PostgreSQL, and the project's Helm
 chart — the operator runs as the chart's Deployment pod, its worker Jobs
@@ -36,16 +36,16 @@ from guestbook_kube.client import ApiClient, ApiError, resource_path, with_retri
 from guestbook_kube.resources import GROUP, VERSION
 from guestbook_localcluster.dev import ensure_database
 from guestbook_localcluster.waiting import wait_until
+from guestbook_operator.kube import JSON, rest_client
 
-from guestbook_operator.bench_cluster import (
+from guestbook_bench.e2e_cluster import (
     CONTROL_PLANE,
     NAMESPACE,
     OPERATOR_DEPLOYMENT,
     BenchSystem,
     bench_system,
 )
-from guestbook_operator.kube import JSON, rest_client
-from guestbook_operator.process_cpu import all_processes, own_ticks, ticks_per_second, tree_ticks
+from guestbook_bench.process_cpu import all_processes, own_ticks, ticks_per_second, tree_ticks
 
 
 def _log(message: str) -> None:
@@ -636,7 +636,6 @@ def run_naive(system: BenchSystem, api: Api, count: int, result: Scenario) -> No
     its own Job (the chart's worker image and ServiceAccount)."""
     from guestbook_ledger.store.admission import admit_entry
     from guestbook_ledger.store.schema import connect
-
     from guestbook_operator.config import load_config
     from guestbook_operator.manifests import worker_job
 
@@ -843,7 +842,7 @@ def run_bench(
 ) -> str:
     """Every scenario, one fresh cluster per pod start delay, on one throwaway
     PostgreSQL server (a database per scenario); returns the Markdown section."""
-    from guestbook_ledger.store.embedded import start_postgres
+    from guestbook_localcluster.postgres import start_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="guestbook-bench-e2e-"))
     scenarios = []
@@ -1048,7 +1047,7 @@ def run_rss_bench(
     describe_machine: Callable[[], str],
 ) -> str:
     """``run_rss`` in a throwaway PostgreSQL; returns the Markdown section."""
-    from guestbook_ledger.store.embedded import start_postgres
+    from guestbook_localcluster.postgres import start_postgres
 
     deadline = time.monotonic() + timeout
     folder = Path(tempfile.mkdtemp(prefix="guestbook-bench-rss-"))

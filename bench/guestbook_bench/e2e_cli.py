@@ -1,4 +1,4 @@
-"""`guestbook-ledger bench e2e` (registered by guestbook_ledger.bench_cli)."""
+"""`guestbook-ledger bench e2e` (registered by guestbook_bench.cli)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
@@ -64,9 +64,8 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from guestbook_ledger.bench.environment import describe_machine
-
-    from guestbook_operator.bench_e2e import run_bench, run_rss_bench
+    from guestbook_bench.e2e import run_bench, run_rss_bench
+    from guestbook_bench.environment import describe_machine
 
     if args.burst < 1 or args.rate <= 0 or args.duration <= 0 or args.naive < 0:
         raise UsageError("--burst, --rate and --duration must be positive, --naive not negative.")

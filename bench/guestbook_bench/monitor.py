@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
@@ -43,8 +43,8 @@ def _progress(message: str) -> None:
 def run_bench_command(args: argparse.Namespace) -> int:
     if not 1 <= args.leaves <= 10_000_000 or not 1 <= args.grow <= 1_000_000:
         raise UsageError("--leaves must be 1..10,000,000 and --grow 1..1,000,000")
-    from guestbook_ledger.bench.environment import describe_machine
-    from guestbook_ledger.bench.throwaway import bench_database
+    from guestbook_bench.environment import describe_machine
+    from guestbook_bench.throwaway import bench_database
 
     with bench_database(args.dsn, progress=_progress) as (conn, server):
         rows = _measure(conn, args.dsn or conn.dsn, args.leaves, args.grow)
@@ -63,16 +63,16 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 def _measure(conn: Any, dsn: str, leaves: int, grow: int) -> list[str]:
     import httpx
-    from guestbook_ledger.bench.stored import BENCH_LEDGER, grow_ledger
     from guestbook_ledger.format.checkpoint import verifier_key
     from guestbook_ledger.format.sth import generate_private_key
     from guestbook_ledger.format.tile_verification import tiles_to_fetch
     from guestbook_ledger.store.ledgers import ensure_ledger
-
     from guestbook_webui.app import create_app
     from guestbook_webui.kube import KubeApi
     from guestbook_webui.server import serve_in_thread
     from guestbook_webui.settings import WebSettings
+
+    from guestbook_bench.stored import BENCH_LEDGER, grow_ledger
 
     signer = generate_private_key()
     ledger = ensure_ledger(conn, BENCH_LEDGER, public_key=signer.public_key())
@@ -85,7 +85,7 @@ def _measure(conn: Any, dsn: str, leaves: int, grow: int) -> list[str]:
 
         def run(label: str, old: int, new: int) -> None:
             _progress(f"monitor: {label}…")
-            command = [sys.executable, "-m", "guestbook_ledger", "monitor", url]
+            command = [sys.executable, "-m", "guestbook_cli", "monitor", url]
             began = time.perf_counter()
             result = subprocess.run(
                 [*command, "--vkey", vkey, "--state", str(Path(state))],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestbook_ledger.bench.stored import AuditFigures, StoredFigures
+from guestbook_bench.stored import AuditFigures, StoredFigures
 
 
 def _verdict(value: float, target: float) -> str:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from guestbook_ledger.format.checkpoint import sign_checkpoint
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import rfc3339_utc

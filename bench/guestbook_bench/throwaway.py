@@ -23,7 +23,7 @@ def bench_database(
     if dsn is not None:
         yield from _use(dsn)
         return
-    from guestbook_ledger.store.embedded import start_postgres
+    from guestbook_localcluster.postgres import start_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="guestbook-bench-"))
     progress(f"starting an embedded PostgreSQL in {folder}…")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 _CLIENTS = 4
 
@@ -95,8 +95,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError("--leaves must be 70,000..10,000,000 (a full level-1 tile at least)")
     if not 1 <= args.requests <= 100_000 or not 0 < args.seconds <= 300:
         raise UsageError("--requests must be 1..100000 and --seconds 0..300")
-    from guestbook_ledger.bench.environment import describe_machine
-    from guestbook_ledger.bench.throwaway import bench_database
+    from guestbook_bench.environment import describe_machine
+    from guestbook_bench.throwaway import bench_database
 
     with bench_database(args.dsn, progress=_progress) as (conn, server):
         # psycopg2 hides a password in conn.dsn; the embedded server has none.
@@ -115,12 +115,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def _measure(conn: Any, dsn: str, leaves: int, requests: int, seconds: float) -> list[Timing]:
-    from guestbook_ledger.bench.stored import BENCH_LEDGER, grow_ledger
     from guestbook_ledger.format.checkpoint import sign_checkpoint
     from guestbook_ledger.format.sth import generate_private_key
     from guestbook_ledger.format.tiles import TILE_WIDTH, TilePath
     from guestbook_ledger.store.ledgers import ensure_ledger
     from guestbook_ledger.store.tiles import read_entry_records, read_tile
+
+    from guestbook_bench.stored import BENCH_LEDGER, grow_ledger
 
     signer = generate_private_key()
     ensure_ledger(conn, BENCH_LEDGER, public_key=signer.public_key())
@@ -209,7 +210,6 @@ def _index(index: int) -> str:
 
 async def _http(dsn: str, paths: list[str], seconds: float) -> tuple[float, list[float]]:
     import httpx
-
     from guestbook_webui.app import create_app
     from guestbook_webui.kube import KubeApi
     from guestbook_webui.server import serve_in_thread

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
@@ -40,7 +40,7 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
 def run_bench_command(args: argparse.Namespace) -> int:
     from guestbook_kube.crds import crds_dir
 
-    from guestbook_webui.bench import run_bench
+    from guestbook_bench.webui_events import run_bench
 
     if args.load:
         return run_load_command(args)
@@ -60,7 +60,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 def run_load_command(args: argparse.Namespace) -> int:
     from guestbook_kube.crds import crds_dir
 
-    from guestbook_webui.bench_load import load_markdown, run_load_bench
+    from guestbook_bench.webui_load import load_markdown, run_load_bench
 
     if not 0 <= args.preload <= 200_000 or not 0 < args.preload_seconds <= 3600:
         raise UsageError("--preload must be 0..200000 and --preload-seconds 1..3600")
@@ -85,8 +85,8 @@ def run_load_command(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Run as ``python -m guestbook_webui.bench_cli [--clients N] [--entries N]``."""
-    parser = argparse.ArgumentParser(prog="python -m guestbook_webui.bench_cli")
+    """Run as ``python -m guestbook_bench.webui_cli [--clients N] [--entries N]``."""
+    parser = argparse.ArgumentParser(prog="python -m guestbook_bench.webui_cli")
     register_bench(parser.add_subparsers(dest="bench", required=True))
     args = parser.parse_args(["webui", *sys.argv[1:]])
     try:

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-from guestbook_webui.kube import ENTRY_PLURAL, GROUP, VERSION
+from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
 EVENT_TIMEOUT = 60.0
@@ -187,7 +186,6 @@ def run_bench(crds_dir: Path, *, clients: int = 50, entries: int = 50) -> str:
     from guestbook_localcluster.controlplane import ControlPlane
     from guestbook_localcluster.kubectl import Kubectl
     from guestbook_localcluster.upstream import ensure_binaries
-
     from guestbook_webui.app import create_app
     from guestbook_webui.server import serve_in_thread
     from guestbook_webui.settings import WebSettings

@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from guestbook_webui.kube import ENTRY_PLURAL, GROUP, VERSION
+from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 NAMESPACE = "default"
 ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
@@ -289,7 +288,7 @@ def _free_port() -> int:
 def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str, int]]:
     port = _free_port()
     command = [
-        sys.executable, "-m", "guestbook_ledger", "webui", "--port", str(port),
+        sys.executable, "-m", "guestbook_cli", "webui", "--port", str(port),
         "--kubeconfig", str(kubeconfig), "--dsn", dsn,
         "--requests-per-second", "0", "--submissions-per-minute", "0",
     ]  # fmt: skip
@@ -328,10 +327,10 @@ def run_load_bench(
     concurrency: int,
 ) -> LoadRun:
     """Run the load benchmark (see the module docstring) and return its figures."""
-    from guestbook_ledger.store.embedded import start_postgres
     from guestbook_localcluster.controlplane import ControlPlane
     from guestbook_localcluster.dev import ensure_database
     from guestbook_localcluster.kubectl import Kubectl
+    from guestbook_localcluster.postgres import start_postgres
     from guestbook_localcluster.upstream import ensure_binaries
 
     run = LoadRun(preload)

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.cli import UsageError
 from guestbook_ledger.format.checkpoint import checkpoint_text, verifier_key
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.note import Note, sign_note
 from guestbook_ledger.format.tree import consistency_proof, root_hash
-from guestbook_ledger.witness_client import add_checkpoint_body
+from guestbook_ledger.usage import UsageError
+from guestbook_operator.witness_client import add_checkpoint_body
 
 MAX_SECONDS = 300.0
 
@@ -99,7 +99,7 @@ def _measure(clients: int, rounds: int, step: int, folder: Path) -> dict[str, fl
     logs = [(f"bench.test/log{i}", Ed25519PrivateKey.generate()) for i in range(clients)]
     bodies = [_bodies(origin, key, rounds, step) for origin, key in logs]
     state = folder / f"state-{clients}"
-    command = [sys.executable, "-m", "guestbook_ledger", "witness"]
+    command = [sys.executable, "-m", "guestbook_cli", "witness"]
     subprocess.run([*command, "init", "--state", str(state), "--name", "bench.test/w"],
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     import socket

@@ -1,5 +1,5 @@
 import sys
 
-from guestbook_ledger.cli import main
+from guestbook_cli.dispatch import main
 
 sys.exit(main())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +40,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     import psycopg2
-
     from guestbook_ledger.store.audit import audit_ledger
     from guestbook_ledger.store.errors import StoreError
     from guestbook_ledger.store.ledgers import split_ledger_name

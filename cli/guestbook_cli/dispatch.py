@@ -1,6 +1,8 @@
 """The `guestbook-ledger` command: one entry point, one subcommand per component.
 
-Each subcommand lives in the module that owns it and exposes
+The package above every component (decision 0141): it names each component's
+commands, and no component imports it. Each subcommand lives in the module that
+owns it and exposes
 ``register(subparsers)``. The table below names each subcommand's module and
 one-line help, so `guestbook-ledger --help` lists every command without
 importing any of them, and running a command imports only its own module: a
@@ -19,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from guestbook_ledger.usage import UsageError
 
 
 @dataclass(frozen=True)
@@ -39,23 +43,21 @@ class Subcommand:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "verify",
-        "guestbook_ledger.verify_cli",
+        "guestbook_cli.verify",
         "check inclusion and consistency proofs, proof files, checkpoints and signed tree heads "
         "offline",
     ),
     Subcommand(
         "audit",
-        "guestbook_ledger.audit_cli",
+        "guestbook_cli.audit",
         "recompute a ledger from its stored entries and check every signed tree head",
     ),
     Subcommand(
         "monitor",
-        "guestbook_ledger.monitor_cli",
+        "guestbook_cli.monitor",
         "follow a ledger's tiles, prove each new checkpoint consistent with the last one",
     ),
-    Subcommand(
-        "bench", "guestbook_ledger.bench_cli", "run a benchmark and print its figures as Markdown"
-    ),
+    Subcommand("bench", "guestbook_bench.cli", "run a benchmark and print its figures as Markdown"),
     Subcommand(
         "cluster",
         "guestbook_localcluster.cli",
@@ -89,10 +91,6 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "run a C2SP tlog-witness that cosigns the checkpoints of the logs it trusts",
     ),
 )
-
-
-class UsageError(Exception):
-    """Malformed input: the command exits with status 2 and this message."""
 
 
 def installed(module: str) -> bool:

@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 if TYPE_CHECKING:
     import httpx
-
     from guestbook_ledger.format.checkpoint import Checkpoint
     from guestbook_ledger.format.note import NoteVerifier
     from guestbook_ledger.format.tiles import TilePath

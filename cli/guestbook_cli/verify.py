@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 if TYPE_CHECKING:
     from guestbook_ledger.format.cosignature import Cosigner

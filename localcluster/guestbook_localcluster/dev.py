@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import psycopg2
-from guestbook_ledger.store.embedded import EmbeddedPostgres, EmbeddedPostgresError, start_postgres
+
+from guestbook_localcluster.postgres import EmbeddedPostgres, EmbeddedPostgresError, start_postgres
 
 from .cluster import LocalCluster
 from .controlplane import ControlPlaneError, port_in_use

@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 from guestbook_operator.kube import JSON, load_client_config
 

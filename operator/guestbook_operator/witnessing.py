@@ -29,10 +29,10 @@ from guestbook_ledger.store.witnesses import (
     witness_policy,
     witness_round_lock,
 )
-from guestbook_ledger.witness_client import WitnessError, submit_checkpoint
 
 from guestbook_operator.kube import Kube
 from guestbook_operator.status import rfc3339, witness_status_entry
+from guestbook_operator.witness_client import WitnessError, submit_checkpoint
 
 log = logging.getLogger("guestbook.witnessing")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from guestbook_ledger.cli import main
+from guestbook_cli.dispatch import main
 
 
 def test_a_small_run_prints_the_ledger_section(

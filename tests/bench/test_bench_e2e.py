@@ -13,16 +13,7 @@ from pathlib import Path
 import helm_python as helm
 import pytest
 import yaml
-from guestbook_localcluster.controlplane import ControlPlane
-from guestbook_localcluster.release import chart_path
-from guestbook_operator.bench_cluster import (
-    CONTROL_PLANE,
-    OPERATOR_DEPLOYMENT,
-    RELEASE,
-    chart_values,
-    container_pid,
-)
-from guestbook_operator.bench_e2e import (
+from guestbook_bench.e2e import (
     BENCHMARK,
     COMPONENTS,
     OPERATOR,
@@ -40,7 +31,16 @@ from guestbook_operator.bench_e2e import (
     summarize_audit,
     worker_ticks,
 )
-from guestbook_operator.process_cpu import ProcessTimes, all_processes, parse_stat, tree_ticks
+from guestbook_bench.e2e_cluster import (
+    CONTROL_PLANE,
+    OPERATOR_DEPLOYMENT,
+    RELEASE,
+    chart_values,
+    container_pid,
+)
+from guestbook_bench.process_cpu import ProcessTimes, all_processes, parse_stat, tree_ticks
+from guestbook_localcluster.controlplane import ControlPlane
+from guestbook_localcluster.release import chart_path
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ same v1 root as ours from the same records, `merkle` (no node prefix) does not."
 from __future__ import annotations
 
 import pytest
-from guestbook_ledger.bench.memory import bench_root
+from guestbook_bench.memory import bench_root
 
 
 def test_benchmark_reports_every_competitor_on_the_same_records() -> None:

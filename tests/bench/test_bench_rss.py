@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from guestbook_operator.bench_e2e import RssRun, rss_markdown, rss_verdict
+from guestbook_bench.e2e import RssRun, rss_markdown, rss_verdict
 
 
 def test_verdict_needs_the_goals_entry_count_to_claim_the_goal_met() -> None:
@@ -29,7 +29,7 @@ def test_report_shows_the_figure_the_count_and_the_growth() -> None:
 
 def test_negative_entry_count_is_refused_with_one_sentence() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", "bench", "e2e", "--rss-entries", "-1"],
+        [sys.executable, "-m", "guestbook_cli", "bench", "e2e", "--rss-entries", "-1"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,7 +3,18 @@ its Markdown table (figures are never asserted: the machine is shared)."""
 
 from __future__ import annotations
 
-from witness_process import run_cli
+import subprocess
+import sys
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "guestbook_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_bench_witness_prints_a_table_row_per_client_count() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.cli import main
+from guestbook_cli.dispatch import main
 from guestbook_ledger.store import NewEntry, admit_entries, ensure_ledger, open_store, seal_batch
 
 LEDGER = "default/guestbook"

@@ -83,7 +83,7 @@ def monitor(url: str, state: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "guestbook_ledger",
+            "guestbook_cli",
             "monitor",
             url,
             "--vkey",

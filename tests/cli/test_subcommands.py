@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from guestbook_ledger.bench_cli import BENCHES
-from guestbook_ledger.cli import SUBCOMMANDS, LazySubcommands, Subcommand, main
+from guestbook_bench.cli import BENCHES
+from guestbook_cli.dispatch import SUBCOMMANDS, LazySubcommands, Subcommand, main
 
 # Modules no command should load unless it is the one that needs them.
 HEAVY = ("guestbook_localcluster", "guestbook_webui", "starlette", "uvicorn", "kopf", "kubernetes")
@@ -23,7 +23,7 @@ def loaded_after(*argv: str) -> list[str]:
     interpreter (which must exit through argparse, e.g. for ``--help``)."""
     script = (
         "import json, sys\n"
-        "from guestbook_ledger.cli import main\n"
+        "from guestbook_cli.dispatch import main\n"
         "try:\n"
         f"    main({list(argv)!r})\n"
         "except SystemExit:\n"

@@ -27,7 +27,7 @@ HEAD = sign_checkpoint(
 
 def verify(note: str, vkey: str = VKEY, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", "verify", "checkpoint", "-", "--vkey", vkey],
+        [sys.executable, "-m", "guestbook_cli", "verify", "checkpoint", "-", "--vkey", vkey],
         input=note,
         capture_output=True,
         text=True,

@@ -26,7 +26,7 @@ ROOT = root_hash(LEAVES)
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", "verify", *args],
+        [sys.executable, "-m", "guestbook_cli", "verify", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -57,7 +57,7 @@ PROOF = build_proof_file(
 
 
 def verify(path: Path, *options: str, vkey: str = VKEY) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "guestbook_ledger", "verify", "proof", str(path)]
+    command = [sys.executable, "-m", "guestbook_cli", "verify", "proof", str(path)]
     return subprocess.run(
         [*command, "--vkey", vkey, *options],
         capture_output=True,
@@ -96,7 +96,7 @@ def test_a_good_proof_file_verifies(write) -> None:  # type: ignore[no-untyped-d
     bare = write(dataclasses.replace(PROOF, extra=None).to_text(), "bare.tlog-proof")
     one_line(verify(bare, "--leaf-hash", LEAVES[2].hex()), 0, "OK: leaf 2 with hash")
     piped = subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", "verify", "proof", "-", "--vkey", VKEY],
+        [sys.executable, "-m", "guestbook_cli", "verify", "proof", "-", "--vkey", VKEY],
         input=PROOF.to_text(),
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from guestbook_ledger.store.embedded import (
+from guestbook_localcluster.postgres import (
     SERVICE_USER,
     EmbeddedPostgres,
     EmbeddedPostgresError,

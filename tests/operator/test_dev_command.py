@@ -65,7 +65,7 @@ def start_dev(state: Path) -> Dev:
     """Start `dev` with a free web UI port; returns once it printed its URL and the
     `export KUBECONFIG=` line. Raises AssertionError (having stopped it) otherwise."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "guestbook_ledger", "dev", "--state-dir", str(state),
+        [sys.executable, "-m", "guestbook_cli", "dev", "--state-dir", str(state),
          "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chart_release import Release, wait_until
-from guestbook_ledger.store import embedded
+from guestbook_localcluster import postgres
 from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
@@ -49,7 +49,7 @@ def ledger_ready(system: Release) -> dict[str, Any]:
 def test_a_database_outage_does_not_restart_the_operator(release: Release) -> None:
     # A server of its own: stopping the session's shared one would disturb other tests.
     root = Path(tempfile.mkdtemp(prefix="guestbook-pg-outage-"))
-    server = embedded.start_postgres(root / "pg", durable=False)
+    server = postgres.start_postgres(root / "pg", durable=False)
     try:
         release.dsn = server.dsn()
         release.start_operator()

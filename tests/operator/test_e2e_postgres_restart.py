@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from chart_release import Release
-from guestbook_ledger.store import embedded
+from guestbook_localcluster import postgres
 from operator_e2e import (
     assert_ledger_intact,
     entries_yaml,
@@ -22,7 +22,7 @@ from operator_e2e import (
 def test_postgres_restart_mid_batch(release: Release) -> None:
     # A server of its own: restarting the session's shared one would disturb other tests.
     root = Path(tempfile.mkdtemp(prefix="guestbook-pg-restart-"))
-    server = embedded.start_postgres(root / "pg", durable=False)
+    server = postgres.start_postgres(root / "pg", durable=False)
     try:
         release.dsn = server.dsn()
         release.start_operator()

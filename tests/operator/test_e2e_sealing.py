@@ -31,7 +31,7 @@ def mth(leaves: list[bytes]) -> bytes:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", *args],
+        [sys.executable, "-m", "guestbook_cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", *args],
+        [sys.executable, "-m", "guestbook_cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -49,7 +49,7 @@ def test_the_command_serves_the_guestbook(
     port = free_port()
     env = {**os.environ, "GUESTBOOK_DSN": ledger_dsn, "GUESTBOOK_NAMESPACE": namespace}
     process = subprocess.Popen(
-        [sys.executable, "-m", "guestbook_ledger", "webui", "--port", str(port),
+        [sys.executable, "-m", "guestbook_cli", "webui", "--port", str(port),
          "--kubeconfig", str(kubeconfig)],
         env=env,
         stdout=subprocess.PIPE,

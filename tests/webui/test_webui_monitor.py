@@ -52,7 +52,7 @@ def monitor(url: str, vkey: str, state: Path) -> subprocess.CompletedProcess[str
         [
             sys.executable,
             "-m",
-            "guestbook_ledger",
+            "guestbook_cli",
             "monitor",
             url,
             "--vkey",

@@ -56,7 +56,7 @@ def seal(
 
 def verify_proof(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", "verify", "proof", str(path), *options],
+        [sys.executable, "-m", "guestbook_cli", "verify", "proof", str(path), *options],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.bench.stored import BENCH_LEDGER, grow_ledger
+from guestbook_bench.stored import BENCH_LEDGER, grow_ledger
 from guestbook_ledger.format.checkpoint import verifier_key
 from guestbook_ledger.store import (
     Connection,

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.cosignature import Cosigner
-from guestbook_ledger.witness_client import add_checkpoint_body, submit_checkpoint
+from guestbook_operator.witness_client import add_checkpoint_body, submit_checkpoint
 from witness_process import TinyLog, forged_root, init_witness, post, run_cli, serving
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guestbook_ledger.format.cosignature import Cosigner
-from guestbook_ledger.witness_client import submit_checkpoint
+from guestbook_operator.witness_client import submit_checkpoint
 from witness_process import ServingWitness, TinyLog, init_witness, serving
 
 MODULE = Path(__file__).resolve().parents[1] / "interop" / "witness"

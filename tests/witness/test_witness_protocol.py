@@ -17,7 +17,7 @@ from guestbook_ledger.format.checkpoint import open_checkpoint
 from guestbook_ledger.format.cosignature import Cosigner, verify_cosignatures
 from guestbook_ledger.format.hashing import EMPTY_ROOT
 from guestbook_ledger.format.note import NoteVerifier
-from guestbook_ledger.witness_client import WitnessError, add_checkpoint_body, submit_checkpoint
+from guestbook_operator.witness_client import WitnessError, add_checkpoint_body, submit_checkpoint
 from witness_process import ServingWitness, TinyLog, forged_root, init_witness, post, serving
 
 ORIGINS = [f"log.test/{name}" for name in ("client", "split", "stale", "keys", "bad", "zero",

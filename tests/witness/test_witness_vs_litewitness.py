@@ -14,7 +14,7 @@ import litewitness as LITE
 import pytest
 from guestbook_ledger.format.cosignature import Cosigner, verify_cosignatures
 from guestbook_ledger.format.hashing import EMPTY_ROOT
-from guestbook_ledger.witness_client import add_checkpoint_body
+from guestbook_operator.witness_client import add_checkpoint_body
 from witness_process import TinyLog, forged_root, init_witness, post, serving
 
 

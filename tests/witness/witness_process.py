@@ -26,7 +26,7 @@ from guestbook_ledger.format.tree import consistency_proof, root_hash
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "guestbook_ledger", *args],
+        [sys.executable, "-m", "guestbook_cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -82,7 +82,7 @@ def serving(state: Path, *log_options: str, port: int | None = None) -> Iterator
     log_path = state.parent / f"serve-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "guestbook_ledger", "witness", "serve", "--state", str(state),
+            [sys.executable, "-m", "guestbook_cli", "witness", "serve", "--state", str(state),
              "--listen", f"127.0.0.1:{port}", *log_options],
             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from guestbook_ledger.cli import UsageError
+from guestbook_ledger.usage import UsageError
 
 from guestbook_witness.identity import (
     IdentityError,

@@ -13,8 +13,8 @@ from guestbook_ledger.store import (
     migrate,
     open_store,
 )
-from guestbook_ledger.store.embedded import EmbeddedPostgres
 from guestbook_ledger.store.schema import migrations
+from guestbook_localcluster.postgres import EmbeddedPostgres
 
 
 def _tables(dsn: str) -> set[str]:

@@ -28,7 +28,7 @@ from guestbook_ledger.store.witnesses import (
     set_witness_policy,
     witnessed_size,
 )
-from guestbook_ledger.witness_client import WitnessError, submit_checkpoint
+from guestbook_operator.witness_client import WitnessError, submit_checkpoint
 from guestbook_operator.witnessing import witness_round
 from litewitness import RunningWitness, build_litewitness, litewitness
 
