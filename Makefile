@@ -22,9 +22,11 @@ tools: $(STAMP)
 	@scripts/ensure-tools
 	@$(BIN)/guestbook-ledger cluster build
 
+# lint-imports: the layers' import contracts (.importlinter, decision 0141).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
