@@ -5,9 +5,10 @@ against the `merkle` and `pymerkle` packages, and appends and proofs against
 a stored ledger at growing sizes; it prints a Markdown section for
 docs/benchmarks.md on stdout and its progress on stderr.
 
-Other components add their own `bench` subcommands: each module listed in
-BENCHES exposes ``register_bench(bench_subparsers)`` and is imported only when
-its benchmark runs.
+The other benchmarks, one per component, are modules of this package too
+(decision 0143): each listed in BENCHES exposes
+``register_bench(bench_subparsers)`` and is imported only when its benchmark
+runs.
 """
 
 from __future__ import annotations
