@@ -1,4 +1,5 @@
-"""`guestbook-ledger bench webui`: live-update latency and page timings (see bench.py)."""
+"""`guestbook-ledger bench webui`: live-update latency and page timings
+(webui_events.py; with --load, webui_load.py)."""
 
 from __future__ import annotations
 
