@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-from guestbook_webui.kube import ENTRY_PLURAL, GROUP, VERSION
+from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
 EVENT_TIMEOUT = 60.0

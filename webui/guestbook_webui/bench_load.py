@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from guestbook_webui.kube import ENTRY_PLURAL, GROUP, VERSION
+from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 NAMESPACE = "default"
 ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
