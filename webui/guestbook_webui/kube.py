@@ -15,7 +15,7 @@ from typing import Any
 
 from guestbook_kube.client import CONNECTION_ERRORS, ApiClient, ApiError, Obj
 from guestbook_kube.credentials import ClusterSettings, CredentialsError, load_settings
-from guestbook_kube.resources import API_VERSION, ENTRY_KIND, entries_path, ledgers_path
+from guestbook_kube.resources import API_VERSION, ENTRY_KIND, entries_path
 
 USER_AGENT = "guestbook-ledger-webui"
 PAGE = 500
@@ -103,22 +103,15 @@ class KubeApi:
         }
         return await self._request("POST", entries_path(namespace), body=body)
 
-    async def _get(self, path: str, name: str) -> dict[str, Any] | None:
+    async def get_entry(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The GuestbookEntry, or None when there is none of that name (a missing
+        resource type is an ApiError, 404)."""
         try:
-            return await self._request("GET", path)
+            return await self._request("GET", entries_path(namespace, name))
         except ApiError as exc:
-            # Only "no object of that name" is None; a missing resource type is an error.
             if exc.code == 404 and (exc.status.get("details") or {}).get("name") == name:
                 return None
             raise
-
-    async def get_entry(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The GuestbookEntry, or None when there is none of that name."""
-        return await self._get(entries_path(namespace, name), name)
-
-    async def get_ledger(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Ledger resource, or None when there is none of that name."""
-        return await self._get(ledgers_path(namespace, name), name)
 
     async def list_entries_page(
         self, namespace: str, *, limit: int = PAGE, continue_token: str = ""

@@ -157,6 +157,3 @@ class PodIpAllocator:
             if owner == uid:
                 del self._owners[ip]
 
-    def in_use(self) -> dict[str, str]:
-        """Addresses in use, by address: the pod uid holding each."""
-        return dict(self._owners)
