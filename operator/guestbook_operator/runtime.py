@@ -14,10 +14,10 @@ from typing import Any
 
 from guestbook_kube.client import ApiClient
 
-from guestbook_operator.active_replica import ActiveReplica
-from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import OperatorConfig
 from guestbook_operator.database import Database
+from guestbook_operator.entries.active_replica import ActiveReplica
+from guestbook_operator.entries.batcher import AdmissionBatcher
 from guestbook_operator.kube import Kube
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestbook_operator.admission import entry_path, needs_admission
+from guestbook_operator.entries.admission import entry_path, needs_admission
 
 
 def test_new_entries_are_admitted() -> None:

@@ -5,7 +5,7 @@ Kopf does not watch entries (decision 0049); the one informer of
 about 2 ms of CPU and its inventory about 1 KB of memory per live entry.
 Kopf runs the watch's life instead: it starts with the operator, runs while
 this replica is the active one (peering), and stops at cleanup. What an
-event does is in ``guestbook_operator.admission``.
+event does is in ``guestbook_operator.entries.admission``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from guestbook_kube.credentials import load_settings
 from guestbook_kube.informer import Informer
 from guestbook_kube.resources import GROUP, VERSION, entries_path
 
-from guestbook_operator.active_replica import ActiveReplica, run_while_active
-from guestbook_operator.admission import EntryAdmissions
+from guestbook_operator.entries.active_replica import ActiveReplica, run_while_active
+from guestbook_operator.entries.admission import EntryAdmissions
 from guestbook_operator.runtime import Runtime
 from guestbook_operator.status import find_condition
 

@@ -35,8 +35,8 @@ from guestbook_ledger.store.errors import (
 )
 
 from guestbook_operator import metrics
-from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.database import DATABASE_DOWN, Database
+from guestbook_operator.entries.batcher import AdmissionBatcher
 from guestbook_operator.kube import Kube, KubeError
 from guestbook_operator.manifests import API_VERSION
 from guestbook_operator.status import (
@@ -46,7 +46,7 @@ from guestbook_operator.status import (
     waiting_for_ledger_status,
 )
 
-log = logging.getLogger("guestbook_operator.admission")
+log = logging.getLogger(__name__)
 
 # How often an entry whose Ledger is missing looks again.
 LEDGER_RETRY_SECONDS = 3.0

@@ -1,0 +1,1 @@
+"""The entry controller (see entries/controller.py)."""
