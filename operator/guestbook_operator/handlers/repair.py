@@ -32,7 +32,7 @@ from guestbook_ledger.store.errors import (
 from guestbook_ledger.store.heads import first_head_containing
 
 from guestbook_operator import metrics
-from guestbook_operator.config import seconds_from_env
+from guestbook_operator.config import load_timer_intervals
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import ledger_ref
@@ -43,7 +43,7 @@ from guestbook_operator.status import entry_sealed_into, rfc3339
 # A failed pass is logged and the next one tries again.
 _PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
 
-REPAIR_INTERVAL_SECONDS = seconds_from_env("GUESTBOOK_REPAIR_INTERVAL", 15.0)
+REPAIR_INTERVAL_SECONDS = load_timer_intervals().repair_seconds
 # Entries younger than this are left to the admission handler, which may be running now.
 _ADMISSION_GRACE_SECONDS = 2 * REPAIR_INTERVAL_SECONDS
 _PENDING_SCAN = 10_000
