@@ -157,4 +157,4 @@ def repair(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
         rt.kube.post_event(ledger, type="Normal", reason="Repaired", message=message)
         logger.info("repair pass: %s", message)
     if done["admitted"]:
-        rt.nudge(ledger_ref(ledger))
+        rt.nudges.nudge(ledger_ref(ledger))
