@@ -17,6 +17,7 @@ from guestbook_ledger.format.checkpoint import TreeHead
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
+
 class Condition(TypedDict):
     type: str
     status: ConditionStatus
