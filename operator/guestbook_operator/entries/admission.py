@@ -38,6 +38,11 @@ from guestbook_ledger.store.errors import (
 from guestbook_operator import metrics
 from guestbook_operator.database import DATABASE_DOWN, Database
 from guestbook_operator.entries.batcher import AdmissionBatcher
+from guestbook_operator.entry_status_writer import (
+    STALE_CODES,
+    EntryStatusWrite,
+    entry_status_patch,
+)
 from guestbook_operator.kube import Kube, KubeError
 from guestbook_operator.status import (
     admitted_entry_status,
@@ -267,9 +272,11 @@ class EntryAdmissions:
         """Write ``compute(current status, **fields, generation=, now=)`` unless the
         entry is final meanwhile.
 
-        Optimistic: the patch carries the entry's resourceVersion; on a
-        conflict the entry is read again and the decision made again. Raises
-        StatusConflict when it kept changing, or a guestbook_kube.client error.
+        The one entry-status write rule (decision 0148): a JSON patch that
+        tests the uid and the resourceVersion it decided from, then sets the
+        whole status. When a test fails (422; 409 from an older server) the
+        entry is read again and the decision made again. Raises StatusConflict
+        when it kept changing, or a guestbook_kube.client error.
         """
         meta = entry["metadata"]
         path = entries_path(meta["namespace"], meta["name"]) + "/status"
@@ -284,18 +291,18 @@ class EntryAdmissions:
             wanted = compute(status, **fields, generation=generation, now=self._clock.now())
             if all(status.get(key) == value for key, value in wanted.items()):
                 return
-            patch = {
-                "metadata": {
-                    "resourceVersion": current["metadata"]["resourceVersion"],
-                    "uid": meta["uid"],
-                },
-                "status": wanted,
-            }
+            write = EntryStatusWrite(
+                meta["namespace"],
+                meta["name"],
+                meta["uid"],
+                wanted,
+                resource_version=current["metadata"]["resourceVersion"],
+            )
             try:
-                await self._api.merge_patch(path, patch)
+                await self._api.json_patch(path, entry_status_patch(write))
                 return  # written, or the entry is gone (None)
             except ApiError as exc:
-                if exc.code != 409:
+                if exc.code not in STALE_CODES:
                     raise
             current = await self._api.get(path.removesuffix("/status"))
         raise StatusConflict("the entry kept changing while its status was written")
