@@ -43,9 +43,9 @@ from guestbook_operator.status import entry_sealed_into, rfc3339
 # A failed pass is logged and the next one tries again.
 _PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
 
+# Kopf takes a timer's interval when the handler is registered (the same
+# variable as ``rt.config.timers``, which load_config validated before).
 REPAIR_INTERVAL_SECONDS = load_timer_intervals().repair_seconds
-# Entries younger than this are left to the admission handler, which may be running now.
-_ADMISSION_GRACE_SECONDS = 2 * REPAIR_INTERVAL_SECONDS
 _PENDING_SCAN = 10_000
 
 
@@ -88,9 +88,10 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
                     rt.kube.delete_entry(namespace, emeta["name"], uid)
                     done["retired"] += 1
                 continue
-            # Young entries are in flight (admission, a worker's batch): leave them be.
+            # Entries younger than two passes are in flight (admission, a worker's
+            # batch): leave them be.
             created = _parse_time(str(emeta.get("creationTimestamp", "")))
-            if created is None or listed_at - created < _ADMISSION_GRACE_SECONDS:
+            if created is None or listed_at - created < 2 * rt.config.timers.repair_seconds:
                 continue
             stored = entry_by_uid(conn, ref, uid)
             if stored is None:
@@ -150,7 +151,8 @@ def repair(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     try:
         done = repair_ledger(rt, ledger)
     except _PASS_ERRORS as exc:
-        logger.warning("repair pass failed, next one in %.0fs: %s", REPAIR_INTERVAL_SECONDS, exc)
+        next_in = rt.config.timers.repair_seconds
+        logger.warning("repair pass failed, next one in %.0fs: %s", next_in, exc)
         return
     if any(done.values()):
         message = ", ".join(f"{count} {what}" for what, count in done.items() if count)

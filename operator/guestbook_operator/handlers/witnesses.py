@@ -21,6 +21,8 @@ from guestbook_operator.witnessing import report_witnesses, run_witness_round
 # A failed round is logged and the next tick tries again.
 _ROUND_ERRORS: tuple[type[Exception], ...] = (StoreError, *DATABASE_DOWN)
 
+# Kopf takes a timer's interval when the handler is registered (the same
+# variable as ``rt.config.timers``, which load_config validated before).
 WITNESS_RETRY_SECONDS = load_timer_intervals().witness_retry_seconds
 
 
@@ -54,4 +56,5 @@ def catch_up_witnesses(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any
                 wait=False,
             )
     except _ROUND_ERRORS as exc:
-        logger.warning("witness round failed, next in %.0fs: %s", WITNESS_RETRY_SECONDS, exc)
+        next_in = rt.config.timers.witness_retry_seconds
+        logger.warning("witness round failed, next in %.0fs: %s", next_in, exc)
