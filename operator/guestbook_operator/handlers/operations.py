@@ -10,9 +10,9 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import load_config
 from guestbook_operator.database import Database
+from guestbook_operator.entries.batcher import AdmissionBatcher
 from guestbook_operator.kube import Kube, load_client_config
 from guestbook_operator.manifests import GROUP
 from guestbook_operator.readiness import start_readiness_server
