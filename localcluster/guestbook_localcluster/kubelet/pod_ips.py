@@ -156,4 +156,3 @@ class PodIpAllocator:
         for ip, owner in list(self._owners.items()):
             if owner == uid:
                 del self._owners[ip]
-
