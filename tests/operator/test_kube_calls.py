@@ -1,10 +1,11 @@
-"""The API calls worker and audit pods make (``load_kube``), against the real
-API server: a pod's kubeconfig or service-account files are read without the
-`kubernetes` package, the calls land where they should with the pod's own
-ServiceAccount (as kube-apiserver's audit log records them) and need no more
-than the chart grants workers, transient failures are retried, and a
-configuration only the `kubernetes` loader understands (an exec plugin) still
-works."""
+"""The API calls worker and audit pods and the operator make (``load_kube``),
+against the real API server: a pod's kubeconfig or service-account files are
+read without the `kubernetes` package, the calls land where they should with
+the pod's own ServiceAccount (as kube-apiserver's audit log records them) and
+need no more than the chart grants workers, transient failures are retried, a
+configuration only the `kubernetes` loader understands (an exec plugin, merged
+kubeconfigs) still works, and the operator's Secrets, Jobs, ServiceAccounts
+and entry deletes answer as its handlers expect, also without that package."""
 
 from __future__ import annotations
 
@@ -508,3 +509,33 @@ def test_the_operators_calls_in_a_fresh_process_do_not_import_the_kubernetes_pac
     )
     assert run_in_a_fresh_process(kubeconfig, calls) == [[True, None, [2]], False]
     assert audit.users("patch", "jobs") == {"kubernetes-admin"}
+
+
+def test_the_operators_reads_are_retried_through_transient_errors_and_its_creates_are_not(
+    kubectl: Kubectl,
+    fault_proxy: FaultProxy,
+    control_plane: ControlPlane,
+    namespace: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]},
+    ]
+    account = create_service_account(kubectl, namespace, "operator", rules)
+    path = account.kubeconfig(tmp_path / "operator", fault_proxy.url, control_plane.pki.ca_cert)
+    use_kubeconfig(path, monkeypatch)
+    kube = load_kube(user_agent="guestbook-operator")
+    try:
+        fault_proxy.fail_next(2, verb="get", resource="secrets", code=503)
+        assert kube.read_secret_object(namespace, "nowhere") is None
+        assert fault_proxy.failed("get", "secrets") == 2
+
+        # A retry after a lost answer could make a second Job: one try only.
+        fault_proxy.fail_next(1, verb="create", resource="jobs", code=503)
+        with pytest.raises(KubeError, match=f"Cannot create a Job in {namespace}: "):
+            kube.create_job(suspended_job(namespace, "worker"))
+        assert fault_proxy.seen("create", "jobs") == 1
+    finally:
+        kube.close()
