@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from api_proxy import FaultProxy
 from audit_trail import AuditTrail
+from guestbook_kube.credentials import load_settings
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.kube import EntryStatusWrite, Kube
@@ -82,10 +83,8 @@ def worker(kubectl: Kubectl, namespace: str) -> ServiceAccount:
 
 
 def worker_client(path: Path) -> Kube:
-    """What a worker pod has: a client built by the `kubernetes` loader from its kubeconfig."""
-    from kubernetes import config
-
-    return Kube(config.new_client_from_config(str(path)))  # type: ignore[no-untyped-call]
+    """What a worker pod has: a client configured from its kubeconfig."""
+    return Kube(load_settings(str(path)))
 
 
 @pytest.fixture
