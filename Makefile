@@ -27,10 +27,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --no-force-exclude charts/guestbook-ledger/files/sign_and_wait.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict scripts/install-image
+	$(BIN)/mypy --strict charts/guestbook-ledger/files/sign_and_wait.py
 
 test: $(STAMP) lint typecheck tools
 	$(BIN)/pytest

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from guestbook_kube.client import ApiClient, ApiError, resource_path, with_retries
+from guestbook_kube.credentials import ClusterSettings, load_settings
 from guestbook_kube.resources import GROUP, VERSION
 from guestbook_localcluster.dev import ensure_database
 from guestbook_localcluster.waiting import wait_until
-from guestbook_operator.kube import JSON, rest_client
 
 from guestbook_bench.e2e_cluster import (
     CONTROL_PLANE,
@@ -110,13 +110,14 @@ class Scenario:
 
 class Api:
     """The benchmark's occasional reads and writes in ``namespace``, on a `kubernetes`
-    client of its own (entries are created by ``create_entries``, on ``self.client``)."""
+    client of its own (entries are created by ``create_entries``, with ``self.settings``)."""
 
     def __init__(self, kubeconfig: Path, namespace: str = NAMESPACE) -> None:
         from kubernetes import client, config
 
         self.namespace = namespace
         self.client = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        self.settings = load_settings(str(kubeconfig))
         self.custom = client.CustomObjectsApi(self.client)
         self.batch = client.BatchV1Api(self.client)
         self.apps = client.AppsV1Api(self.client)
@@ -205,7 +206,7 @@ class CreationTimedOut(TimeoutError):
 
 
 def create_entries(
-    api_client: Any,
+    settings: ClusterSettings,
     names: list[str],
     ledger: str,
     *,
@@ -217,9 +218,9 @@ def create_entries(
     """Create one entry per name in ``namespace`` for ``ledger``; returns name → client
     time (epoch seconds) just before its create request.
 
-    ``api_client`` is a `kubernetes` ApiClient whose server and credentials are
-    used. At most ``in_flight`` requests are outstanding. With ``rate`` (per
-    second), creation i starts no earlier than i / rate seconds after the first,
+    ``settings`` say which server and credentials to use. At most ``in_flight``
+    requests are outstanding. With ``rate`` (per second), creation i starts no
+    earlier than i / rate seconds after the first,
     scheduled by the clock; when the server falls behind, the late ones follow as
     fast as ``in_flight`` allows. Transient failures are retried (a 409 on a retry
     means the earlier attempt went through). Requires: the names are new and
@@ -230,12 +231,12 @@ def create_entries(
     if in_flight < 1 or (rate is not None and rate <= 0):
         raise ValueError("in_flight must be at least 1 and rate positive")
     return asyncio.run(
-        _create_entries(api_client, names, ledger, rate, in_flight, timeout, namespace)
+        _create_entries(settings, names, ledger, rate, in_flight, timeout, namespace)
     )
 
 
 async def _create_entries(
-    api_client: Any,
+    settings: ClusterSettings,
     names: list[str],
     ledger: str,
     rate: float | None,
@@ -243,7 +244,7 @@ async def _create_entries(
     timeout: float,
     namespace: str,
 ) -> dict[str, float]:
-    client = rest_client(api_client, user_agent=USER_AGENT, connections=in_flight)
+    client = ApiClient.for_cluster(settings, user_agent=USER_AGENT, connections=in_flight)
     path = resource_path(f"{GROUP}/{VERSION}", "guestbookentries", namespace)
     created: dict[str, float] = {}
     # One iterator shared by the senders: each takes the next name when it is free.
@@ -549,7 +550,7 @@ def run_scenario(
         watcher = threading.Thread(target=watch_pool, daemon=True)
         watcher.start()
         cpu_before, window_start = component_ticks(pids), time.monotonic()
-        submitted = create_entries(api.client, names, BENCH_LEDGER, timeout=600)
+        submitted = create_entries(api.settings, names, BENCH_LEDGER, timeout=600)
         result.burst_submit_seconds = max(submitted.values()) - min(submitted.values())
         sealed = wait_sealed(system.dsn, BENCH_LEDGER, names, timeout=600)
         result.burst_cpu = cpu_seconds_between(cpu_before, component_ticks(pids))
@@ -583,7 +584,7 @@ def run_scenario(
         )
         steady = [f"steady-{i}" for i in range(int(rate * duration))]
         submitted = create_entries(
-            api.client, steady, BENCH_LEDGER, rate=rate, timeout=len(steady) / rate + 120
+            api.settings, steady, BENCH_LEDGER, rate=rate, timeout=len(steady) / rate + 120
         )
         sealed = wait_sealed(system.dsn, BENCH_LEDGER, steady, timeout=300)
         result.steady_rate = rate
@@ -607,7 +608,7 @@ def run_scenario(
             audit = AuditWindow(system.cluster.control_plane.audit_log)
             audit.start()
             cpu_before, window_start = component_ticks(pids), time.monotonic()
-            submitted = create_entries(api.client, names, BENCH_LEDGER, timeout=900)
+            submitted = create_entries(api.settings, names, BENCH_LEDGER, timeout=900)
             sealed = wait_sealed(system.dsn, BENCH_LEDGER, names, timeout=900)
             result.sustained_cpu = cpu_seconds_between(cpu_before, component_ticks(pids))
             result.sustained_requests = dict(audit.requests() or {})
@@ -646,7 +647,7 @@ def run_naive(system: BenchSystem, api: Api, count: int, result: Scenario) -> No
     api.scale_operator(0)  # from here on only the naive Jobs seal
     wait_until(lambda: system.operator_pid() is None, timeout=120, what="the operator pod to stop")
     names = [f"naive-{i}" for i in range(count)]
-    create_entries(api.client, names, "naive", timeout=600)
+    create_entries(api.settings, names, "naive", timeout=600)
     conn = connect(system.dsn)
     try:
         for name in names:
@@ -672,7 +673,7 @@ def run_naive(system: BenchSystem, api: Api, count: int, result: Scenario) -> No
             "worker", "--ledger", f"{NAMESPACE}/naive", "--batch-size", "1",
             "--max-wait", "0", "--idle-seconds", "0",
         ]  # fmt: skip
-        api.batch.create_namespaced_job(NAMESPACE, cast(Any, job), _content_type=JSON)
+        api.batch.create_namespaced_job(NAMESPACE, cast(Any, job), _content_type="application/json")
     sealed = wait_sealed(system.dsn, "naive", names, timeout=900)
     result.naive_seconds = max(sealed.values()) - start
     result.naive_latencies = [max(0.0, sealed[n] - start) for n in names]
@@ -953,7 +954,7 @@ def run_rss(
             names = [f"rss-{i}" for i in range(result.created, result.created + size)]
             try:
                 create_entries(
-                    api.client, names, BENCH_LEDGER,
+                    api.settings, names, BENCH_LEDGER,
                     timeout=max(deadline - time.monotonic(), 1.0),
                 )  # fmt: skip
             except CreationTimedOut as exc:

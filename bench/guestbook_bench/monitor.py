@@ -62,7 +62,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def _measure(conn: Any, dsn: str, leaves: int, grow: int) -> list[str]:
-    import httpx
+    from guestbook_kube.credentials import ClusterSettings
     from guestbook_ledger.format.checkpoint import verifier_key
     from guestbook_ledger.format.sth import generate_private_key
     from guestbook_ledger.format.tile_verification import tiles_to_fetch
@@ -78,7 +78,7 @@ def _measure(conn: Any, dsn: str, leaves: int, grow: int) -> list[str]:
     ledger = ensure_ledger(conn, BENCH_LEDGER, public_key=signer.public_key())
     grow_ledger(conn, signer, leaves, _progress)
     vkey = verifier_key(ledger.origin, signer.public_key())
-    nowhere = KubeApi(httpx.AsyncClient(base_url="http://127.0.0.1:9"))
+    nowhere = KubeApi(ClusterSettings(server="http://127.0.0.1:9"))
     app = create_app(WebSettings(namespace="bench", ledger="ledger", dsn=dsn), kube=nowhere)
     rows = []
     with tempfile.TemporaryDirectory() as state, serve_in_thread(app) as url:

@@ -210,12 +210,13 @@ def _index(index: int) -> str:
 
 async def _http(dsn: str, paths: list[str], seconds: float) -> tuple[float, list[float]]:
     import httpx
+    from guestbook_kube.credentials import ClusterSettings
     from guestbook_webui.app import create_app
     from guestbook_webui.kube import KubeApi
     from guestbook_webui.server import serve_in_thread
     from guestbook_webui.settings import WebSettings
 
-    nowhere = KubeApi(httpx.AsyncClient(base_url="http://127.0.0.1:9"))
+    nowhere = KubeApi(ClusterSettings(server="http://127.0.0.1:9"))
     app = create_app(WebSettings(namespace="bench", ledger="ledger", dsn=dsn), kube=nowhere)
     times: list[float] = []
     with serve_in_thread(app) as url:

@@ -25,8 +25,9 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,18 @@ def _write_state(state: Path, note: bytes) -> None:
     os.replace(temporary, state / STATE_FILE)
 
 
+BUSY_RETRIES = 30
+BUSY_WAIT_SECONDS = 10.0
+
+
+def _seconds(headers: Mapping[str, str]) -> float | None:
+    """A Retry-After header in seconds (an HTTP date is not used by logs; None)."""
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
 class TileClient:
     """GETs from a tlog-tiles log at ``url`` (an HTTP client of the caller's)."""
 
@@ -162,7 +175,17 @@ class TileClient:
     def get(self, path: str, limit: int) -> tuple[int, bytes]:
         """Status and body of ``GET <url>/<path>``; LogUnavailable on network
         errors, LogFailure for a body over ``limit`` bytes (nothing the log
-        may serve is that large)."""
+        may serve is that large). A 429 or 503 with a Retry-After is waited out
+        (at most ``BUSY_WAIT_SECONDS`` each time, ``BUSY_RETRIES`` times): a log
+        behind a rate limit is read more slowly, not reported unavailable."""
+        for _ in range(BUSY_RETRIES):
+            status, body, retry_after = self._get_once(path, limit)
+            if status not in (429, 503) or retry_after is None:
+                return status, body
+            time.sleep(min(retry_after, BUSY_WAIT_SECONDS))
+        return status, body
+
+    def _get_once(self, path: str, limit: int) -> tuple[int, bytes, float | None]:
         import httpx
 
         try:
@@ -173,7 +196,7 @@ class TileClient:
                     if len(body) > limit:
                         kind = "BAD CHECKPOINT" if path == "checkpoint" else "BAD TILE"
                         raise LogFailure(f"{kind}: the log's {path} is over {limit} bytes")
-                return response.status_code, bytes(body)
+                return response.status_code, bytes(body), _seconds(response.headers)
         except httpx.HTTPError as exc:
             raise LogUnavailable(f"{path}: {type(exc).__name__}: {exc}") from None
 

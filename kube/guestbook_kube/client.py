@@ -15,7 +15,7 @@ import asyncio
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -152,7 +152,7 @@ class ApiClient:
     @classmethod
     def for_cluster(
         cls, settings: ClusterSettings, *, user_agent: str, connections: int = 64
-    ) -> ApiClient:
+    ) -> Self:
         """A client of the API server ``settings`` describe (see
         :func:`guestbook_kube.credentials.load_settings`). Call it inside the event
         loop that will use the client. Raises OSError or ssl.SSLError when a

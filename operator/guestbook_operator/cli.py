@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guestbook_ledger.usage import UsageError
+
+if TYPE_CHECKING:
+    from guestbook_operator.config import PodConfig
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -73,11 +75,13 @@ def _ledger_arg(text: str) -> str:
     return text
 
 
-def _env(name: str, what: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise UsageError(f"{name} is not set; set it to {what}.")
-    return value
+def _pod_config(*, signing_key: bool) -> PodConfig:
+    from guestbook_operator.config import ConfigError, load_pod_config
+
+    try:
+        return load_pod_config(signing_key=signing_key)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _stop_on_signals() -> threading.Event:
@@ -150,10 +154,9 @@ def run_worker_command(args: argparse.Namespace) -> int:
     ledger = _ledger_arg(args.ledger)
     if args.batch_size < 1 or args.max_wait < 0 or args.idle_seconds < 0:
         raise UsageError("--batch-size must be at least 1 and the times not negative.")
-    dsn = _env("GUESTBOOK_DSN", "the ledger database's connection URI")
-    key_pem = _env("GUESTBOOK_SIGNING_KEY", "the ledger's Ed25519 signing key (PEM)")
+    pod = _pod_config(signing_key=True)
     try:
-        signer = load_private_key_pem(key_pem.encode("utf-8"))
+        signer = load_private_key_pem(pod.signing_key_pem.encode("utf-8"))
     except KeyFormatError as exc:
         raise UsageError(f"GUESTBOOK_SIGNING_KEY: {exc}") from None
     _logging()
@@ -163,7 +166,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
         # No migrations: the operator applied them before it made any Job, and a
         # worker role has no right to change the schema (decision 0130).
         stats = run_worker(
-            lambda: connect(dsn),
+            lambda: connect(pod.dsn),
             kube,
             signer,
             WorkerSettings(ledger, args.batch_size, args.max_wait, args.idle_seconds),
@@ -184,13 +187,13 @@ def run_audit_command(args: argparse.Namespace) -> int:
     from guestbook_operator.kube import load_kube
 
     ledger = _ledger_arg(args.ledger)
-    dsn = _env("GUESTBOOK_DSN", "the ledger database's connection URI")
+    pod = _pod_config(signing_key=False)
     _logging()
-    conn = connect(dsn)  # as the worker: the operator migrated the schema
+    conn = connect(pod.dsn)  # as the worker: the operator migrated the schema
     kube = load_kube()
     try:
         outcome = run_audit(conn, kube, ledger)
-        publish_audit(kube, ledger, outcome, os.environ.get("GUESTBOOK_JOB_NAME", ""))
+        publish_audit(kube, ledger, outcome, pod.job_name)
     finally:
         kube.close()
         conn.close()

@@ -1,4 +1,6 @@
-"""Operator settings, read from the environment (the Helm chart and `dev` set them)."""
+"""Settings of the operator and of its worker and audit pods: every environment
+variable they read is read here (the Helm chart, the Job manifests and `dev`
+set them), and each part is given what it needs."""
 
 from __future__ import annotations
 
@@ -36,6 +38,16 @@ DEFAULT_WORKER_RESOURCES: Mapping[str, Any] = {
 
 
 @dataclass(frozen=True)
+class TimerIntervals:
+    """Seconds between the per-Ledger timers' runs (Kopf fixes a timer's interval
+    when its handler is registered, so ``handlers/repair.py`` and
+    ``handlers/witnesses.py`` read these when they are imported)."""
+
+    repair_seconds: float = 15.0
+    witness_retry_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class OperatorConfig:
     """Everything the operator needs that is not in a Ledger's spec.
 
@@ -57,7 +69,7 @@ class OperatorConfig:
     job_backoff_limit: int = 6
     job_ttl_seconds: int = 300
     reconcile_interval_seconds: float = 1.0
-    repair_interval_seconds: float = 15.0
+    timers: TimerIntervals = field(default_factory=TimerIntervals)
     metrics_port: int = 0
     metrics_address: str = "127.0.0.1"
     # Readiness endpoint (GET /readyz: the database answers); 0: off (decision 0133).
@@ -159,7 +171,7 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
         job_backoff_limit=_int(env, "GUESTBOOK_JOB_BACKOFF_LIMIT", 6),
         job_ttl_seconds=_int(env, "GUESTBOOK_JOB_TTL_SECONDS", 300),
         reconcile_interval_seconds=_float(env, "GUESTBOOK_RECONCILE_INTERVAL", 1.0),
-        repair_interval_seconds=_float(env, "GUESTBOOK_REPAIR_INTERVAL", 15.0),
+        timers=load_timer_intervals(env),
         metrics_port=_int(env, "GUESTBOOK_METRICS_PORT", 0),
         metrics_address=env.get("GUESTBOOK_METRICS_ADDRESS", "") or "127.0.0.1",
         readiness_port=_int(env, "GUESTBOOK_READINESS_PORT", 0),
@@ -180,10 +192,42 @@ def load_config(env: Mapping[str, str] | None = None) -> OperatorConfig:
     )
 
 
-def seconds_from_env(name: str, default: float) -> float:
-    """A positive number of seconds from the process environment (for Kopf timer
-    intervals, which are fixed when the handlers are imported).
+def load_timer_intervals(env: Mapping[str, str] | None = None) -> TimerIntervals:
+    """The timers' intervals from ``env`` (default: the process environment).
 
-    Raises ConfigError when the value is not a positive number.
+    Raises ConfigError naming the variable when one is not a positive number.
     """
-    return _float(os.environ, name, default)
+    env = os.environ if env is None else env
+    return TimerIntervals(
+        repair_seconds=_float(env, "GUESTBOOK_REPAIR_INTERVAL", 15.0),
+        witness_retry_seconds=_float(env, "GUESTBOOK_WITNESS_RETRY_INTERVAL", 10.0),
+    )
+
+
+@dataclass(frozen=True)
+class PodConfig:
+    """What a worker or audit pod reads from its environment (``manifests.py``
+    sets it): the ledger database (a worker role's URI), the worker's signing
+    key (PEM), and an audit pod's own Job name (shown in the Ledger's status)."""
+
+    dsn: str
+    signing_key_pem: str = ""
+    job_name: str = ""
+
+
+def _required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(f"{name} is not set; set it to {what}.")
+    return value
+
+
+def load_pod_config(*, signing_key: bool, env: Mapping[str, str] | None = None) -> PodConfig:
+    """A worker's (``signing_key``) or an audit pod's settings from ``env``
+    (default: the process environment). Raises ConfigError naming what is missing."""
+    env = os.environ if env is None else env
+    dsn = _required(env, "GUESTBOOK_DSN", "the ledger database's connection URI")
+    if signing_key:
+        key = _required(env, "GUESTBOOK_SIGNING_KEY", "the ledger's Ed25519 signing key (PEM)")
+        return PodConfig(dsn=dsn, signing_key_pem=key)
+    return PodConfig(dsn=dsn, job_name=env.get("GUESTBOOK_JOB_NAME", ""))

@@ -18,49 +18,55 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from guestbook_kube.client import (
-    CONNECTION_ERRORS,
-    ApiClient,
-    ApiError,
-    resource_path,
-    with_retries,
-)
-
-from guestbook_operator.manifests import API_VERSION
+from guestbook_kube.client import CONNECTION_ERRORS, ApiClient, ApiError, with_retries
+from guestbook_kube.resources import ENTRY_PLURAL as ENTRY_PLURAL  # kube.py imports it from here
+from guestbook_kube.resources import entries_path
 
 T = TypeVar("T")
 
-ENTRY_PLURAL = "guestbookentries"
-# Nothing to write the status on: the entry is gone (404), its name now belongs
-# to another object (the uid test fails: 422), or a write conflicted (409). The
+# A precondition of the patch failed: a ``test`` (422 Invalid), or a conflict
+# (409) that an API server may still answer. The entry is not the one the status
+# was computed for (another uid) or not in the state it was computed from.
+STALE_CODES = frozenset({409, 422})
+# Nothing to write the status on: the entry is gone (404) or stale (above). The
 # ledger keeps the entry either way; the operator's repair pass rewrites a live one.
-SKIPPED_CODES = frozenset({404, 409, 422})
+SKIPPED_CODES = frozenset({404}) | STALE_CODES
 
 
 @dataclass(frozen=True)
 class EntryStatusWrite:
-    """One entry's whole new status; ``uid`` guards against a re-created namesake."""
+    """One entry's whole new status.
+
+    ``uid`` guards against a re-created namesake; ``resource_version``, when
+    given, is the version the status was decided from (the operator's writes),
+    so a write that lost a race changes nothing.
+    """
 
     namespace: str
     name: str
     uid: str
     status: Mapping[str, Any]
+    resource_version: str = ""
 
 
 def entry_status_patch(write: EntryStatusWrite) -> list[dict[str, Any]]:
-    """The JSON patch (RFC 6902) that sets ``write.status`` on the entry with ``write.uid`` only.
+    """The JSON patch (RFC 6902) of every entry status write (decision 0148):
+    ``test`` the uid (and ``write.resource_version`` when given), then ``add``
+    the whole status.
 
     Not a merge patch carrying ``metadata.uid``: on a custom resource's status
     subresource the API server copies the stored metadata over the patched
     object before validating it, so that uid is ignored and a namesake would be
-    overwritten. A ``test`` operation runs against the stored object and fails
-    with 422 Invalid. ``add`` replaces the whole status, which is what the
-    callers compute (every field of the status schema).
+    overwritten. A ``test`` runs against the stored object and fails with 422
+    Invalid. ``add`` replaces the whole status, which is what the callers
+    compute (every field the status schema has for that phase).
     """
-    return [
-        {"op": "test", "path": "/metadata/uid", "value": write.uid},
-        {"op": "add", "path": "/status", "value": dict(write.status)},
-    ]
+    tests = [{"op": "test", "path": "/metadata/uid", "value": write.uid}]
+    if write.resource_version:
+        tests.append(
+            {"op": "test", "path": "/metadata/resourceVersion", "value": write.resource_version}
+        )
+    return [*tests, {"op": "add", "path": "/status", "value": dict(write.status)}]
 
 
 class EntryStatusWriter:
@@ -181,7 +187,7 @@ class EntryStatusWriter:
 
     async def _write_one(self, write: EntryStatusWrite) -> bool:
         """True when written or skipped; False when it failed."""
-        path = resource_path(API_VERSION, ENTRY_PLURAL, write.namespace, write.name) + "/status"
+        path = entries_path(write.namespace, write.name) + "/status"
         patch = entry_status_patch(write)
         try:
             # json_patch answers None for 404: the entry is gone, which counts as done.

@@ -17,12 +17,6 @@ from guestbook_ledger.format.checkpoint import TreeHead
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
-# Phases in the only order an entry moves through them; status never goes back.
-# Hashing is part of the API (DESIGN.md) but the operator never writes it: see
-# docs/decisions/0047-entry-phases-written.md. Failed is final and may follow
-# Pending (see phase_advances).
-ENTRY_PHASES: tuple[str, ...] = ("Pending", "Hashing", "Sealed")
-
 
 class Condition(TypedDict):
     type: str
@@ -130,21 +124,6 @@ def _as_condition(raw: Mapping[str, Any]) -> Condition:
 
 
 # --- GuestbookEntry -------------------------------------------------------------
-
-
-def phase_advances(old_phase: str | None, new_phase: str) -> bool:
-    """True when moving from ``old_phase`` to ``new_phase`` is progress.
-
-    Sealed is final; Failed can replace only Pending or Hashing. A status
-    writer that loses a race must not move an entry back.
-    """
-    if old_phase == "Sealed":
-        return False
-    if new_phase == "Failed":
-        return old_phase != "Failed"
-    if old_phase not in ENTRY_PHASES:
-        return True
-    return ENTRY_PHASES.index(new_phase) > ENTRY_PHASES.index(old_phase)
 
 
 def waiting_for_ledger_status(

@@ -52,7 +52,6 @@ class WorkerSettings:
 class WorkerStats:
     batches: int = 0
     sealed: int = 0
-    status_failures: int = 0
 
 
 def entry_status_writes(namespace: str, result: SealResult, now: str) -> list[EntryStatusWrite]:
@@ -176,7 +175,6 @@ def publish(kube: Kube, namespace: str, name: str, result: SealResult, stats: Wo
         log.warning("could not update the Ledger's status: %s", exc)
     stats.batches += 1
     stats.sealed += len(result.sealed)
-    stats.status_failures += len(failed)
     log.info(
         "sealed %d entries; tree size %d, root %s",
         len(result.sealed),

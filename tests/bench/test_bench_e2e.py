@@ -53,7 +53,7 @@ def api(crds: object, control_plane: ControlPlane, namespace: str) -> Api:
 def test_a_burst_creates_every_entry_and_records_when_each_was_sent(api: Api) -> None:
     names = [f"burst-{i}" for i in range(40)]
 
-    submitted = create_entries(api.client, names, "bench", in_flight=4, namespace=api.namespace)
+    submitted = create_entries(api.settings, names, "bench", in_flight=4, namespace=api.namespace)
 
     assert sorted(submitted) == sorted(names)
     entry = api.get("guestbookentries", "burst-7")
@@ -69,7 +69,7 @@ def test_a_steady_rate_sends_in_order_and_never_faster_than_the_rate(api: Api) -
     names = [f"steady-{i}" for i in range(10)]
 
     submitted = create_entries(
-        api.client, names, "bench", rate=50.0, in_flight=4, namespace=api.namespace
+        api.settings, names, "bench", rate=50.0, in_flight=4, namespace=api.namespace
     )
 
     times = [submitted[n] for n in names]
@@ -83,7 +83,7 @@ def test_creation_stops_at_its_time_bound_and_says_how_far_it_got(api: Api) -> N
 
     # One per second: only the first is due within the bound.
     with pytest.raises(CreationTimedOut) as raised:
-        create_entries(api.client, names, "bench", rate=1.0, timeout=0.5, namespace=api.namespace)
+        create_entries(api.settings, names, "bench", rate=1.0, timeout=0.5, namespace=api.namespace)
 
     assert set(raised.value.created) <= {"slow-0"}
     assert "of 5 entries" in str(raised.value)

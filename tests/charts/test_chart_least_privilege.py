@@ -52,13 +52,13 @@ Right = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 UNEXERCISED: dict[str, dict[Right, str]] = {
     "operator": {
         ("ledger.guestbook.io", "guestbookentries", "get"): (
-            "admission.py re-reads an entry whose status write met a conflict"
+            "entries/admission.py re-reads an entry whose status write was stale"
         ),
         ("ledger.guestbook.io", "ledgers", "get"): (
-            "admission.py reads the Ledger of an entry that arrives before Kopf listed them"
+            "entries/admission.py reads the Ledger of an entry that arrives before Kopf listed them"
         ),
         ("ledger.guestbook.io", "guestbookentries/status", "patch"): (
-            "admission.py writes an entry's status only when its Ledger is missing or not"
+            "entries/admission.py writes an entry's status only when its Ledger is missing or not"
             " ready, or the entry can never be recorded: Pending is the CRD's default (0097)"
         ),
     },

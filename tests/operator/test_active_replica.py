@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from guestbook_operator.active_replica import ActiveReplica, run_while_active
+from guestbook_operator.entries.active_replica import ActiveReplica, run_while_active
 
 
 async def test_standalone_is_always_active() -> None:

@@ -12,8 +12,8 @@ from guestbook_ledger.store.entries import entry_by_uid
 from guestbook_ledger.store.errors import UnknownLedgerError
 from guestbook_ledger.store.ledgers import ensure_ledger
 from guestbook_ledger.store.schema import connect
-from guestbook_operator.admission_batcher import AdmissionBatcher, Outcome, admit_batch
 from guestbook_operator.database import Database
+from guestbook_operator.entries.batcher import AdmissionBatcher, Outcome, admit_batch
 
 LEDGER = "default/guestbook"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from guestbook_operator.admission import entry_path, needs_admission
+import datetime
+import time
+
+from guestbook_operator.entries.admission import ConditionClock, needs_admission
 
 
 def test_new_entries_are_admitted() -> None:
@@ -27,6 +30,12 @@ def test_a_listing_takes_up_every_entry_not_final() -> None:
     assert not needs_admission("LISTED", {"phase": "Failed"})
 
 
-def test_entry_path() -> None:
-    base = "/apis/ledger.guestbook.io/v1alpha1/namespaces/team/guestbookentries"
-    assert entry_path("team", "hello") == base + "/hello"
+def test_the_condition_clock_says_the_current_second() -> None:
+    clock = ConditionClock()
+    before = int(time.time())
+    shown = clock.now()
+    after = int(time.time())
+    moment = datetime.datetime.fromisoformat(shown.replace("Z", "+00:00")).timestamp()
+    assert shown.endswith("Z")
+    assert before <= moment <= after
+    assert clock.now() >= shown  # the same second again, or a later one

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from api_proxy import FaultProxy
 from audit_trail import AuditTrail
+from guestbook_kube.credentials import load_settings
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.kube import EntryStatusWrite, Kube
@@ -82,10 +83,8 @@ def worker(kubectl: Kubectl, namespace: str) -> ServiceAccount:
 
 
 def worker_client(path: Path) -> Kube:
-    """What a worker pod has: a client built by the `kubernetes` loader from its kubeconfig."""
-    from kubernetes import config
-
-    return Kube(config.new_client_from_config(str(path)))  # type: ignore[no-untyped-call]
+    """What a worker pod has: a client configured from its kubeconfig."""
+    return Kube(load_settings(str(path)))
 
 
 @pytest.fixture
@@ -157,6 +156,39 @@ def test_missing_and_recreated_entries_are_skipped_silently(
     live = entries.get("live")
     assert live is not None
     assert live["status"] == sealed(2)
+
+
+def test_a_write_decided_from_a_stale_version_changes_nothing(
+    kube: Kube, entries: Entries, namespace: str
+) -> None:
+    # The operator's writes carry the resourceVersion they decided from (0148): one
+    # that lost the race against the worker's Sealed status must not replace it.
+    [uid] = entries.create("raced")
+    seen = entries.get("raced")
+    assert seen is not None
+    version = seen["metadata"]["resourceVersion"]
+    assert kube.write_entry_statuses([EntryStatusWrite(namespace, "raced", uid, sealed(3))]) == []
+    late = {"phase": "Pending", "observedGeneration": 1, "conditions": []}
+
+    skipped = kube.write_entry_statuses(
+        [EntryStatusWrite(namespace, "raced", uid, late, resource_version=version)]
+    )
+
+    assert skipped == []  # a lost race is not a failure to report
+    entry = entries.get("raced")
+    assert entry is not None
+    assert entry["status"] == sealed(3)
+    # Decided from the current version, the same write lands.
+    current = entry["metadata"]["resourceVersion"]
+    assert (
+        kube.write_entry_statuses(
+            [EntryStatusWrite(namespace, "raced", uid, late, resource_version=current)]
+        )
+        == []
+    )
+    written = entries.get("raced")
+    assert written is not None
+    assert written["status"] == late
 
 
 def test_transient_api_errors_are_retried(

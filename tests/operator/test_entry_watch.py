@@ -20,7 +20,7 @@ from guestbook_kube.informer import Informer
 from guestbook_kube.resources import API_VERSION, entries_path
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
-from guestbook_operator.handlers.entries import entry_collections
+from guestbook_operator.entries.controller import entry_collections
 from service_accounts import ENTRY_WATCH_RULES, create_service_account
 
 pytestmark = pytest.mark.timeout(180)

@@ -6,7 +6,13 @@ import base64
 from typing import Any
 
 import pytest
-from guestbook_operator.config import ConfigError, load_config
+from guestbook_operator.config import (
+    ConfigError,
+    PodConfig,
+    TimerIntervals,
+    load_config,
+    load_pod_config,
+)
 from guestbook_operator.manifests import (
     LABEL_LEDGER,
     LABEL_ROLE,
@@ -150,12 +156,26 @@ def test_long_ledger_names_give_valid_job_names() -> None:
         ({}, "GUESTBOOK_DSN is not set"),
         ({"GUESTBOOK_DSN": "x", "GUESTBOOK_JOB_BACKOFF_LIMIT": "many"}, "whole number"),
         ({"GUESTBOOK_DSN": "x", "GUESTBOOK_REPAIR_INTERVAL": "0"}, "more than 0"),
+        ({"GUESTBOOK_DSN": "x", "GUESTBOOK_WITNESS_RETRY_INTERVAL": "soon"}, "number of seconds"),
         ({"GUESTBOOK_DSN": "x", "GUESTBOOK_WORKER_COMMAND": "  "}, "empty"),
     ],
 )
 def test_bad_config_is_one_clear_error(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(env)
+
+
+def test_pods_read_their_settings_in_one_place() -> None:
+    env = {"GUESTBOOK_DSN": "postgresql://w@db/l", "GUESTBOOK_JOB_NAME": "audit-x"}
+    assert load_pod_config(signing_key=False, env=env) == PodConfig(
+        dsn="postgresql://w@db/l", job_name="audit-x"
+    )
+    with pytest.raises(ConfigError, match="GUESTBOOK_SIGNING_KEY is not set"):
+        load_pod_config(signing_key=True, env=env)
+    with pytest.raises(ConfigError, match="GUESTBOOK_DSN is not set"):
+        load_pod_config(signing_key=False, env={})
+    timers = load_config({"GUESTBOOK_DSN": "x", "GUESTBOOK_REPAIR_INTERVAL": "2"}).timers
+    assert timers == TimerIntervals(repair_seconds=2.0, witness_retry_seconds=10.0)
 
 
 def test_workers_never_get_the_operator_dsn_by_default() -> None:

@@ -14,7 +14,6 @@ from guestbook_operator.status import (
     find_condition,
     ledger_not_ready_status,
     ledger_status,
-    phase_advances,
     rfc3339,
     sealed_entry_status,
     set_condition,
@@ -191,23 +190,6 @@ def test_failed_entry_says_why_on_both_conditions() -> None:
     # Sealed was already False: no transition.
     assert sealed["lastTransitionTime"] == T0
     assert "waiting" not in sealed["message"] and "Not yet" not in sealed["message"]
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        (None, "Pending", True),
-        ("Pending", "Sealed", True),
-        ("Hashing", "Sealed", True),
-        ("Sealed", "Pending", False),
-        ("Sealed", "Sealed", False),
-        ("Sealed", "Failed", False),
-        ("Pending", "Pending", False),
-        ("Pending", "Failed", True),
-    ],
-)
-def test_phase_never_goes_back(old: str | None, new: str, expected: bool) -> None:
-    assert phase_advances(old, new) is expected
 
 
 def test_ledger_status_reports_tree_head_and_pool() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guestbook_kube.client import ApiError
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.app import create_app
-from guestbook_webui.kube import KubeApiError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.settings import WebSettings
 from starlette.testclient import TestClient
@@ -264,7 +264,7 @@ def test_kubernetes_field_errors_point_at_the_body_fields() -> None:
             ]
         },
     }
-    problem = kube_problem(KubeApiError(422, status))
+    problem = kube_problem(ApiError(422, "Invalid", str(status["message"]), status=status))
     body = problem.body("/entries")
     assert body["status"] == 422
     assert body["type"] == "urn:guestbook-ledger:problem:invalid-entry"
@@ -272,4 +272,4 @@ def test_kubernetes_field_errors_point_at_the_body_fields() -> None:
         {"pointer": "#/message", "detail": "Too long: may not be more than 2000"},
         {"pointer": "#/metadata/name", "detail": "Invalid value"},
     ]
-    assert kube_problem(KubeApiError(403, {"message": "forbidden"})).status == 502
+    assert kube_problem(ApiError(403, "Forbidden", "forbidden")).status == 502

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from guestbook_kube.client import ApiClient, Obj
+from guestbook_kube.credentials import load_settings
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.entry_feed import Change, EntryFeed, Subscription
-from guestbook_webui.kube import KubeApi, client_for, load_configuration
+from guestbook_webui.kube import KubeApi
 
 WAIT = 60.0
 
@@ -35,36 +37,38 @@ def manifest(name: str, ledger: str = "guestbook") -> str:
 EXPIRED_VERSION = "1"
 
 
-class CountingKube(KubeApi):
+class CountingClient(ApiClient):
     """The real client, counting lists and watches; ``expire_first_watch`` changes
     entries while the first watch is "disconnected", then resumes it from a version
     the API server has forgotten, so that it expires and the changes were missed."""
 
-    def __init__(self, kubeconfig: Path, kubectl: Kubectl, *, expire_first_watch: bool) -> None:
-        super().__init__(client_for(load_configuration(str(kubeconfig))))
-        self.kubectl = kubectl
-        self.lists = 0
-        self.watches = 0
-        self.expire_first_watch = expire_first_watch
+    kubectl: Kubectl
+    expire_first_watch = False
+    lists = 0
+    watches = 0
 
-    async def list_entries(self, namespace: str) -> AsyncIterator[Any]:
+    async def list_pages(self, path: str, **kwargs: Any) -> AsyncIterator[Obj]:
         self.lists += 1
-        async for page in super().list_entries(namespace):
+        async for page in super().list_pages(path, **kwargs):
             yield page
 
-    async def watch_entries(
-        self, namespace: str, resource_version: str, *, timeout_seconds: int = 300
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def watch(self, path: str, resource_version: str, *args: Any, **kwargs: Any) -> Any:
         self.watches += 1
         if self.expire_first_watch and self.watches == 1:
             # While "disconnected": one entry goes away, another arrives.
             await asyncio.to_thread(self.kubectl, "delete", "gbe", "doomed")
             await asyncio.to_thread(self.kubectl, "apply", "-f", "-", input=manifest("newcomer"))
             resource_version = EXPIRED_VERSION
-        async for event in super().watch_entries(
-            namespace, resource_version, timeout_seconds=timeout_seconds
-        ):
+        async for event in super().watch(path, resource_version, *args, **kwargs):
             yield event
+
+
+def counting_kube(kubeconfig: Path, kubectl: Kubectl, *, expire_first_watch: bool) -> KubeApi:
+    """The web UI's KubeApi on a CountingClient (call inside the test's event loop)."""
+    settings = load_settings(str(kubeconfig))
+    client = CountingClient.for_cluster(settings, user_agent="test")
+    client.kubectl, client.expire_first_watch = kubectl, expire_first_watch
+    return KubeApi(settings, client)
 
 
 async def until(predicate: Any, what: str) -> None:
@@ -97,20 +101,22 @@ async def changes_until(subscription: Subscription, kind: str, name: str) -> lis
 async def test_the_feed_resumes_after_each_watch_ends(
     kubeconfig: Path, crds: Kubectl, kubectl: Kubectl, namespace: str
 ) -> None:
-    kube = CountingKube(kubeconfig, kubectl, expire_first_watch=False)
+    kube = counting_kube(kubeconfig, kubectl, expire_first_watch=False)
+    counts = kube.client
+    assert isinstance(counts, CountingClient)
     feed = EntryFeed(kube, namespace, "guestbook", watch_seconds=1)
     task = asyncio.create_task(feed.run())
     try:
         await asyncio.wait_for(feed.synced.wait(), WAIT)
         async with feed.subscribe() as subscription:
-            await until(lambda: kube.watches >= 2, "a second watch")
+            await until(lambda: counts.watches >= 2, "a second watch")
             await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("late"))
             await changes_until(subscription, "entry", "late")
             await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("other", "other"))
             await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest("later"))
             seen = await changes_until(subscription, "entry", "later")
         assert "other" not in [change.entry["metadata"]["name"] for change in seen]
-        assert kube.lists == 1, "resuming a watch needs no new list"
+        assert counts.lists == 1, "resuming a watch needs no new list"
         assert [entry["metadata"]["name"] for entry in feed.entries()] == ["later", "late"]
     finally:
         task.cancel()
@@ -123,19 +129,21 @@ async def test_an_expired_watch_lists_again_and_publishes_what_was_missed(
 ) -> None:
     kubectl("apply", "-f", "-", input=manifest("doomed"))
     kubectl("apply", "-f", "-", input=manifest("stays"))
-    kube = CountingKube(kubeconfig, kubectl, expire_first_watch=True)
+    kube = counting_kube(kubeconfig, kubectl, expire_first_watch=True)
+    counts = kube.client
+    assert isinstance(counts, CountingClient)
     feed = EntryFeed(kube, namespace, "guestbook")
     async with feed.subscribe() as subscription:
         task = asyncio.create_task(feed.run())
         try:
             seen = await changes_until(subscription, "deleted", "doomed")
             seen += await changes_until(subscription, "entry", "newcomer")
-            await until(lambda: kube.watches >= 2, "the watch after the new list")
+            await until(lambda: counts.watches >= 2, "the watch after the new list")
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await kube.aclose()
-    assert kube.lists == 2
+    assert counts.lists == 2
     assert sorted(entry["metadata"]["name"] for entry in feed.entries()) == ["newcomer", "stays"]
     kinds = {(change.kind, change.entry["metadata"]["name"]) for change in seen}
     assert {("entry", "doomed"), ("entry", "stays"), ("deleted", "doomed")} <= kinds

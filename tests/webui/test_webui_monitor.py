@@ -237,3 +237,20 @@ def test_bad_tiles_and_bundles_are_caught(
         # A monitor that verified the tree before the tampering sees nothing new to
         # fetch at size 600, and its kept checkpoint still matches.
         one_line(monitor(url, vkey, tmp_path / "before"), 0, "unchanged since the last run")
+
+
+def test_the_monitor_waits_out_the_web_uis_rate_limit(
+    make_app: Callable[..., Starlette],
+    store: Connection,
+    ledger: str,
+    signer: Ed25519PrivateKey,
+    tmp_path: Path,
+) -> None:
+    """A first run over 1,100 entries needs more requests than a low per-client
+    limit allows at once: the monitor waits each 429's Retry-After and succeeds."""
+    origin = f"ledger.guestbook.io/{ledger}"
+    vkey = verifier_key(origin, signer.public_key())
+    seal(store, ledger, signer, 0, 1100)
+    with serve(make_app(requests_per_second=4, request_burst=4)) as url:
+        result = monitor(url, vkey, tmp_path / "state")
+    one_line(result, 0, f"OK: {origin} first seen at size 1100 with root ")

@@ -1,7 +1,8 @@
 """One watch on the GuestbookEntries of a namespace, fanned out to every browser.
 
-The feed lists the entries, then watches from the list's resourceVersion and
-keeps a cache of them (an informer); every change goes to each subscriber's
+The feed follows the entries with the shared informer (``guestbook_kube``:
+list, then watch from the list's resourceVersion) and keeps a window of them;
+every change goes to each subscriber's
 queue, which an SSE response drains. However many browsers are open, the API
 server sees one list and one watch. After a broken watch or a 410 Expired the
 feed lists again and publishes the difference, so a subscriber never misses a
@@ -23,10 +24,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from guestbook_kube.resources import entry_ledger
+from guestbook_kube.informer import LISTED, SYNCED, Informer
+from guestbook_kube.resources import entries_path, entry_ledger
 
 from guestbook_webui.entry_view import newest_first
-from guestbook_webui.kube import KubeApi, KubeApiError, KubeUnavailableError
+from guestbook_webui.kube import KubeApi
 
 log = logging.getLogger("guestbook.webui.feed")
 
@@ -123,7 +125,12 @@ class EntryFeed:
         """Counts changes to the kept entries (a cache key for what shows them)."""
         self._subscribers: set[Subscription] = set()
         self.synced = asyncio.Event()
-        self.last_error = ""
+        self._informer: Informer | None = None
+        # The listing in progress: the newest ``window`` items so far, and which
+        # kept entries it still holds.
+        self._listing: list[tuple[tuple[str, str], int, dict[str, Any]]] = []
+        self._still_there: set[str] = set()
+        self._listing_count = 0
 
     # -- reading ---------------------------------------------------------------
 
@@ -220,27 +227,35 @@ class EntryFeed:
         for subscription in list(self._subscribers):
             subscription.offer(change)
 
-    async def _list_window(self) -> str:
-        """List every entry, a page at a time, keep the newest ``window`` and publish
-        the difference from what was kept before. Returns the list's resourceVersion."""
-        newest: list[tuple[tuple[str, str], int, dict[str, Any]]] = []
-        still_there: set[str] = set()
-        version, count = "", 0
-        async for page in self._kube.list_entries(self.namespace):
-            version = page.resource_version
-            for item in page.items:
-                name = item["metadata"]["name"]
-                if name in self._entries:
-                    still_there.add(name)
-                if not self._belongs(item):
-                    continue
-                count += 1  # tie-breaker: dicts do not compare
-                heapq.heappush(newest, (_age(item), count, _kept(item)))
-                if len(newest) > self.window:
-                    heapq.heappop(newest)
-        fresh = {item["metadata"]["name"]: item for _, _, item in newest}
+    # -- following the API server (the shared informer) ------------------------
+
+    async def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == LISTED:
+            self._listed(obj)
+        elif kind == SYNCED:
+            self._synced()
+        elif kind in ("ADDED", "MODIFIED"):
+            self._apply(Change("entry", obj))
+        elif kind == "DELETED":
+            self._apply(Change("deleted", obj))
+
+    def _listed(self, item: dict[str, Any]) -> None:
+        """One item of a listing: keep it if it is among the newest ``window``."""
+        name = item["metadata"]["name"]
+        if name in self._entries:
+            self._still_there.add(name)
+        if not self._belongs(item):
+            return
+        self._listing_count += 1  # tie-breaker: dicts do not compare
+        heapq.heappush(self._listing, (_age(item), self._listing_count, _kept(item)))
+        if len(self._listing) > self.window:
+            heapq.heappop(self._listing)
+
+    def _synced(self) -> None:
+        """A listing is complete: publish its difference from what was kept."""
+        fresh = {item["metadata"]["name"]: item for _, _, item in self._listing}
         for name, old in list(self._entries.items()):
-            if name not in still_there:
+            if name not in self._still_there:
                 self._apply(Change("deleted", old))  # gone from the cluster
             elif name not in fresh:
                 self._forget(name)  # still there, but older than the window now
@@ -250,71 +265,30 @@ class EntryFeed:
                 "metadata", {}
             ).get("resourceVersion"):
                 self._apply(Change("entry", item))
-        return version
+        self._listing, self._still_there, self._listing_count = [], set(), 0
+        self.synced.set()
 
-    # -- the loop --------------------------------------------------------------
+    @property
+    def last_error(self) -> str:
+        """Why the last list or watch failed ("" once one works)."""
+        return self._informer.last_error if self._informer is not None else ""
 
     async def run(self) -> None:
-        """List and watch until cancelled. Failures are logged and retried with a
-        backoff (``retry_seconds`` doubling up to MAX_RETRY_SECONDS); an expired
-        watch is listed again at once, but not twice in a row without progress."""
-        failures = 0  # in a row, without a watch event in between
+        """List and watch until cancelled (``guestbook_kube.informer``): a resumed
+        watch needs no new list; an expired one lists again and publishes what
+        changed. Failures are retried with a backoff (``retry_seconds`` doubling
+        up to MAX_RETRY_SECONDS)."""
+        self._informer = Informer(
+            self._kube.client,
+            entries_path(self.namespace),
+            self._on_event,
+            keep=False,
+            first_delay=self._retry_seconds,
+            max_delay=MAX_RETRY_SECONDS,
+            watch_seconds=self._watch_seconds,
+        )
         try:
-            while True:
-                try:
-                    progressed = await self._list_and_watch()
-                    failures = 0 if progressed else failures + 1
-                    # An expired watch lists again at once; repeated expiry backs off.
-                    delay = self._backoff(failures - 1)
-                except (KubeApiError, KubeUnavailableError) as exc:
-                    self.last_error = str(exc)
-                    log.warning("entry watch failed, retrying: %s", exc)
-                    failures += 1
-                    delay = self._backoff(failures)
-                except Exception as exc:  # a malformed event must not end the feed for good
-                    self.last_error = f"unexpected error: {exc}"
-                    log.exception("entry watch failed unexpectedly, retrying")
-                    failures += 1
-                    delay = self._backoff(failures)
-                await asyncio.sleep(delay)
+            await self._informer.run()
         finally:
             for subscription in list(self._subscribers):
                 subscription.offer(None)
-
-    def _backoff(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` failures in a row (0 for none)."""
-        if failures <= 0:
-            return 0.0
-        return float(min(self._retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS))
-
-    async def _list_and_watch(self) -> bool:
-        """List, then watch until an ERROR event (e.g. 410 Expired). Returns whether
-        any watch event arrived before that (progress)."""
-        version = await self._list_window()
-        self.synced.set()
-        self.last_error = ""
-        progressed = False
-        while True:
-            events = 0
-            async for event in self._kube.watch_entries(
-                self.namespace, version, timeout_seconds=self._watch_seconds
-            ):
-                events += 1
-                kind = event.get("type")
-                obj = event.get("object") or {}
-                if kind == "ERROR":
-                    # 410 Expired and the like: start over from a fresh list.
-                    log.info("watch ended with %s; listing again", obj.get("message"))
-                    return progressed
-                progressed = True
-                version = obj.get("metadata", {}).get("resourceVersion") or version
-                if not obj.get("metadata", {}).get("name"):
-                    continue  # BOOKMARK: only the version moves
-                if kind in ("ADDED", "MODIFIED"):
-                    self._apply(Change("entry", obj))
-                elif kind == "DELETED":
-                    self._apply(Change("deleted", obj))
-            if not events:
-                # A watch that ends without a single event (not even a bookmark):
-                # don't spin on a server that closes streams at once.
-                await asyncio.sleep(self._retry_seconds)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_kube.client import ApiError
+
+from guestbook_webui.kube import KubeUnavailableError
 from guestbook_webui.problems import (
     CLUSTER_REFUSED,
     CLUSTER_UNAVAILABLE,
@@ -15,7 +17,7 @@ from guestbook_webui.submission import FieldError
 _FIELDS = {"spec.author": "author", "spec.message": "message", "spec.ledger": "ledger"}
 
 
-def field_errors(exc: KubeApiError) -> list[FieldError]:
+def field_errors(exc: ApiError) -> list[FieldError]:
     """The causes of a 422 Invalid Status, named by our body's fields."""
     errors = []
     for cause in (exc.status.get("details") or {}).get("causes") or ():
@@ -26,7 +28,7 @@ def field_errors(exc: KubeApiError) -> list[FieldError]:
     return errors
 
 
-def kube_problem(exc: KubeApiError | KubeUnavailableError) -> Problem:
+def kube_problem(exc: ApiError | KubeUnavailableError) -> Problem:
     """The problem to answer with when the Kubernetes API failed with ``exc``."""
     if isinstance(exc, KubeUnavailableError):
         return Problem(503, CLUSTER_UNAVAILABLE, "Kubernetes API unavailable", str(exc))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from guestbook_kube.client import ApiError
 from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.store import (
     DatabaseUnavailableError,
@@ -22,7 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from guestbook_webui.app_state import web_state
 from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.entry_view import entry_json
-from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_webui.kube import KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.ledger_reader import LedgerReader
 from guestbook_webui.problems import (
@@ -128,7 +129,7 @@ async def _entries_page(request: Request, limit: int, token: str) -> JSONRespons
         page = await state.kube.list_entries_page(
             state.settings.namespace, limit=limit, continue_token=token
         )
-    except KubeApiError as exc:
+    except ApiError as exc:
         if exc.code == 410 or (exc.code == 400 and token):
             raise Problem(
                 410 if exc.code == 410 else 400,
@@ -159,7 +160,7 @@ async def get_entry(request: Request) -> JSONResponse:
     name = checked_entry_name(request.path_params["name"])
     try:
         found = await state.kube.get_entry(state.settings.namespace, name)
-    except (KubeApiError, KubeUnavailableError) as exc:
+    except (ApiError, KubeUnavailableError) as exc:
         raise kube_problem(exc) from None
     ledger = entry_ledger(found or {})
     if found is None or ledger != state.settings.ledger:

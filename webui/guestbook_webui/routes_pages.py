@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from guestbook_kube.client import ApiError
 from guestbook_ledger.store import StoreError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,7 +23,7 @@ from guestbook_webui.app_state import WebState, web_state
 from guestbook_webui.entry_names import checked_entry_name
 from guestbook_webui.entry_view import entry_json
 from guestbook_webui.json_depth import MAX_DEPTH, nests_deeper_than
-from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_webui.kube import KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import (
     INVALID_ENTRY,
@@ -214,7 +215,7 @@ async def create_entry(request: Request) -> Response:
             errors=exc.errors,
             alert=NOT_SIGNED,
         )
-    except (Problem, KubeApiError, KubeUnavailableError) as exc:
+    except (Problem, ApiError, KubeUnavailableError) as exc:
         problem = exc if isinstance(exc, Problem) else kube_problem(exc)
         if as_json:
             return problem_response(problem, request.url.path)

@@ -11,6 +11,7 @@ its file once a checkpoint that contains it is published.
 
 from __future__ import annotations
 
+from guestbook_kube.client import ApiError
 from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.format.proof_file import PROOF_FILE_SUFFIX, build_proof_file
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.responses import Response
 
 from guestbook_webui.app_state import web_state
 from guestbook_webui.entry_names import checked_entry_name
-from guestbook_webui.kube import KubeApiError, KubeUnavailableError
+from guestbook_webui.kube import KubeUnavailableError
 from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import Problem, not_found, problem_response
 from guestbook_webui.routes_api import from_ledger, reader_of
@@ -42,7 +43,7 @@ async def proof_file(request: Request) -> Response:
     name = checked_entry_name(request.path_params["name"])
     try:
         found = await state.kube.get_entry(state.settings.namespace, name)
-    except (KubeApiError, KubeUnavailableError) as exc:
+    except (ApiError, KubeUnavailableError) as exc:
         raise kube_problem(exc) from None
     if found is None or entry_ledger(found) != state.settings.ledger:
         raise not_found(

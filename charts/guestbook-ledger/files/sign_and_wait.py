@@ -3,94 +3,67 @@
 Runs in the operator image as the chart's test pod. It creates a GuestbookEntry
 through the Kubernetes API (as the test's ServiceAccount, like `kubectl apply`
 would), waits until the operator's workers have sealed it, and checks that its
-leaf hash is the hash of its own record (ledger format v1). Only the standard
-library and the image's `guestbook_ledger.format` are used. Exit status 0 when
-the entry is sealed and its hash checks out; 1 with one sentence otherwise.
+leaf hash is the hash of its own record (ledger format v1). It uses the image's
+own Kubernetes access (`guestbook_kube`) and ledger format
+(`guestbook_ledger.format`). Exit status 0 when the entry is sealed and its
+hash checks out; 1 with one sentence otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import os
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError
+from guestbook_kube.credentials import CredentialsError, load_settings
+from guestbook_kube.resources import API_VERSION, ENTRY_KIND, entries_path
 from guestbook_ledger.format import entry_record, format_hash, leaf_hash
-
-API = "/apis/ledger.guestbook.io/v1alpha1"
 
 
 class TestFailed(Exception):
     """The test did not pass; the message says why."""
 
 
-class Cluster:
-    """The API server as the pod's ServiceAccount sees it."""
-
-    def __init__(self, account: Path) -> None:
-        host = os.environ.get("KUBERNETES_SERVICE_HOST", "")
-        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        if not host:
-            raise TestFailed("KUBERNETES_SERVICE_HOST is not set: run this in a pod")
-        self.base = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
-        self.account = account
-        self.tls = ssl.create_default_context(cafile=str(account / "ca.crt"))
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One request; the parsed JSON answer. Raises TestFailed with the API's message."""
-        # Read each time: the kubelet rotates the token.
-        token = (self.account / "token").read_text().strip()
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, context=self.tls, timeout=30) as answer:
-                return json.load(answer)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            try:
-                detail = json.loads(detail).get("message", detail)
-            except ValueError:
-                pass
-            raise TestFailed(f"{method} {path} was answered {exc.code}: {detail}") from None
+async def call(what: str, request: Any) -> Any:
+    """Await one API request; TestFailed with the API's message when it fails."""
+    try:
+        return await request
+    except ApiError as exc:
+        raise TestFailed(f"{what} was answered {exc.code}: {exc.message}") from None
+    except CALL_ERRORS as exc:
+        raise TestFailed(f"{what} failed: cannot reach the API server ({exc})") from None
 
 
-def sign_and_wait(
-    cluster: Cluster, namespace: str, ledger: str, author: str, timeout: float
+async def sign_and_wait(
+    cluster: ApiClient, namespace: str, ledger: str, author: str, timeout: float
 ) -> str:
     """Create an entry, wait until it is Sealed and check its leaf hash; returns a summary."""
-    entries = f"{API}/namespaces/{namespace}/guestbookentries"
-    entry = cluster.call(
-        "POST",
-        entries,
-        {
-            "apiVersion": "ledger.guestbook.io/v1alpha1",
-            "kind": "GuestbookEntry",
-            "metadata": {"generateName": "helm-test-"},
-            "spec": {"ledger": ledger, "author": author, "message": "Signed by helm test."},
-        },
-    )
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": ENTRY_KIND,
+        "metadata": {"generateName": "helm-test-"},
+        "spec": {"ledger": ledger, "author": author, "message": "Signed by helm test."},
+    }
+    entry = await call("creating the entry", cluster.create(entries_path(namespace), body))
     name = entry["metadata"]["name"]
     print(f"signed {namespace}/{name}; waiting for its seal", flush=True)
     deadline = time.monotonic() + timeout
     status: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        entry = cluster.call("GET", f"{entries}/{name}")
+        entry = await call(f"reading {name}", cluster.get(entries_path(namespace, name)))
+        if entry is None:
+            raise TestFailed(f"entry {name} was deleted before it was sealed")
         status = entry.get("status") or {}
         if status.get("phase") == "Sealed":
             break
         if status.get("phase") == "Failed":
             raise TestFailed(f"entry {name} failed: {json.dumps(status.get('conditions'))}")
-        time.sleep(2)
+        await asyncio.sleep(2)
     else:
         raise TestFailed(
             f"entry {name} was not sealed within {timeout:g} s (phase "
@@ -113,8 +86,21 @@ def sign_and_wait(
         )
     return (
         f"entry {name} sealed at index {status.get('leafIndex')} into a tree of "
-        f"{status.get('treeSize')} with root {status.get('rootHash')}; leaf hash {expected} checks out"
+        f"{status.get('treeSize')} with root {status.get('rootHash')}; "
+        f"leaf hash {expected} checks out"
     )
+
+
+async def run(args: argparse.Namespace) -> str:
+    try:
+        settings = load_settings(service_account_dir=args.service_account)
+    except CredentialsError as exc:
+        raise TestFailed(str(exc)) from None
+    cluster = ApiClient.for_cluster(settings, user_agent="guestbook-ledger-helm-test")
+    try:
+        return await sign_and_wait(cluster, args.namespace, args.ledger, args.author, args.timeout)
+    finally:
+        await cluster.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--service-account", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        cluster = Cluster(args.service_account)
-        print(sign_and_wait(cluster, args.namespace, args.ledger, args.author, args.timeout))
+        print(asyncio.run(run(args)))
     except TestFailed as exc:
         print(f"helm test failed: {exc}", file=sys.stderr)
         return 1

@@ -7,19 +7,19 @@ kube-apiserver's audit log).
 {{/* The operator in the namespaces it serves. */}}
 {{- define "guestbook-ledger.operatorRules" -}}
 # Kopf watches Ledgers and keeps its progress annotations and finalizers on
-# them; admission.py reads one when an entry arrives before Kopf listed them.
+# them; entries/admission.py reads one when an entry arrives before Kopf listed them.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["ledgers"]
   verbs: ["get", "list", "watch", "patch"]
-# The operator's own entry watch (entry_watch.py) and the repair listing.
+# The operator's own entry watch (entries/controller.py) and the repair listing.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["guestbookentries"]
   verbs: ["list", "watch"]
-# Statuses: handlers/ledgers.py, pool.py, admission.py, repair.py.
+# Statuses: handlers/ledgers.py, pool.py, repair.py, entries/admission.py.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["ledgers/status", "guestbookentries/status"]
   verbs: ["patch"]
-# admission.py re-reads an entry whose status write conflicted or that waits
+# entries/admission.py re-reads an entry whose status write was stale or that waits
 # for its Ledger; repair.py retires sealed entries past the Ledger's retention.
 - apiGroups: ["ledger.guestbook.io"]
   resources: ["guestbookentries"]

@@ -156,7 +156,3 @@ class PodIpAllocator:
         for ip, owner in list(self._owners.items()):
             if owner == uid:
                 del self._owners[ip]
-
-    def in_use(self) -> dict[str, str]:
-        """Addresses in use, by address: the pod uid holding each."""
-        return dict(self._owners)

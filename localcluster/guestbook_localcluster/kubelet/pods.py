@@ -54,7 +54,6 @@ SHIM_DIR = Path(__file__).resolve().parent / "pod_shim"
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0  # seconds (a real kubelet: 10 s up to 300 s)
 RESET_BACKOFF_AFTER = 2 * BACKOFF_MAX  # a run this long forgets the earlier crashes
 MINIMUM_GRACE = 2.0  # a force deletion still gets this long, as in the kubelet
-TOKEN_SECONDS = 3607  # the kubelet's request for the admission-added token volume
 
 
 def grace_seconds(pod: Obj) -> float:

@@ -145,7 +145,7 @@ def provision(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None
             reason="Provisioned",
             message=f"Ledger {ref} is ready; signing key {kid[:16]}….",
         )
-    rt.nudge(ref)
+    rt.nudges.nudge(ref)
     logger.info("ledger %s provisioned, tree size %d", ref, head.tree_size)
 
 

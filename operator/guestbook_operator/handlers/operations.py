@@ -8,12 +8,13 @@ import logging
 from typing import Any
 
 import kopf
+from guestbook_kube.credentials import load_settings
 from prometheus_client import start_http_server
 
-from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.config import load_config
 from guestbook_operator.database import Database
-from guestbook_operator.kube import Kube, load_client_config
+from guestbook_operator.entries.batcher import AdmissionBatcher
+from guestbook_operator.kube import Kube
 from guestbook_operator.manifests import GROUP
 from guestbook_operator.readiness import start_readiness_server
 from guestbook_operator.runtime import Runtime, runtime
@@ -50,7 +51,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     memo["runtime"] = Runtime(
         config=config,
         db=db,
-        kube=Kube(load_client_config(), concurrency=16),
+        kube=Kube(load_settings(), concurrency=16, user_agent="guestbook-operator"),
         loop=asyncio.get_running_loop(),
         executor=executor,
         batcher=AdmissionBatcher(db, executor),

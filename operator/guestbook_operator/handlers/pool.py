@@ -24,6 +24,7 @@ from guestbook_ledger.store.witnesses import published_checkpoint
 
 from guestbook_operator import metrics
 from guestbook_operator.database import DATABASE_DOWN
+from guestbook_operator.entries.controller import entry_controller
 from guestbook_operator.kube import KubeError
 from guestbook_operator.manifests import ROLE_WORKER, ledger_ref, role_selector, worker_job
 from guestbook_operator.policy import (
@@ -116,8 +117,11 @@ def witnessing_status(
     return condition, published_size
 
 
-def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
-    """One round for one Ledger. Raises StoreError or KubeError on failures."""
+def reconcile_pool(rt: Runtime, memo: Any, ledger: dict[str, Any]) -> None:
+    """One round for one Ledger. ``memo`` is Kopf's memo of this Ledger, kept
+    between rounds and daemon restarts: its last tree size (for the
+    sealed-entries metrics) and the worker Jobs already reported failed (each
+    counted once). Raises StoreError or KubeError on failures."""
     status = ledger.get("status") or {}
     if not status.get("keyId") or blocked_by_provisioning(status):
         return  # not provisioned (yet, or any more): the provisioning handler says why
@@ -127,23 +131,24 @@ def reconcile_pool(rt: Runtime, ledger: dict[str, Any]) -> None:
         pending = pending_count(conn, ref)
         head = latest_tree_head(conn, ref)
         size = head.tree_size if head else 0
-        previous = rt.tree_sizes.get(ref)
+        previous = memo.get("tree_size")
         if previous is not None and size > previous:
             metrics.ENTRIES_SEALED.labels(ledger=ref).inc(size - previous)
             start = max(previous, size - _LATENCY_SAMPLE)
             for seconds in seal_latencies(conn, ref, start, size):
                 metrics.SEAL_LATENCY.labels(ledger=ref).observe(seconds)
-        rt.tree_sizes[ref] = size
+        memo["tree_size"] = size
         witnessed, published_size = witnessing_status(conn, ref, ledger, head)
     low = int(spec.get("minWorkers", 0))
     high = max(low, int(spec.get("maxWorkers", 4)))
     desired = desired_workers(pending, int(spec.get("entriesPerWorker", 200)), low, high)
     raw_jobs = rt.kube.list_jobs(meta["namespace"], role_selector(ledger, ROLE_WORKER))
     jobs = worker_jobs(raw_jobs)
+    reported = memo.setdefault("failed_jobs", set())
     for job in raw_jobs:
         job_name = job["metadata"]["name"]
-        if _failed(job) and job_name not in rt.failed_jobs:
-            rt.failed_jobs.add(job_name)
+        if _failed(job) and job_name not in reported:
+            reported.add(job_name)
             metrics.JOB_FAILURES.labels(ledger=ref).inc()
             rt.kube.post_event(
                 ledger,
@@ -225,14 +230,15 @@ async def run_pool(
     body: kopf.Body, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **_: Any
 ) -> None:
     rt = runtime(memo)
-    nudge = rt.nudge_event(ledger_ref(body))
+    nudge = rt.nudges.event(ledger_ref(body))
     # While Kopf runs this daemon, this replica is the active one (peering).
-    with rt.replica.daemon_running() if rt.replica else contextlib.nullcontext():
-        await _pool_rounds(rt, body, stopped, nudge, logger)
+    with entry_controller(memo).replica.daemon_running():
+        await _pool_rounds(rt, memo, body, stopped, nudge, logger)
 
 
 async def _pool_rounds(
     rt: Runtime,
+    memo: Any,
     body: kopf.Body,
     stopped: kopf.DaemonStopped,
     nudge: asyncio.Event,
@@ -244,7 +250,7 @@ async def _pool_rounds(
         started = loop.time()
         try:
             # The body is Kopf's live view: each round sees the latest spec and status.
-            await asyncio.to_thread(reconcile_pool, rt, plain(body))
+            await asyncio.to_thread(reconcile_pool, rt, memo, plain(body))
         except UnknownLedgerError:
             pass  # provisioning has not reached the database yet
         except DATABASE_DOWN as exc:

@@ -32,7 +32,7 @@ from guestbook_ledger.store.errors import (
 from guestbook_ledger.store.heads import first_head_containing
 
 from guestbook_operator import metrics
-from guestbook_operator.config import seconds_from_env
+from guestbook_operator.config import load_timer_intervals
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.kube import EntryStatusWrite, KubeError
 from guestbook_operator.manifests import ledger_ref
@@ -43,9 +43,9 @@ from guestbook_operator.status import entry_sealed_into, rfc3339
 # A failed pass is logged and the next one tries again.
 _PASS_ERRORS: tuple[type[Exception], ...] = (StoreError, KubeError, *DATABASE_DOWN)
 
-REPAIR_INTERVAL_SECONDS = seconds_from_env("GUESTBOOK_REPAIR_INTERVAL", 15.0)
-# Entries younger than this are left to the admission handler, which may be running now.
-_ADMISSION_GRACE_SECONDS = 2 * REPAIR_INTERVAL_SECONDS
+# Kopf takes a timer's interval when the handler is registered (the same
+# variable as ``rt.config.timers``, which load_config validated before).
+REPAIR_INTERVAL_SECONDS = load_timer_intervals().repair_seconds
 _PENDING_SCAN = 10_000
 
 
@@ -88,9 +88,10 @@ def repair_ledger(rt: Runtime, ledger: dict[str, Any]) -> dict[str, int]:
                     rt.kube.delete_entry(namespace, emeta["name"], uid)
                     done["retired"] += 1
                 continue
-            # Young entries are in flight (admission, a worker's batch): leave them be.
+            # Entries younger than two passes are in flight (admission, a worker's
+            # batch): leave them be.
             created = _parse_time(str(emeta.get("creationTimestamp", "")))
-            if created is None or listed_at - created < _ADMISSION_GRACE_SECONDS:
+            if created is None or listed_at - created < 2 * rt.config.timers.repair_seconds:
                 continue
             stored = entry_by_uid(conn, ref, uid)
             if stored is None:
@@ -150,11 +151,12 @@ def repair(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
     try:
         done = repair_ledger(rt, ledger)
     except _PASS_ERRORS as exc:
-        logger.warning("repair pass failed, next one in %.0fs: %s", REPAIR_INTERVAL_SECONDS, exc)
+        next_in = rt.config.timers.repair_seconds
+        logger.warning("repair pass failed, next one in %.0fs: %s", next_in, exc)
         return
     if any(done.values()):
         message = ", ".join(f"{count} {what}" for what, count in done.items() if count)
         rt.kube.post_event(ledger, type="Normal", reason="Repaired", message=message)
         logger.info("repair pass: %s", message)
     if done["admitted"]:
-        rt.nudge(ledger_ref(ledger))
+        rt.nudges.nudge(ledger_ref(ledger))

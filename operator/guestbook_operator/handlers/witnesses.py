@@ -11,7 +11,7 @@ from typing import Any
 import kopf
 from guestbook_ledger.store.errors import StoreError
 
-from guestbook_operator.config import seconds_from_env
+from guestbook_operator.config import load_timer_intervals
 from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.manifests import ledger_ref
 from guestbook_operator.resources import LEDGERS, plain
@@ -21,7 +21,9 @@ from guestbook_operator.witnessing import report_witnesses, run_witness_round
 # A failed round is logged and the next tick tries again.
 _ROUND_ERRORS: tuple[type[Exception], ...] = (StoreError, *DATABASE_DOWN)
 
-WITNESS_RETRY_SECONDS = seconds_from_env("GUESTBOOK_WITNESS_RETRY_INTERVAL", 10.0)
+# Kopf takes a timer's interval when the handler is registered (the same
+# variable as ``rt.config.timers``, which load_config validated before).
+WITNESS_RETRY_SECONDS = load_timer_intervals().witness_retry_seconds
 
 
 def witnesses_behind(ledger: dict[str, Any]) -> bool:
@@ -54,4 +56,5 @@ def catch_up_witnesses(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any
                 wait=False,
             )
     except _ROUND_ERRORS as exc:
-        logger.warning("witness round failed, next in %.0fs: %s", WITNESS_RETRY_SECONDS, exc)
+        next_in = rt.config.timers.witness_retry_seconds
+        logger.warning("witness round failed, next in %.0fs: %s", next_in, exc)

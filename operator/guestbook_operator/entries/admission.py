@@ -21,10 +21,11 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from typing import Any
 
-from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError, Obj, resource_path
-from guestbook_kube.resources import DEFAULT_LEDGER
+from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError, Obj
+from guestbook_kube.resources import DEFAULT_LEDGER, entries_path, ledgers_path
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.store.admission import NewEntry, withdraw_entry
 from guestbook_ledger.store.errors import (
@@ -35,10 +36,14 @@ from guestbook_ledger.store.errors import (
 )
 
 from guestbook_operator import metrics
-from guestbook_operator.admission_batcher import AdmissionBatcher
 from guestbook_operator.database import DATABASE_DOWN, Database
+from guestbook_operator.entries.batcher import AdmissionBatcher
+from guestbook_operator.entry_status_writer import (
+    STALE_CODES,
+    EntryStatusWrite,
+    entry_status_patch,
+)
 from guestbook_operator.kube import Kube, KubeError
-from guestbook_operator.manifests import API_VERSION
 from guestbook_operator.status import (
     admitted_entry_status,
     failed_entry_status,
@@ -46,7 +51,7 @@ from guestbook_operator.status import (
     waiting_for_ledger_status,
 )
 
-log = logging.getLogger("guestbook_operator.admission")
+log = logging.getLogger(__name__)
 
 # How often an entry whose Ledger is missing looks again.
 LEDGER_RETRY_SECONDS = 3.0
@@ -55,18 +60,14 @@ MAX_IN_FLIGHT = 1000
 _STATUS_ATTEMPTS = 5
 _FINAL = ("Sealed", "Failed")
 
-StatusFn = Callable[[Mapping[str, Any] | None], dict[str, Any]]
+# A status of ``status.py`` (current status, fields..., generation=, now=) -> new status.
+StatusFn = Callable[..., dict[str, Any]]
 # (namespace, ledger name) -> whether the Ledger is provisioned (Kopf's index of Ledgers).
 ReadyLedgers = Callable[[str, str], bool]
 
 
 class StatusConflict(RuntimeError):
     """The entry changed at every attempt to write its status."""
-
-
-def entry_path(namespace: str, name: str) -> str:
-    """The REST path of the GuestbookEntry ``namespace``/``name``."""
-    return resource_path(API_VERSION, "guestbookentries", namespace, name)
 
 
 def needs_admission(kind: str, status: Mapping[str, Any]) -> bool:
@@ -84,25 +85,28 @@ def needs_admission(kind: str, status: Mapping[str, Any]) -> bool:
     return kind == "MODIFIED" and not phase
 
 
-_clock: tuple[int, str] = (0, "")
+class ConditionClock:
+    """The time conditions carry (whole seconds, RFC 3339), formatted once a
+    second: formatting it for every entry was a tenth of admission's CPU."""
 
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
 
-def _now() -> str:
-    """The current time as conditions carry it (seconds), formatted once a second:
-    formatting it for every entry was a tenth of admission's CPU."""
-    global _clock
-    second = int(time.time())
-    if _clock[0] != second:
-        moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
-        _clock = (second, rfc3339(moment))
-    return _clock[1]
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
+            self._second, self._text = second, rfc3339(moment)
+        return self._text
 
 
 class EntryAdmissions:
     """Handles the entry watch's events; use on the event loop that owns ``api``.
 
     ``kube`` (the synchronous client) and ``executor`` serve the rare paths:
-    Warning events and withdrawals.
+    Warning events and withdrawals. ``nudge(ledger)`` wakes the Ledger's pool
+    daemon once an entry is recorded.
     """
 
     def __init__(
@@ -112,9 +116,10 @@ class EntryAdmissions:
         kube: Kube,
         db: Database,
         batcher: AdmissionBatcher,
-        executor: Any,
+        executor: Executor,
         ready: ReadyLedgers,
         nudge: Callable[[str], None],
+        clock: ConditionClock,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._api = api
@@ -124,6 +129,7 @@ class EntryAdmissions:
         self._executor = executor
         self._ready = ready
         self._nudge = nudge
+        self._clock = clock
         self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight: set[str] = set()  # uids
         self._tasks: set[asyncio.Task[None]] = set()
@@ -182,7 +188,7 @@ class EntryAdmissions:
     async def _fresh(self, meta: Mapping[str, Any]) -> Obj | None:
         """The entry again, or None when it is gone, replaced or final."""
         try:
-            fresh = await self._api.get(entry_path(meta["namespace"], meta["name"]))
+            fresh = await self._api.get(entries_path(meta["namespace"], meta["name"]))
         except CALL_ERRORS:
             return {"metadata": meta}  # try again with what we had
         if fresh is None or fresh["metadata"]["uid"] != meta["uid"]:
@@ -199,38 +205,20 @@ class EntryAdmissions:
         namespace, name, uid = str(meta["namespace"]), str(meta["name"]), str(meta["uid"])
         ledger = str(spec.get("ledger") or DEFAULT_LEDGER)
         ref = f"{namespace}/{ledger}"
-        generation = int(meta.get("generation") or 1)
-
-        def waiting(current: Mapping[str, Any] | None, exists: bool = False) -> dict[str, Any]:
-            return waiting_for_ledger_status(
-                current,
-                namespace=namespace,
-                ledger=ledger,
-                generation=generation,
-                now=_now(),
-                exists=exists,
-            )
-
-        def not_ready(current: Mapping[str, Any] | None) -> dict[str, Any]:
-            return waiting(current, exists=True)
-
-        def admitted(current: Mapping[str, Any] | None) -> dict[str, Any]:
-            return admitted_entry_status(
-                current, namespace=namespace, ledger=ledger, generation=generation, now=_now()
-            )
-
+        where = {"namespace": namespace, "ledger": ledger}
         try:
             # Kopf's index is the quick answer; it is empty until Kopf has listed
             # the Ledgers, so "not ready" is confirmed with the API before saying so.
-            if not self._ready(namespace, ledger):
-                ledger_exists = await self._ledger_exists(namespace, ledger)
-                if not ledger_exists:
-                    await self._write_status(entry, waiting)
-                    return LEDGER_RETRY_SECONDS
+            if (
+                not self._ready(namespace, ledger)
+                and await self._api.get(ledgers_path(namespace, ledger)) is None
+            ):
+                await self._write_status(entry, waiting_for_ledger_status, **where)
+                return LEDGER_RETRY_SECONDS
             if (entry.get("status") or {}).get("conditions"):
                 # Only an entry that was shown waiting for its Ledger has a status
                 # to correct; a new one shows the CRD's default Pending (0097).
-                await self._write_status(entry, admitted)
+                await self._write_status(entry, admitted_entry_status, **where)
             admission = await self._batcher.admit(
                 ref,
                 NewEntry(
@@ -247,7 +235,7 @@ class EntryAdmissions:
         except UnknownLedgerError:
             # The Ledger exists but its database rows do not (being provisioned).
             try:
-                await self._write_status(entry, not_ready)
+                await self._write_status(entry, waiting_for_ledger_status, **where, exists=True)
             except (*CALL_ERRORS, StatusConflict):
                 pass
             return 1.0
@@ -257,29 +245,18 @@ class EntryAdmissions:
         except (RecordError, EntryConflictError) as exc:
             # Final: the store refuses this entry whatever happens, so it is never
             # retried (listings and repair skip Failed entries).
-            return await self._fail(entry, f"The entry cannot be recorded: {exc}", generation)
+            return await self._fail(entry, f"The entry cannot be recorded: {exc}")
         if admission.admitted_now:
             metrics.ENTRIES_ADMITTED.labels(ledger=ref).inc()
         self._nudge(ref)
         log.debug("%s/%s admitted to %s as number %d", namespace, name, ref, admission.seq)
         return None
 
-    async def _ledger_exists(self, namespace: str, name: str) -> bool:
-        """Whether the Ledger exists now (asked of the API; raises guestbook_kube.client errors)."""
-        path = resource_path(API_VERSION, "ledgers", namespace, name)
-        return await self._api.get(path) is not None
-
-    async def _fail(self, entry: Obj, message: str, generation: int) -> float | None:
+    async def _fail(self, entry: Obj, message: str) -> float | None:
         """Show the entry as Failed (final), with a Warning event saying why."""
         reason = "InvalidEntry"
-
-        def failed(current: Mapping[str, Any] | None) -> dict[str, Any]:
-            return failed_entry_status(
-                current, reason=reason, message=message, generation=generation, now=_now()
-            )
-
         try:
-            await self._write_status(entry, failed)
+            await self._write_status(entry, failed_entry_status, reason=reason, message=message)
             await asyncio.get_running_loop().run_in_executor(
                 self._executor,
                 lambda: self._kube.post_event(
@@ -291,15 +268,18 @@ class EntryAdmissions:
             return 1.0
         return None
 
-    async def _write_status(self, entry: Obj, compute: StatusFn) -> None:
-        """Write ``compute(current status)`` unless the entry is final meanwhile.
+    async def _write_status(self, entry: Obj, compute: StatusFn, **fields: Any) -> None:
+        """Write ``compute(current status, **fields, generation=, now=)`` unless the
+        entry is final meanwhile.
 
-        Optimistic: the patch carries the entry's resourceVersion; on a
-        conflict the entry is read again and the decision made again. Raises
-        StatusConflict when it kept changing, or a guestbook_kube.client error.
+        The one entry-status write rule (decision 0148): a JSON patch that
+        tests the uid and the resourceVersion it decided from, then sets the
+        whole status. When a test fails (422; 409 from an older server) the
+        entry is read again and the decision made again. Raises StatusConflict
+        when it kept changing, or a guestbook_kube.client error.
         """
         meta = entry["metadata"]
-        path = entry_path(meta["namespace"], meta["name"])
+        path = entries_path(meta["namespace"], meta["name"]) + "/status"
         current: Obj | None = entry
         for _attempt in range(_STATUS_ATTEMPTS):
             if current is None or current["metadata"]["uid"] != meta["uid"]:
@@ -307,24 +287,24 @@ class EntryAdmissions:
             status = current.get("status") or {}
             if status.get("phase") in _FINAL:
                 return
-            wanted = compute(status)
+            generation = int(current["metadata"].get("generation") or 1)
+            wanted = compute(status, **fields, generation=generation, now=self._clock.now())
             if all(status.get(key) == value for key, value in wanted.items()):
                 return
-            patch = {
-                "metadata": {
-                    "resourceVersion": current["metadata"]["resourceVersion"],
-                    "uid": meta["uid"],
-                },
-                "status": wanted,
-            }
+            write = EntryStatusWrite(
+                meta["namespace"],
+                meta["name"],
+                meta["uid"],
+                wanted,
+                resource_version=current["metadata"]["resourceVersion"],
+            )
             try:
-                if await self._api.merge_patch(path + "/status", patch) is not None:
-                    return
-                return  # gone
+                await self._api.json_patch(path, entry_status_patch(write))
+                return  # written, or the entry is gone (None)
             except ApiError as exc:
-                if exc.code != 409:
+                if exc.code not in STALE_CODES:
                     raise
-            current = await self._api.get(path)
+            current = await self._api.get(path.removesuffix("/status"))
         raise StatusConflict("the entry kept changing while its status was written")
 
     def _withdraw(self, entry: Obj) -> None:
@@ -334,7 +314,7 @@ class EntryAdmissions:
         down) is caught by the repair loop.
         """
         meta, spec = entry.get("metadata") or {}, entry.get("spec") or {}
-        ref = f"{meta.get('namespace')}/{spec.get('ledger') or 'guestbook'}"
+        ref = f"{meta.get('namespace')}/{spec.get('ledger') or DEFAULT_LEDGER}"
         name = meta.get("name")
         try:
             with self._db.connection() as conn:
