@@ -111,14 +111,20 @@ async def create_entries(
 
 
 def run_memory_bench(
-    crds_dir: Path, *, entries: int, seconds: float, concurrency: int, sample_every: int
+    crds_dir: Path,
+    *,
+    entries: int,
+    seconds: float,
+    concurrency: int,
+    sample_every: int,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> MemoryRun:
     """Run the memory benchmark (see the module docstring) and return its figures.
     Raises RuntimeError or TimeoutError when a web UI process does not become ready."""
     run = MemoryRun(entries)
     with throwaway_cluster(crds_dir, "guestbook-webui-memory-") as (plane, dsn, root):
         _register_ledger(dsn)
-        asyncio.run(_run(plane, dsn, root, run, seconds, concurrency, sample_every))
+        asyncio.run(_run(plane, dsn, root, run, seconds, concurrency, sample_every, settle_seconds))
     return run
 
 
@@ -143,6 +149,7 @@ async def _run(
     seconds: float,
     concurrency: int,
     sample_every: int,
+    settle_seconds: float,
 ) -> None:
     limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
@@ -164,7 +171,7 @@ async def _run(
                 api, run, seconds=seconds, concurrency=concurrency, on_created=sample
             )
             _log(f"created {run.created} in {run.create_seconds:.0f} s ({run.failed} failed)")
-            await asyncio.sleep(SETTLE_SECONDS)
+            await asyncio.sleep(settle_seconds)
             async with httpx.AsyncClient(base_url=url, timeout=120) as web:
                 for path in ("/", "/api/entries", "/", "/api/entries"):
                     (await web.get(path)).raise_for_status()
