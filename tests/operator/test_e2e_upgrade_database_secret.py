@@ -1,4 +1,4 @@
-"""After an upgrade (decision 0153): a `<ledger>-database` Secret an earlier operator
+"""After an upgrade (decision 0151): a `<ledger>-database` Secret an earlier operator
 made, still holding the operator's own database URI, is emptied or given the worker
 URI, with a Warning event saying what happened and what the user must provide."""
 

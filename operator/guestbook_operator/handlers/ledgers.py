@@ -7,7 +7,8 @@ saying what to do) and a Warning event, and tries again: workers without
 database credentials of their own or without their ServiceAccount (decisions
 0130, 0134), a Secret of the name it would write that it did not make (0131),
 a lost signing key of a ledger the database holds (0132), the database down
-(0133)."""
+(0133). A copy of the operator's own URI an earlier version left in
+``<ledger>-database`` is retired, with a Warning event (0151)."""
 
 from __future__ import annotations
 
@@ -260,7 +261,7 @@ def _retire_copy_of_operator_uri(
     rt: Runtime, ledger: dict[str, Any], wanted: WorkerDatabase
 ) -> None:
     """After an upgrade from a version that copied the operator's own URI into
-    ``<ledger>-database`` (decision 0153): when that Secret is the operator's (its
+    ``<ledger>-database`` (decision 0151): when that Secret is the operator's (its
     labels) and still holds exactly ``GUESTBOOK_DSN``, put the worker URI there
     if the operator writes that Secret from GUESTBOOK_WORKER_DSN, else remove the
     key, and say so in a Warning event (once: afterwards the URI is gone).
