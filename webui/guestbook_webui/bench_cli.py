@@ -97,7 +97,7 @@ def run_load_command(args: argparse.Namespace) -> int:
 
 
 def run_memory_command(args: argparse.Namespace) -> int:
-    from guestbook_ledger.crd_files import crds_dir
+    from guestbook_kube.crds import crds_dir
 
     from guestbook_webui.bench_memory import memory_markdown, run_memory_bench
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from guestbook_kube.resources import GROUP, VERSION
 
 from guestbook_webui.bench_load import (
     ENTRY_PATH,
@@ -36,7 +37,6 @@ from guestbook_webui.bench_load import (
     proc_memory_mb,
     throwaway_cluster,
 )
-from guestbook_webui.kube import GROUP, VERSION
 
 LEDGER = f"{NAMESPACE}/guestbook"
 GOAL_MB = 150.0
