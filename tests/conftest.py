@@ -95,3 +95,6 @@ from cluster_fixtures import (  # noqa: E402, F401
     namespace,
     process_kubelet,
 )
+
+# A store connection and a registered signer for the test's ledger (tests/store_fixtures.py).
+from store_fixtures import ledger_ref, signer, store  # noqa: E402, F401

@@ -35,6 +35,16 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
                       help="seconds per load phase (20)")  # fmt: skip
     load.add_argument("--concurrency", type=int, default=16, metavar="N",
                       help="requests in flight (16)")  # fmt: skip
+    memory = parser.add_argument_group(
+        "memory", "--memory: the web UI's RSS while entries are created through the API server"
+    )
+    memory.add_argument("--memory", action="store_true", help="run the memory benchmark instead")
+    memory.add_argument("--memory-entries", type=int, default=100_000, metavar="N",
+                        help="entries to create (100000)")  # fmt: skip
+    memory.add_argument("--memory-seconds", type=float, default=3600, metavar="S",
+                        help="stop creating after S s (3600); the count is reported")  # fmt: skip
+    memory.add_argument("--memory-concurrency", type=int, default=32, metavar="N",
+                        help="creates in flight (32)")  # fmt: skip
     parser.set_defaults(func=run_bench_command)
 
 
@@ -45,6 +55,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
     if args.load:
         return run_load_command(args)
+    if args.memory:
+        return run_memory_command(args)
     if not 1 <= args.clients <= 500 or not 1 <= args.entries <= 1000:
         raise UsageError("--clients must be 1..500 and --entries 1..1000")
     print("measuring (about a minute) …", file=sys.stderr, flush=True)
@@ -82,6 +94,34 @@ def run_load_command(args: argparse.Namespace) -> int:
         f"{args.preload} --seconds {args.seconds:g} --concurrency {args.concurrency}`.\n"
     )
     print(load_markdown(run, args.concurrency, args.seconds))
+    return 0
+
+
+def run_memory_command(args: argparse.Namespace) -> int:
+    from guestbook_kube.crds import crds_dir
+
+    from guestbook_bench.webui_memory import memory_markdown, run_memory_bench
+
+    if not 1 <= args.memory_entries <= 200_000 or not 0 < args.memory_seconds <= 7200:
+        raise UsageError("--memory-entries must be 1..200000 and --memory-seconds 1..7200")
+    if not 1 <= args.memory_concurrency <= 256:
+        raise UsageError("--memory-concurrency must be 1..256")
+    run = run_memory_bench(
+        crds_dir(),
+        entries=args.memory_entries,
+        seconds=args.memory_seconds,
+        concurrency=args.memory_concurrency,
+        sample_every=max(1, args.memory_entries // 20),
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"Measured {now}, {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, Python "
+        f"{platform.python_version()}, `guestbook-ledger bench webui --memory "
+        f"--memory-entries {args.memory_entries} --memory-seconds {args.memory_seconds:g} "
+        f"--memory-concurrency {args.memory_concurrency}`.\n"
+    )
+    print(memory_markdown(run, args.memory_concurrency))
     return 0
 
 

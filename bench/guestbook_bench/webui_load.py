@@ -327,14 +327,23 @@ def run_load_bench(
     concurrency: int,
 ) -> LoadRun:
     """Run the load benchmark (see the module docstring) and return its figures."""
+    run = LoadRun(preload)
+    with throwaway_cluster(crds_dir, "guestbook-webui-load-") as (plane, dsn, root):
+        asyncio.run(_run(plane, dsn, root, run, preload, preload_seconds, seconds, concurrency))
+    return run
+
+
+@contextlib.contextmanager
+def throwaway_cluster(crds_dir: Path, prefix: str) -> Iterator[tuple[Any, str, Path]]:
+    """A throwaway upstream control plane with the project's CRDs and an embedded
+    PostgreSQL database: (control plane, database DSN, scratch folder)."""
     from guestbook_localcluster.controlplane import ControlPlane
     from guestbook_localcluster.dev import ensure_database
     from guestbook_localcluster.kubectl import Kubectl
     from guestbook_localcluster.postgres import start_postgres
     from guestbook_localcluster.upstream import ensure_binaries
 
-    run = LoadRun(preload)
-    with tempfile.TemporaryDirectory(prefix="guestbook-webui-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         os.chmod(root, 0o755)  # the database server may run as another user
         database = start_postgres(root / "pg", durable=False)
@@ -345,13 +354,9 @@ def run_load_bench(
                 for name in ("guestbookentries.yaml", "ledgers.yaml"):
                     kubectl("apply", "-f", str(crds_dir / name))
                 kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
-                dsn = ensure_database(database, "bench")
-                asyncio.run(
-                    _run(plane, dsn, root, run, preload, preload_seconds, seconds, concurrency)
-                )
+                yield plane, ensure_database(database, "bench"), root
         finally:
             database.stop()
-    return run
 
 
 async def _run(

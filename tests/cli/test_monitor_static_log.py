@@ -10,7 +10,6 @@ import functools
 import http.server
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from guestbook_ledger.format import leaf_hash, sign_checkpoint, verifier_key
 from guestbook_ledger.format.tile_verification import perfect_root
 from guestbook_ledger.format.tiles import TilePath, entry_bundle, tile_paths
 from guestbook_ledger.format.tree import root_hash
+from monitor_command import run_monitor
 
 ORIGIN = "static.example/log"
 KEY = Ed25519PrivateKey.generate()
@@ -78,24 +78,7 @@ def static_log(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def monitor(url: str, state: Path) -> subprocess.CompletedProcess[str]:
-    vkey = verifier_key(ORIGIN, KEY.public_key())
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "guestbook_cli",
-            "monitor",
-            url,
-            "--vkey",
-            vkey,
-            "--state",
-            str(state),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_monitor(url, verifier_key(ORIGIN, KEY.public_key()), state)
 
 
 def test_deleted_partial_tiles_are_cut_from_their_full_tile(

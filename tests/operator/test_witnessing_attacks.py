@@ -24,7 +24,6 @@ from guestbook_ledger.store import (
     Connection,
     NewEntry,
     admit_entries,
-    ensure_ledger,
     latest_checkpoint,
     open_store,
     seal_batch,
@@ -62,24 +61,9 @@ ATTACKS = {
 
 
 @pytest.fixture
-def ref(namespace: str) -> str:
-    return f"{namespace}/{LEDGER}"
-
-
-@pytest.fixture
-def store(ledger_dsn: str) -> Iterator[Connection]:
-    conn = open_store(ledger_dsn)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def signer(store: Connection, ref: str) -> Ed25519PrivateKey:
-    key = Ed25519PrivateKey.generate()
-    ensure_ledger(store, ref, public_key=key.public_key())
-    return key
+def ref(ledger_ref: str) -> str:
+    """``<namespace>/guestbook`` (``store`` and ``signer`` come from tests/conftest.py)."""
+    return ledger_ref
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.store import Connection, ensure_ledger, open_store
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_webui.app import create_app
 from guestbook_webui.settings import WebSettings
@@ -20,26 +18,10 @@ from webui_server import ready_client
 
 
 @pytest.fixture
-def ledger(namespace: str) -> str:
-    """The ledger the web UI signs, as the database names it: ``<namespace>/guestbook``."""
-    return f"{namespace}/guestbook"
-
-
-@pytest.fixture
-def store(ledger_dsn: str) -> Iterator[Connection]:
-    conn = open_store(ledger_dsn)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def signer(store: Connection, ledger: str) -> Ed25519PrivateKey:
-    """A key registered to sign the tree heads of the test's ledger (ledger created)."""
-    key = Ed25519PrivateKey.generate()
-    ensure_ledger(store, ledger, public_key=key.public_key())
-    return key
+def ledger(ledger_ref: str) -> str:
+    """The ledger the web UI signs, as the database names it: ``<namespace>/guestbook``
+    (``store`` and ``signer`` come from tests/conftest.py)."""
+    return ledger_ref
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ database are caught; an older checkpoint that is a prefix is accepted."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from guestbook_ledger.store import (
     tree_head_at,
 )
 from guestbook_ledger.store.witnesses import record_cosignatures, set_witness_policy
+from monitor_command import run_monitor
 from starlette.applications import Starlette
 from webui_server import serve
 
@@ -45,26 +45,6 @@ def seal(
     ]
     admit_entries(store, ledger, entries)
     seal_batch(store, ledger, signer, max_entries=count)
-
-
-def monitor(url: str, vkey: str, state: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "guestbook_cli",
-            "monitor",
-            url,
-            "--vkey",
-            vkey,
-            "--state",
-            str(state),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def one_line(result: subprocess.CompletedProcess[str], status: int, text: str) -> None:
@@ -94,18 +74,18 @@ def test_the_monitor_follows_the_ledger_across_runs(
     state = tmp_path / "state"
     seal(store, ledger, signer, 0, 5)
     with serve(make_app()) as url:
-        first = monitor(url, vkey, state)
+        first = run_monitor(url, vkey, state)
         one_line(first, 0, f"OK: {origin} first seen at size 5 with root ")
         assert first.stderr == ""  # a short catch-up shows no progress
         head5 = tree_head_at(store, ledger, 5)
         assert isinstance(head5, SignedCheckpoint)
         assert (state / "checkpoint").read_text() == head5.note()
 
-        one_line(monitor(url, vkey, state), 0, f"{origin} at size 5 with root")
-        assert "unchanged since the last run" in monitor(url, vkey, state).stdout
+        one_line(run_monitor(url, vkey, state), 0, f"{origin} at size 5 with root")
+        assert "unchanged since the last run" in run_monitor(url, vkey, state).stdout
 
         seal(store, ledger, signer, 5, 295)
-        grown = monitor(url, vkey, state)
+        grown = run_monitor(url, vkey, state)
         one_line(grown, 0, f"{origin} grew from size 5 to 300 with root ")
         assert (
             "295 new entries, 3 tiles and 2 entry bundles re-derived, consistent with size 5"
@@ -113,7 +93,7 @@ def test_the_monitor_follows_the_ledger_across_runs(
         )
 
         seal(store, ledger, signer, 300, 800)  # 1100: four more bundles, with progress
-        long = monitor(url, vkey, state)
+        long = run_monitor(url, vkey, state)
         one_line(long, 0, "grew from size 300 to 1100")
         assert long.stderr.splitlines() == [
             f"monitor: re-derived {done} of 4 entry bundles ({done * 25}%)" for done in range(1, 5)
@@ -132,7 +112,7 @@ def test_the_monitor_follows_the_ledger_across_runs(
         set_witness_policy(store, ledger, quorum=1, witnesses=[entry])
         line = cosign(witness, cosigner.name, head5.text(), 1_700_000_000).to_line()
         record_cosignatures(store, ledger, 5, [Cosignature(cosigner, 1_700_000_000, line)])
-        older = monitor(url, vkey, state)
+        older = run_monitor(url, vkey, state)
         one_line(
             older, 0, f"{origin} at size 5 is older than size 1100 verified before, and a prefix"
         )
@@ -141,12 +121,12 @@ def test_the_monitor_follows_the_ledger_across_runs(
 
     # Usage: another log's key, a state of another log, a log that cannot be reached.
     other_key = verifier_key("ledger.guestbook.io/other/log", signer.public_key())
-    refused = monitor("http://127.0.0.1:9", other_key, state)
+    refused = run_monitor("http://127.0.0.1:9", other_key, state)
     assert refused.returncode == 2
     assert "does not hold a checkpoint of this log" in refused.stderr
-    unreachable = monitor("http://127.0.0.1:9", vkey, state)
+    unreachable = run_monitor("http://127.0.0.1:9", vkey, state)
     one_line(unreachable, 3, "UNAVAILABLE: checkpoint: ConnectError")
-    bad = monitor("http://127.0.0.1:9", "garbage", state)
+    bad = run_monitor("http://127.0.0.1:9", "garbage", state)
     assert bad.returncode == 2 and "--vkey: a note verifier key is" in bad.stderr
 
 
@@ -172,22 +152,22 @@ def test_a_forged_split_view_is_reported_as_a_fork(
         serve(make_app()) as honest,
         serve(make_app(namespace=f"{namespace}-forged", ledger="guestbook")) as tampered,
     ):
-        one_line(monitor(honest, vkey, state), 0, "first seen at size 5")
+        one_line(run_monitor(honest, vkey, state), 0, "first seen at size 5")
         kept = (state / "checkpoint").read_bytes()
 
-        same_size = monitor(tampered, vkey, state)
+        same_size = run_monitor(tampered, vkey, state)
         one_line(same_size, 1, "FORK: the log's checkpoint of size 5 has root ")
         assert "but the checkpoint verified before at that size has root" in same_size.stdout
         assert (state / "checkpoint").read_bytes() == kept
 
         seal(store, forged, signer, 5, 3, message="Forged")
-        larger = monitor(tampered, vkey, state)
+        larger = run_monitor(tampered, vkey, state)
         one_line(larger, 1, "FORK: the log's tree of size 8 does not extend the tree of size 5")
         assert (state / "checkpoint").read_bytes() == kept
 
         # The honest log, grown, still verifies against the state.
         seal(store, ledger, signer, 5, 3)
-        one_line(monitor(honest, vkey, state), 0, "grew from size 5 to 8")
+        one_line(run_monitor(honest, vkey, state), 0, "grew from size 5 to 8")
 
 
 def test_bad_tiles_and_bundles_are_caught(
@@ -201,7 +181,7 @@ def test_bad_tiles_and_bundles_are_caught(
     vkey = verifier_key(origin, signer.public_key())
     seal(store, ledger, signer, 0, 600)  # two full level-0 tiles, tile/1/000.p/2 above them
     with serve(make_app()) as url:
-        one_line(monitor(url, vkey, tmp_path / "before"), 0, "first seen at size 600")
+        one_line(run_monitor(url, vkey, tmp_path / "before"), 0, "first seen at size 600")
 
         # A stored record altered: its bundle no longer hashes to the level-0 tile.
         altered = entry_record(
@@ -213,7 +193,7 @@ def test_bad_tiles_and_bundles_are_caught(
             submitted_at="2026-11-25T12:00:00Z",
         )
         tamper(store, "UPDATE entries SET record = %s WHERE leaf_index = 3", altered)
-        bad_bundle = monitor(url, vkey, tmp_path / "bundle")
+        bad_bundle = run_monitor(url, vkey, tmp_path / "bundle")
         one_line(bad_bundle, 1, "BAD TILE: entry 3 in tile/entries/000 hashes to")
         assert "but tile/0/000 says" in bad_bundle.stdout
         assert not (tmp_path / "bundle" / "checkpoint").exists()
@@ -221,7 +201,7 @@ def test_bad_tiles_and_bundles_are_caught(
         # The leaf hash rewritten to match: the bundle fits its tile, but the tile no
         # longer hashes to its hash in the level above.
         tamper(store, "UPDATE entries SET leaf_hash = %s WHERE leaf_index = 3", leaf_hash(altered))
-        bad_tile = monitor(url, vkey, tmp_path / "tile")
+        bad_tile = run_monitor(url, vkey, tmp_path / "tile")
         one_line(bad_tile, 1, "BAD TILE: tile/0/000 hashes to ")
         assert "but tile/1/000.p/2 says" in bad_tile.stdout
 
@@ -230,13 +210,13 @@ def test_bad_tiles_and_bundles_are_caught(
             cur.execute("SELECT leaf_hash FROM entries WHERE leaf_index < 256 ORDER BY leaf_index")
             node = perfect_root([bytes(row[0]) for row in cur.fetchall()])
         tamper(store, "UPDATE tree_nodes SET hash = %s WHERE level = 8 AND node_index = 0", node)
-        bad_root = monitor(url, vkey, tmp_path / "root")
+        bad_root = run_monitor(url, vkey, tmp_path / "root")
         one_line(bad_root, 1, "BAD TILE: the tiles of size 600 hash to root ")
         assert "but the checkpoint's root is" in bad_root.stdout
 
         # A monitor that verified the tree before the tampering sees nothing new to
         # fetch at size 600, and its kept checkpoint still matches.
-        one_line(monitor(url, vkey, tmp_path / "before"), 0, "unchanged since the last run")
+        one_line(run_monitor(url, vkey, tmp_path / "before"), 0, "unchanged since the last run")
 
 
 def test_the_monitor_waits_out_the_web_uis_rate_limit(
@@ -252,5 +232,5 @@ def test_the_monitor_waits_out_the_web_uis_rate_limit(
     vkey = verifier_key(origin, signer.public_key())
     seal(store, ledger, signer, 0, 1100)
     with serve(make_app(requests_per_second=4, request_burst=4)) as url:
-        result = monitor(url, vkey, tmp_path / "state")
+        result = run_monitor(url, vkey, tmp_path / "state")
     one_line(result, 0, f"OK: {origin} first seen at size 1100 with root ")

@@ -165,6 +165,19 @@ def test_without_a_database_proofs_are_unavailable_but_signing_works(
         assert client.post("/entries", json={"message": "still works"}).status_code == 201
 
 
+def test_before_the_operator_creates_the_schema_the_page_works_and_proofs_wait(
+    make_app: Callable[..., Starlette], empty_database_dsn: str
+) -> None:
+    """The web UI started before the operator: its database has no tables yet."""
+    for client in ready_client(make_app(dsn=empty_database_dsn)):
+        page = client.get("/")
+        assert page.status_code == 200
+        for url in ("/api/ledger", "/checkpoint"):
+            response = client.get(url)
+            assert response.status_code == 503, response.text
+            assert "no ledger tables yet" in response.json()["detail"]
+
+
 @pytest.mark.parametrize("size", [1, 2, 5])
 def test_inclusion_proofs_of_small_trees(
     client: TestClient, store: Connection, ledger: str, signer: Ed25519PrivateKey, size: int

@@ -18,7 +18,6 @@ from guestbook_ledger.store import (
     admit_entries,
     ensure_ledger,
     latest_checkpoint,
-    open_store,
     seal_batch,
 )
 from guestbook_ledger.store.witnesses import published_checkpoint, set_witness_policy
@@ -30,12 +29,9 @@ ORIGIN = "ledger.guestbook.io/default/guestbook"
 
 
 @pytest.fixture
-def conn(ledger_dsn: str) -> Iterator[Connection]:
-    connection = open_store(ledger_dsn)
-    try:
-        yield connection
-    finally:
-        connection.close()
+def conn(store: Connection) -> Connection:
+    """The test database's connection (``store``, tests/store_fixtures.py)."""
+    return store
 
 
 @pytest.fixture

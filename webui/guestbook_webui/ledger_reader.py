@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import psycopg2
+import psycopg2.errors
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from guestbook_ledger.format.checkpoint import SignedCheckpoint, TreeHead, verifier_key
 from guestbook_ledger.format.sth import public_key_to_pem
@@ -111,6 +112,13 @@ class LedgerReader:
                 reason = " ".join(str(exc).split()) or "connection lost"
                 raise DatabaseUnavailableError(
                     f"The ledger database failed ({reason}); try again shortly."
+                ) from None
+            except psycopg2.errors.UndefinedTable:
+                # The web UI may start before the operator has created the schema.
+                conn.close()
+                raise DatabaseUnavailableError(
+                    "The ledger database has no ledger tables yet: the operator creates "
+                    "them when it starts; try again once it runs."
                 ) from None
             except BaseException:
                 conn.close()

@@ -7,7 +7,8 @@ saying what to do) and a Warning event, and tries again: workers without
 database credentials of their own or without their ServiceAccount (decisions
 0130, 0134), a Secret of the name it would write that it did not make (0131),
 a lost signing key of a ledger the database holds (0132), the database down
-(0133)."""
+(0133). A copy of the operator's own URI an earlier version left in
+``<ledger>-database`` is retired, with a Warning event (0151)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ from guestbook_operator.database import DATABASE_DOWN
 from guestbook_operator.manifests import (
     SECRET_DSN_KEY,
     SECRET_PRIVATE_KEY,
+    WorkerDatabase,
     database_secret,
+    database_secret_name,
     encoded_secret_data,
     generates_signing_key,
     ledger_ref,
@@ -204,6 +207,7 @@ def _worker_database_secret(rt: Runtime, ledger: dict[str, Any]) -> None:
     0131)."""
     namespace = ledger["metadata"]["namespace"]
     wanted = worker_database(ledger, rt.config)
+    _retire_copy_of_operator_uri(rt, ledger, wanted)
     if not wanted.secret:
         _not_ready(
             rt,
@@ -251,6 +255,57 @@ def _worker_database_secret(rt: Runtime, ledger: dict[str, Any]) -> None:
         patch["metadata"] = {"ownerReferences": [owner_reference(ledger)]}
     if patch:
         rt.kube.patch_secret(namespace, wanted.secret, patch)
+
+
+def _retire_copy_of_operator_uri(
+    rt: Runtime, ledger: dict[str, Any], wanted: WorkerDatabase
+) -> None:
+    """After an upgrade from a version that copied the operator's own URI into
+    ``<ledger>-database`` (decision 0151): when that Secret is the operator's (its
+    labels) and still holds exactly ``GUESTBOOK_DSN``, put the worker URI there
+    if the operator writes that Secret from GUESTBOOK_WORKER_DSN, else remove the
+    key, and say so in a Warning event (once: afterwards the URI is gone).
+    Raises KubeError."""
+    namespace = ledger["metadata"]["namespace"]
+    name = database_secret_name(ledger)
+    found = rt.kube.read_secret_object(namespace, name)
+    if (
+        found is None
+        or not made_by_operator(found.labels, ledger)
+        or found.data.get(SECRET_DSN_KEY) != rt.config.dsn
+    ):
+        return
+    rotate = (
+        "Change the operator's database password: pods and readers of Secrets in "
+        f"namespace {namespace!r} could read it."
+    )
+    if wanted.managed and wanted.secret == name:
+        if rt.config.worker_dsn == rt.config.dsn:
+            return  # configured so on purpose (GUESTBOOK_WORKER_DSN): not a leftover
+        rt.kube.patch_secret(
+            namespace, name, {"data": encoded_secret_data({SECRET_DSN_KEY: rt.config.worker_dsn})}
+        )
+        reason = "OperatorCredentialsReplaced"
+        message = (
+            f"The Secret {name!r} held the operator's own database URI, copied there by an "
+            "earlier version; it now holds the worker URI the operator was given "
+            f"(worker.database.*). {rotate}"
+        )
+    else:
+        rt.kube.patch_secret(namespace, name, {"data": {SECRET_DSN_KEY: None}})
+        where = (
+            f"the Secret {wanted.secret!r}"
+            if wanted.secret
+            else "nothing yet: name a Secret of this namespace holding a worker role's URI in "
+            "spec.databaseSecret, or install the chart with worker.database.* set"
+        )
+        reason = "OperatorCredentialsRemoved"
+        message = (
+            f"The Secret {name!r} held the operator's own database URI, copied there by an "
+            f"earlier version; that key is removed. Worker pods now read theirs from {where}. "
+            f"{rotate}"
+        )
+    rt.kube.post_event(ledger, type="Warning", reason=reason, message=message)
 
 
 def _signing_key(rt: Runtime, ledger: dict[str, Any], conn: Connection) -> Ed25519PrivateKey:

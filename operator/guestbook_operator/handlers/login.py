@@ -1,12 +1,12 @@
-"""How Kopf reaches the API server: the same credentials loader as the workers.
+"""How Kopf reaches the API server: the same credentials loader as every component.
 
-Kopf's own logins read a kubeconfig's inline ``token`` only (its pykube
-login wins over the `kubernetes` client's), so a kubeconfig whose user has a
-``tokenFile`` — a projected, rotating ServiceAccount token, as the local
-process kubelet gives each pod — would log in anonymously. This login uses
-:func:`guestbook_kube.credentials.load_cluster_settings` (in-cluster
-files first, then the kubeconfig, token files read again when they rotate) and
-falls back to Kopf's own for anything that loader leaves to others.
+Kopf's own logins read a kubeconfig's inline ``token`` only, so a kubeconfig
+whose user has a ``tokenFile`` — a projected, rotating ServiceAccount token, as
+the local process kubelet gives each pod — would log in anonymously. This
+login uses :func:`guestbook_kube.credentials.load_settings` (in-cluster files
+first, then the kubeconfig, and the `kubernetes` loader for exec plugins and
+the like). Kopf calls it again when the API server answers 401, so a rotated
+or expired token is read afresh.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from guestbook_kube.credentials import load_cluster_settings
+from guestbook_kube.credentials import CredentialsError, load_settings
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    settings = load_cluster_settings()
-    if settings is None:
-        # Exec plugins, auth providers, merged kubeconfigs: the `kubernetes` loader's job.
-        return kopf.login_via_client(**kwargs)
+def login(**kwargs: Any) -> kopf.ConnectionInfo:
+    try:
+        settings = load_settings()
+    except CredentialsError as exc:
+        raise kopf.PermanentError(str(exc)) from None
     header = settings.authorization()()
     scheme, _, token = header.partition(" ") if header else (None, "", None)
     return kopf.ConnectionInfo(

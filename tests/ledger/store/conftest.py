@@ -3,11 +3,11 @@ connection to it, a ledger with a registered signing key, and entry factories.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from guestbook_ledger.store import Connection, NewEntry, admit_entries, ensure_ledger, open_store
+from guestbook_ledger.store import Connection, NewEntry, admit_entries, ensure_ledger
 
 LEDGER = "default/guestbook"
 
@@ -15,12 +15,9 @@ MakeEntries = Callable[..., list[NewEntry]]
 
 
 @pytest.fixture
-def conn(ledger_dsn: str) -> Iterator[Connection]:
-    connection = open_store(ledger_dsn)
-    try:
-        yield connection
-    finally:
-        connection.close()
+def conn(store: Connection) -> Connection:
+    """The test database's connection (``store``, tests/store_fixtures.py)."""
+    return store
 
 
 @pytest.fixture
