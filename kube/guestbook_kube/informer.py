@@ -9,9 +9,11 @@ to keep what it reads:
   new listing as the difference from what it held (ADDED, MODIFIED, DELETED),
   as client-go does. For small collections (the kubelet's own pods).
 - ``keep=False``: nothing is held, so memory does not grow with the
-  collection; a listing is reported item by item as LISTED, then one SYNCED
-  event (object ``{}``) when it is complete, so a consumer that keeps a part
-  of the collection can drop what the listing no longer holds. For entries
+  collection; a listing is reported as one LISTING event (object ``{}``),
+  its items one by one as LISTED, then one SYNCED event (``{}``) when it is
+  complete, so a consumer that keeps a part of the collection can drop what
+  the listing no longer holds. A listing that breaks off is never SYNCED: the
+  next one starts with LISTING again, and the consumer starts over. For entries
   (the operator's admission, the web UI's live feed).
 
 Events reach the handlers in order. With ``queue`` 0 a handler is awaited
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace, name)
 Handler = Callable[[str, Obj], Awaitable[None]]
 
-LISTED, SYNCED = "LISTED", "SYNCED"
+LISTING, LISTED, SYNCED = "LISTING", "LISTED", "SYNCED"
 PAGE_SIZE = 500
 
 
@@ -157,6 +159,8 @@ class Informer:
         version = "0"
         fresh: dict[Key, Obj] = {}
         params = self._params or None
+        if not self._keep:
+            await self._emit(LISTING, {})
         async for page in self._client.list_pages(self._path, limit=self._page_size, params=params):
             version = _version(page) or version
             for item in page.get("items") or ():

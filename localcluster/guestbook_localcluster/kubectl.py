@@ -27,6 +27,27 @@ def kubectl_binary() -> str:
     return str(path)
 
 
+KUBECTL_GRACE_SECONDS = 30.0
+"""How much longer than its own ``--timeout`` a kubectl command may run."""
+
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _own_timeout(args: tuple[str, ...]) -> float:
+    """The seconds of a ``--timeout=N[s|m|h]`` among ``args`` (a plain number is
+    seconds), 0 when there is none or it is not of that form."""
+    for arg in args:
+        if arg.startswith("--timeout="):
+            value = arg.removeprefix("--timeout=")
+            unit = _UNIT_SECONDS.get(value[-1:], 0.0)
+            number = value[:-1] if unit else value
+            try:
+                return float(number) * (unit or 1.0)
+            except ValueError:
+                return 0.0
+    return 0.0
+
+
 @dataclass
 class Kubectl:
     """kubectl bound to one kubeconfig; ``run`` returns the completed process."""
@@ -50,13 +71,19 @@ class Kubectl:
     def run(
         self, *args: str, input: str | None = None, check: bool = True, timeout: float | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``kubectl ARGS``; raises KubectlError when ``check`` and it fails."""
+        """Run ``kubectl ARGS``; raises KubectlError when ``check`` and it fails.
+
+        Gives up after ``timeout`` seconds, by default ``self.timeout``, or longer
+        when the command has a ``--timeout`` of its own (a wait, a delete that
+        waits for finalizers): kubectl must be the one that times out, saying why.
+        """
+        limit = timeout or max(self.timeout, _own_timeout(args) + KUBECTL_GRACE_SECONDS)
         result = subprocess.run(
             self.command(*args),
             input=input,
             capture_output=True,
             text=True,
-            timeout=timeout or self.timeout,
+            timeout=limit,
             check=False,
         )
         if check and result.returncode != 0:

@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from guestbook_kube.resources import entry_ledger
+from guestbook_kube.resources import API_VERSION, entry_ledger
 from guestbook_ledger.format.errors import RecordError
 from guestbook_ledger.format.hashing import leaf_hash
 from guestbook_ledger.format.names import parse_ledger_name
@@ -18,7 +18,6 @@ from guestbook_ledger.store.entries import entry_by_uid
 from guestbook_ledger.store.schema import Connection
 
 from guestbook_operator.kube import Kube
-from guestbook_operator.manifests import API_VERSION
 from guestbook_operator.status import audit_status, rfc3339
 
 # A tampered ledger can produce thousands of findings; events beyond this are summarised.

@@ -30,12 +30,11 @@ from guestbook_kube.client import (
     with_retries,
 )
 from guestbook_kube.credentials import ClusterSettings, CredentialsError, load_settings
+from guestbook_kube.resources import API_VERSION, LEDGER_PLURAL
 
 from guestbook_operator.entry_status_writer import ENTRY_PLURAL, EntryStatusWriter
 from guestbook_operator.entry_status_writer import EntryStatusWrite as EntryStatusWrite
-from guestbook_operator.manifests import API_VERSION
 
-LEDGER_PLURAL = "ledgers"
 _PAGE = 500
 # Tries of an idempotent REST call through transient failures (5xx, 429, lost connections).
 _ATTEMPTS = 4

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from guestbook_kube.resources import API_VERSION, GROUP, LABEL_LEDGER, LABEL_ROLE, VERSION
+from guestbook_kube.resources import API_VERSION, GROUP, LABEL_LEDGER, LABEL_ROLE
 
 from guestbook_operator.config import OperatorConfig
 
-__all__ = ["API_VERSION", "GROUP", "LABEL_LEDGER", "LABEL_ROLE", "VERSION"]  # re-exported names
 ROLE_WORKER = "worker"
 ROLE_AUDIT = "audit"
 

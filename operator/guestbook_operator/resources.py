@@ -6,9 +6,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from guestbook_operator.manifests import API_VERSION, GROUP, VERSION
+from guestbook_kube.resources import API_VERSION, GROUP, LEDGER_PLURAL, VERSION
 
-LEDGERS = (GROUP, VERSION, "ledgers")
+LEDGERS = (GROUP, VERSION, LEDGER_PLURAL)
 
 
 def plain(body: Mapping[str, Any], kind: str = "Ledger") -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from guestbook_kube.client import ApiClient, Obj
 from guestbook_kube.credentials import load_settings
-from guestbook_kube.informer import LISTED, SYNCED, Informer
+from guestbook_kube.informer import LISTED, LISTING, SYNCED, Informer
 from guestbook_kube.resources import API_VERSION, ENTRY_KIND, entries_path
 from guestbook_localcluster.kubectl import Kubectl
 
@@ -115,7 +115,7 @@ async def test_a_bounded_queue_keeps_order_and_holds_reading_back(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await client.aclose()
-    assert handled == [(LISTED, name) for name in names] + [(SYNCED, "")]
+    assert handled == [(LISTING, "")] + [(LISTED, name) for name in names] + [(SYNCED, "")]
     # One page per item: the queue's 2, one waiting to be queued, one in the handler.
     assert max(ahead) <= 4
     assert informer.synced.is_set()

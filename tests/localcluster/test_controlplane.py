@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import tempfile
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from guestbook_localcluster.controlplane import ControlPlane, ControlPlaneError
-from guestbook_localcluster.kubectl import Kubectl
+from guestbook_localcluster.kubectl import Kubectl, KubectlError
 from guestbook_localcluster.upstream import KUBERNETES_VERSION, ensure_binaries
 
 
@@ -164,3 +165,11 @@ def test_a_taken_port_is_a_clear_error_and_leaves_nothing_running() -> None:
         with pytest.raises(ControlPlaneError, match=f"Port {port} .* is taken"):
             plane.start()
         assert not any(p.running for p in plane.processes.values())
+
+
+def test_kubectl_runs_as_long_as_its_own_timeout_says(kubectl: Kubectl) -> None:
+    """A wait longer than the wrapper's limit is ended by kubectl, saying why,
+    not killed by the wrapper."""
+    impatient = dataclasses.replace(kubectl, timeout=1.0)
+    with pytest.raises(KubectlError, match="timed out"):
+        impatient("wait", "--for=create", "configmap/never-made", "--timeout=4s")

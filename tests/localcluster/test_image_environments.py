@@ -220,20 +220,16 @@ def test_the_operator_image_admits_seals_and_audits_on_the_real_control_plane(
         "spec": {"auditIntervalSeconds": 5},
     }
     kubectl("apply", "-f", "-", input=json.dumps(ledger))
-    kubectl.run("wait", "--for=condition=Ready", "ledger/guestbook", "--timeout=120s", timeout=130)
+    kubectl("wait", "--for=condition=Ready", "ledger/guestbook", "--timeout=120s")
     kubectl("apply", "-f", str(REPO / "examples" / "entry.yaml"))
-    # kubectl's own --timeout, with the wrapper's (60 s by default) above it: a loaded
-    # machine takes more than a minute to start the first worker pod.
-    kubectl.run(
-        "wait", "--for=jsonpath={.status.phase}=Sealed", "gbe/hello-world", "--timeout=240s",
-        timeout=250,
-    )  # fmt: skip
+    # A loaded machine takes more than a minute to start the first worker pod.
+    kubectl("wait", "--for=jsonpath={.status.phase}=Sealed", "gbe/hello-world", "--timeout=240s")
     # An audit after the seal covers the entry.
-    kubectl.run(
+    kubectl(
         "wait", "--for=jsonpath={.status.lastAudit.treeSize}=1", "ledger/guestbook",
-        "--timeout=120s", timeout=130,
+        "--timeout=120s",
     )  # fmt: skip
-    kubectl.run("wait", "--for=condition=Verified", "ledger/guestbook", "--timeout=60s", timeout=70)
+    kubectl("wait", "--for=condition=Verified", "ledger/guestbook", "--timeout=60s")
 
     pods = json.loads(kubectl("get", "pods", "-o", "json"))["items"]
     roles = {p["metadata"]["labels"].get("ledger.guestbook.io/role") for p in pods}

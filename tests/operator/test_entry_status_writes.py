@@ -14,10 +14,10 @@ import pytest
 from api_proxy import FaultProxy
 from audit_trail import AuditTrail
 from guestbook_kube.credentials import load_settings
+from guestbook_kube.resources import API_VERSION
 from guestbook_localcluster.controlplane import ControlPlane
 from guestbook_localcluster.kubectl import Kubectl
 from guestbook_operator.kube import EntryStatusWrite, Kube
-from guestbook_operator.manifests import API_VERSION
 from service_accounts import WORKER_RULES, ServiceAccount, create_service_account
 
 pytestmark = pytest.mark.timeout(120)

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import pytest
+from guestbook_kube.resources import LABEL_LEDGER, LABEL_ROLE
 from guestbook_operator.config import (
     ConfigError,
     PodConfig,
@@ -14,8 +15,6 @@ from guestbook_operator.config import (
     load_pod_config,
 )
 from guestbook_operator.manifests import (
-    LABEL_LEDGER,
-    LABEL_ROLE,
     WorkerDatabase,
     audit_job,
     database_secret,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from guestbook_kube.client import ApiClient, Obj
 from guestbook_kube.credentials import load_settings
 from guestbook_localcluster.kubectl import Kubectl
@@ -147,3 +148,37 @@ async def test_an_expired_watch_lists_again_and_publishes_what_was_missed(
     assert sorted(entry["metadata"]["name"] for entry in feed.entries()) == ["newcomer", "stays"]
     kinds = {(change.kind, change.entry["metadata"]["name"]) for change in seen}
     assert {("entry", "doomed"), ("entry", "stays"), ("deleted", "doomed")} <= kinds
+
+
+class BreakingClient(ApiClient):
+    """The real client, whose first listing breaks off after its first page."""
+
+    lists = 0
+
+    async def list_pages(self, path: str, **kwargs: Any) -> AsyncIterator[Obj]:
+        self.lists += 1
+        async for page in super().list_pages(path, **kwargs):
+            yield page
+            if self.lists == 1:
+                raise aiohttp.ClientPayloadError("the connection broke off mid-listing")
+
+
+async def test_a_listing_that_breaks_off_is_started_over(
+    kubeconfig: Path, crds: Kubectl, kubectl: Kubectl, namespace: str
+) -> None:
+    """The items of a listing that broke off must not count twice in the window."""
+    kubectl("apply", "-f", "-", input=manifest("a"))
+    kubectl("apply", "-f", "-", input=manifest("b"))
+    settings = load_settings(str(kubeconfig))
+    client = BreakingClient.for_cluster(settings, user_agent="test")
+    kube = KubeApi(settings, client)
+    feed = EntryFeed(kube, namespace, "guestbook", window=2, retry_seconds=0.1)
+    task = asyncio.create_task(feed.run())
+    try:
+        await asyncio.wait_for(feed.synced.wait(), WAIT)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await kube.aclose()
+    assert client.lists == 2
+    assert sorted(entry["metadata"]["name"] for entry in feed.entries()) == ["a", "b"]

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from guestbook_kube.informer import LISTED, SYNCED, Informer
+from guestbook_kube.informer import LISTED, LISTING, SYNCED, Informer
 from guestbook_kube.resources import entries_path, entry_ledger
 
 from guestbook_webui.entry_view import newest_first
@@ -230,7 +230,9 @@ class EntryFeed:
     # -- following the API server (the shared informer) ------------------------
 
     async def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
-        if kind == LISTED:
+        if kind == LISTING:
+            self._forget_listing()  # one that broke off before SYNCED starts over
+        elif kind == LISTED:
             self._listed(obj)
         elif kind == SYNCED:
             self._synced()
@@ -265,8 +267,11 @@ class EntryFeed:
                 "metadata", {}
             ).get("resourceVersion"):
                 self._apply(Change("entry", item))
-        self._listing, self._still_there, self._listing_count = [], set(), 0
+        self._forget_listing()
         self.synced.set()
+
+    def _forget_listing(self) -> None:
+        self._listing, self._still_there, self._listing_count = [], set(), 0
 
     @property
     def last_error(self) -> str:

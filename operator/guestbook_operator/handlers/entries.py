@@ -14,14 +14,14 @@ from typing import Any
 import kopf
 from guestbook_kube.client import ApiClient
 from guestbook_kube.credentials import load_settings
-from guestbook_kube.resources import GROUP, VERSION
 
 from guestbook_operator.entries.controller import EntryController
+from guestbook_operator.resources import LEDGERS
 from guestbook_operator.runtime import Runtime
 from guestbook_operator.status import find_condition
 
 
-@kopf.index(GROUP, VERSION, "ledgers")
+@kopf.index(*LEDGERS)
 def ready_ledgers(namespace: str | None, name: str, status: kopf.Status, **_: Any) -> Any:
     """Ledgers by (namespace, name): True once provisioned (Ready)."""
     ready = find_condition(status.get("conditions"), "Ready")

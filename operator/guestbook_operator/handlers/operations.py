@@ -9,13 +9,13 @@ from typing import Any
 
 import kopf
 from guestbook_kube.credentials import load_settings
+from guestbook_kube.resources import GROUP
 from prometheus_client import start_http_server
 
 from guestbook_operator.config import load_config
 from guestbook_operator.database import Database
 from guestbook_operator.entries.batcher import AdmissionBatcher
 from guestbook_operator.kube import Kube
-from guestbook_operator.manifests import GROUP
 from guestbook_operator.readiness import start_readiness_server
 from guestbook_operator.runtime import Runtime, runtime
 
