@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 NAMESPACE = "default"
 ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
+READY_TIMEOUT_SECONDS = 900.0
 
 
 def _log(message: str) -> None:
@@ -101,31 +102,49 @@ class LoadRun:
     phases: list[LoadFigures] = field(default_factory=list)
 
 
-async def _preload(api: httpx.AsyncClient, count: int, seconds: float, run: LoadRun) -> None:
-    """Create up to ``count`` entries in at most ``seconds`` (64 requests in flight)."""
+async def create_entries(
+    api: httpx.AsyncClient,
+    wanted: int,
+    *,
+    seconds: float,
+    concurrency: int,
+    name_prefix: str,
+    message: str,
+    on_created: Callable[[int], None] | None = None,
+) -> tuple[int, int, float]:
+    """Create up to ``wanted`` GuestbookEntries through the API server in at most
+    ``seconds``, ``concurrency`` requests in flight, each named ``name_prefix``…
+    with the message ``message`` and its number; ``on_created(count)`` after each
+    success. Returns (created, failed, seconds taken): a failed create (non-201
+    or a transport error) is counted, not retried."""
     deadline = time.monotonic() + seconds
     started = time.monotonic()
-    next_number = 0
+    next_number = created = failed = 0
 
-    async def worker() -> None:
-        nonlocal next_number
-        while next_number < count and time.monotonic() < deadline:
+    async def creator() -> None:
+        nonlocal next_number, created, failed
+        while next_number < wanted and time.monotonic() < deadline:
             number = next_number
             next_number += 1
             body = {
                 "apiVersion": f"{GROUP}/{VERSION}",
                 "kind": "GuestbookEntry",
-                "metadata": {"generateName": "pre-"},
-                "spec": {"author": "bench", "message": f"preloaded entry number {number}"},
+                "metadata": {"generateName": name_prefix},
+                "spec": {"author": "bench", "message": f"{message} {number}"},
             }
-            response = await api.post(ENTRY_PATH, json=body)
-            if response.status_code == 201:
-                run.preloaded += 1
-                if run.preloaded % 10_000 == 0:
-                    _log(f"preloaded {run.preloaded} entries")
+            try:
+                response = await api.post(ENTRY_PATH, json=body)
+            except httpx.HTTPError:
+                response = None
+            if response is None or response.status_code != 201:
+                failed += 1
+                continue
+            created += 1
+            if on_created is not None:
+                on_created(created)
 
-    await asyncio.gather(*(worker() for _ in range(64)))
-    run.preload_seconds = time.monotonic() - started
+    await asyncio.gather(*(creator() for _ in range(concurrency)))
+    return created, failed, time.monotonic() - started
 
 
 class Sealer:
@@ -284,8 +303,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str, int]]:
+@contextlib.asynccontextmanager
+async def webui_process(
+    kubeconfig: Path, dsn: str, log: Path
+) -> AsyncIterator[tuple[str, int, float]]:
+    """Start ``guestbook-ledger webui`` (rate limits off: the load comes from one
+    address) as its own process, its output in ``log``, and wait until it is ready:
+    yields (URL, pid, seconds until ready). Raises RuntimeError when the process
+    ends first, TimeoutError when it is not ready within READY_TIMEOUT_SECONDS."""
     port = _free_port()
     command = [
         sys.executable, "-m", "guestbook_cli", "webui", "--port", str(port),
@@ -296,7 +321,8 @@ def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str,
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        yield f"http://127.0.0.1:{port}", process.pid
+        url = f"http://127.0.0.1:{port}"
+        yield url, process.pid, await asyncio.to_thread(_wait_ready, url, process.pid)
     finally:
         process.terminate()
         try:
@@ -306,16 +332,16 @@ def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str,
             process.wait(timeout=30)
 
 
-def _wait_ready(url: str, pid: int, timeout: float) -> float:
+def _wait_ready(url: str, pid: int) -> float:
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    while time.monotonic() - started < READY_TIMEOUT_SECONDS:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=10).status_code == 200:
                 return time.monotonic() - started
         if not Path(f"/proc/{pid}").exists():
             raise RuntimeError("the web UI process ended; see its log")
         time.sleep(0.2)
-    raise TimeoutError(f"the web UI was not ready within {timeout:.0f} s")
+    raise TimeoutError(f"the web UI was not ready within {READY_TIMEOUT_SECONDS:.0f} s")
 
 
 def run_load_bench(
@@ -373,13 +399,21 @@ async def _run(
     async with httpx.AsyncClient(
         base_url=plane.server_url, verify=plane.admin_tls(), limits=limits, timeout=60
     ) as api:
+
+        def progress(count: int) -> None:
+            if count % 10_000 == 0:
+                _log(f"preloaded {count} entries")
+
         _log(f"preloading up to {preload} entries (at most {preload_seconds:.0f} s)")
-        await _preload(api, preload, preload_seconds, run)
+        run.preloaded, _, run.preload_seconds = await create_entries(
+            api, preload, seconds=preload_seconds, concurrency=64, name_prefix="pre-",
+            message="preloaded entry number", on_created=progress,
+        )  # fmt: skip
         _log(f"preloaded {run.preloaded} in {run.preload_seconds:.0f} s; starting the web UI")
         sealer = Sealer(dsn, f"{NAMESPACE}/guestbook", api)
         try:
-            with _webui_process(plane.admin_kubeconfig, dsn, root / "webui.log") as (url, pid):
-                run.ready_seconds = await asyncio.to_thread(_wait_ready, url, pid, 900)
+            web = webui_process(plane.admin_kubeconfig, dsn, root / "webui.log")
+            async with web as (url, pid, run.ready_seconds):
                 run.rss_ready_mb, _ = proc_memory_mb(pid)
                 _log(
                     f"web UI ready after {run.ready_seconds:.0f} s, RSS {run.rss_ready_mb:.0f} MiB"
