@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -297,12 +296,6 @@ async def _load(
     return [views, signs]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def webui_process(
     kubeconfig: Path, dsn: str, log: Path
@@ -311,7 +304,9 @@ async def webui_process(
     address) as its own process, its output in ``log``, and wait until it is ready:
     yields (URL, pid, seconds until ready). Raises RuntimeError when the process
     ends first, TimeoutError when it is not ready within READY_TIMEOUT_SECONDS."""
-    port = _free_port()
+    from guestbook_localcluster.controlplane import free_port
+
+    port = free_port()
     command = [
         sys.executable, "-m", "guestbook_cli", "webui", "--port", str(port),
         "--kubeconfig", str(kubeconfig), "--dsn", dsn,
