@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _MAX_NUMBER_DIGITS = 20
 _MAX_KEY_FILE_BYTES = 16 * 1024
 
-_VKEY = ("--vkey", "VKEY", "the log's note verifier key, <origin>+<hex key ID>+<base64 key>")
+VKEY = ("--vkey", "VKEY", "the log's note verifier key, <origin>+<hex key ID>+<base64 key>")
 _EPILOG = (
     "Exit status: 0 valid, 1 invalid (one-line reason), 2 malformed input. "
     "Hashes are 64 hex digits; a proof is hashes joined by commas, "
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "with root R.",
         epilog=_EPILOG,
     )
-    _required_options(
+    required_options(
         inclusion,
         ("--leaf-hash", "HEX", "the leaf's hash"),
         ("--index", "I", "the leaf's index (0-based)"),
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "is a prefix of the tree of size B with root R2.",
         epilog=_EPILOG,
     )
-    _required_options(
+    required_options(
         consistency,
         ("--size1", "A", "the earlier size"),
         ("--size2", "B", "the later size"),
@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     proof_file.add_argument(
         "file", metavar="FILE", type=Path, help="the proof file (.tlog-proof); - reads stdin"
     )
-    _required_options(proof_file, _VKEY)
+    required_options(proof_file, VKEY)
     proof_file.add_argument(
         "--witness-vkey",
         action="append",
@@ -125,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     checkpoint.add_argument(
         "file", metavar="FILE", type=Path, help="the checkpoint note; - reads stdin"
     )
-    _required_options(checkpoint, _VKEY)
+    required_options(checkpoint, VKEY)
     checkpoint.set_defaults(func=run_checkpoint)
 
     sth = kinds.add_parser(
@@ -146,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sth.set_defaults(func=run_sth)
 
 
-def _required_options(parser: argparse.ArgumentParser, *options: tuple[str, str, str]) -> None:
+def required_options(parser: argparse.ArgumentParser, *options: tuple[str, str, str]) -> None:
     """Add required text options, each given as (option, metavar, help); their
     values are parsed by the command, so a mistake is one clear sentence."""
     for option, metavar, help in options:
@@ -262,7 +262,7 @@ def run_sth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _note_verifier(text: str) -> NoteVerifier:
+def note_verifier(text: str) -> NoteVerifier:
     """The log's key given with --vkey; UsageError when it is malformed."""
     from guestbook_ledger.format import KeyFormatError, NoteVerifier
 
@@ -282,7 +282,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
     from guestbook_ledger.format.note import MAX_NOTE_SIZE
 
     note = _read(args.file, MAX_NOTE_SIZE, "checkpoint file")
-    verifier = _note_verifier(args.vkey)
+    verifier = note_verifier(args.vkey)
     try:
         checkpoint = open_checkpoint(note, verifier)
     except (NoteFormatError, CheckpointFormatError) as exc:
@@ -352,7 +352,7 @@ def run_proof(args: argparse.Namespace) -> int:
     )
 
     data = _read(args.file, MAX_PROOF_FILE_SIZE, "proof file")
-    log = _note_verifier(args.vkey)
+    log = note_verifier(args.vkey)
     witnesses, quorum = _witness_policy(args)
     try:
         expected = None if args.leaf_hash is None else parse_hash(args.leaf_hash, "--leaf-hash")
