@@ -20,37 +20,21 @@ from itertools import pairwise
 from guestbook_cli.dispatch import LazySubcommands, Subcommand
 from guestbook_ledger.usage import UsageError
 
+
+def _bench(name: str, module: str, help: str) -> Subcommand:
+    return Subcommand(name, f"guestbook_bench.{module}", help, hook="register_bench")
+
+
 BENCHES: tuple[Subcommand, ...] = (
-    Subcommand(
-        "e2e",
-        "guestbook_bench.e2e_cli",
-        "the whole system: throughput, latency, pool scaling, naive baseline",
-        hook="register_bench",
-    ),
-    Subcommand(
+    _bench("e2e", "e2e_cli", "the whole system: throughput, latency, pool scaling, naive baseline"),
+    _bench(
         "monitor",
-        "guestbook_bench.monitor",
+        "monitor",
         "guestbook-ledger monitor on 10^6 leaves: first run, no change, growth",
-        hook="register_bench",
     ),
-    Subcommand(
-        "tiles",
-        "guestbook_bench.tiles",
-        "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99",
-        hook="register_bench",
-    ),
-    Subcommand(
-        "webui",
-        "guestbook_bench.webui_cli",
-        "time from a new entry to every open page; sign and page timings",
-        hook="register_bench",
-    ),
-    Subcommand(
-        "witness",
-        "guestbook_bench.witness",
-        "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency",
-        hook="register_bench",
-    ),
+    _bench("tiles", "tiles", "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99"),
+    _bench("webui", "webui_cli", "time from a new entry to every open page; sign and page timings"),
+    _bench("witness", "witness", "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency"),
 )
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
