@@ -355,26 +355,34 @@ def run_load_bench(
 
 
 @contextlib.contextmanager
-def throwaway_cluster(crds_dir: Path, prefix: str) -> Iterator[tuple[Any, str, Path]]:
-    """A throwaway upstream control plane with the project's CRDs and an embedded
-    PostgreSQL database: (control plane, database DSN, scratch folder)."""
+def throwaway_control_plane(crds_dir: Path, root: Path) -> Iterator[Any]:
+    """A throwaway upstream control plane in ``root`` (no kubelet) with the
+    project's CRDs established."""
     from guestbook_localcluster.controlplane import ControlPlane
-    from guestbook_localcluster.dev import ensure_database
     from guestbook_localcluster.kubectl import Kubectl
-    from guestbook_localcluster.postgres import start_postgres
     from guestbook_localcluster.upstream import ensure_binaries
+
+    with ControlPlane(root / "cluster", ensure_binaries(), durable=False) as plane:
+        kubectl = Kubectl(plane.admin_kubeconfig, root / "cache")
+        for name in ("guestbookentries.yaml", "ledgers.yaml"):
+            kubectl("apply", "-f", str(crds_dir / name))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        yield plane
+
+
+@contextlib.contextmanager
+def throwaway_cluster(crds_dir: Path, prefix: str) -> Iterator[tuple[Any, str, Path]]:
+    """A throwaway control plane with the project's CRDs and an embedded
+    PostgreSQL database: (control plane, database DSN, scratch folder)."""
+    from guestbook_localcluster.dev import ensure_database
+    from guestbook_localcluster.postgres import start_postgres
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         os.chmod(root, 0o755)  # the database server may run as another user
         database = start_postgres(root / "pg", durable=False)
-        plane = ControlPlane(root / "cluster", ensure_binaries(), durable=False)
         try:
-            with plane:
-                kubectl = Kubectl(plane.admin_kubeconfig, root / "cache")
-                for name in ("guestbookentries.yaml", "ledgers.yaml"):
-                    kubectl("apply", "-f", str(crds_dir / name))
-                kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+            with throwaway_control_plane(crds_dir, root) as plane:
                 yield plane, ensure_database(database, "bench"), root
         finally:
             database.stop()
