@@ -14,7 +14,6 @@ runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from itertools import pairwise
 
 from guestbook_cli.dispatch import LazySubcommands, Subcommand
@@ -83,10 +82,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         benches.add_lazy(bench)
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def run_ledger(args: argparse.Namespace) -> int:
     sizes: list[int] = args.sizes
     batch, appends = 1000, 5
@@ -108,14 +103,14 @@ def run_ledger(args: argparse.Namespace) -> int:
     from guestbook_bench.memory import bench_root
     from guestbook_bench.report import ledger_markdown
     from guestbook_bench.stored import bench_audit, bench_stored
-    from guestbook_bench.throwaway import bench_database
+    from guestbook_bench.throwaway import bench_database, progress
 
-    _progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
+    progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
     memory = bench_root(args.memory_leaves)
     try:
-        with bench_database(args.dsn, progress=_progress) as (conn, server_settings):
-            stored = bench_stored(conn, sizes, progress=_progress, batch=batch, appends=appends)
-            audit = bench_audit(conn, _progress)
+        with bench_database(args.dsn, progress=progress) as (conn, server_settings):
+            stored = bench_stored(conn, sizes, progress=progress, batch=batch, appends=appends)
+            audit = bench_audit(conn, progress)
     except (StoreError, EmbeddedPostgresError) as exc:
         raise UsageError(str(exc)) from None
     except psycopg2.Error as exc:

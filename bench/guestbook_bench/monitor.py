@@ -21,7 +21,7 @@ from typing import Any
 
 from guestbook_ledger.usage import UsageError
 
-from guestbook_bench.tiles import progress as _progress
+from guestbook_bench.throwaway import progress as _progress
 
 
 def register_bench(benches: argparse._SubParsersAction[Any]) -> None:

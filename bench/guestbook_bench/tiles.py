@@ -23,13 +23,14 @@ import asyncio
 import contextlib
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from guestbook_ledger.usage import UsageError
+
+from guestbook_bench.throwaway import progress
 
 _CLIENTS = 4
 
@@ -75,10 +76,6 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--dsn", help="a superuser DSN of an empty database (default: embedded)")
     parser.set_defaults(func=run_bench_command)
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _bounded(action: Callable[[], object], requests: int, seconds: float) -> list[float]:
