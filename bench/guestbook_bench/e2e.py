@@ -115,7 +115,6 @@ class Api:
         self.custom = client.CustomObjectsApi(self.client)
         self.batch = client.BatchV1Api(self.client)
         self.apps = client.AppsV1Api(self.client)
-        self.core = client.CoreV1Api(self.client)
 
     def ledger_status(self, name: str) -> dict[str, Any]:
         return dict(self.get("ledgers", name).get("status") or {})
