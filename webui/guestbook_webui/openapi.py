@@ -84,6 +84,7 @@ CLUSTER = _problem("The Kubernetes API is unavailable or refused (a sentence say
 DATABASE = _problem("The ledger database is not configured or unavailable.")
 BAD_QUERY = _problem("A query parameter is malformed (errors name it).")
 NOT_FOUND = _problem("Nothing there (the detail says what to check).")
+FROM_DATABASE = {"404": NOT_FOUND, "503": DATABASE}
 
 
 def _op(summary: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -271,8 +272,7 @@ DOCUMENT: dict[str, Any] = {
                             ["ledger", "origin", "verifierKeys", "witnessPolicy"],
                         ),
                     ),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
             )
         },
@@ -304,8 +304,7 @@ DOCUMENT: dict[str, Any] = {
                         ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("below", _size, "Only tree heads of a size below this."),
@@ -333,8 +332,7 @@ DOCUMENT: dict[str, Any] = {
                             ["ledger", "treeSize", "rootHash", "signedTreeHead"],
                         ),
                     ),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
             )
         },
@@ -357,8 +355,7 @@ DOCUMENT: dict[str, Any] = {
                         ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("index", _size, "Leaf index.", required=True),
@@ -387,8 +384,7 @@ DOCUMENT: dict[str, Any] = {
                         ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("from", _size, "The older size.", required=True),
@@ -405,8 +401,7 @@ DOCUMENT: dict[str, Any] = {
                 "The Ed25519 key (PEM) that signed the latest head, or key keyId.",
                 {
                     "200": _typed("The key.", "application/x-pem-file"),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[_query("keyId", _STRING, "Hex SHA-256 of the key.")],
             )
@@ -414,7 +409,7 @@ DOCUMENT: dict[str, Any] = {
         "/checkpoint": {
             "get": _op(
                 "C2SP tlog-tiles: the latest published checkpoint (a signed note).",
-                {"200": _typed("The note.", "text/plain"), "404": NOT_FOUND, "503": DATABASE},
+                {"200": _typed("The note.", "text/plain"), **FROM_DATABASE},
             )
         },
         "/tile/{path}": {
@@ -423,8 +418,7 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _typed("The tile.", "application/octet-stream"),
                     "400": _problem("Not a tile path."),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     {
