@@ -16,7 +16,10 @@ On a throwaway upstream control plane and embedded PostgreSQL it
    ``POST /entries`` (JSON), whose entries the sealer seals;
 5. reads the web UI's RSS and peak RSS (VmHWM) again.
 
-Every loop is bounded in count and time.
+The load client and the sealer's API calls use aiohttp: httpx's per-request
+CPU (a failed import probe per request among it) bounded the first figures at
+~350 page views/s on this machine while the web UI had CPU to spare (decision
+0153). Every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -33,12 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
 from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 NAMESPACE = "default"
 ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
 READY_TIMEOUT_SECONDS = 900.0
+JSON = {"Content-Type": "application/json"}
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
 def _log(message: str) -> None:
@@ -102,7 +109,7 @@ class LoadRun:
 
 
 async def create_entries(
-    api: httpx.AsyncClient,
+    api: aiohttp.ClientSession,
     wanted: int,
     *,
     seconds: float,
@@ -132,10 +139,12 @@ async def create_entries(
                 "spec": {"author": "bench", "message": f"{message} {number}"},
             }
             try:
-                response = await api.post(ENTRY_PATH, json=body)
-            except httpx.HTTPError:
-                response = None
-            if response is None or response.status_code != 201:
+                async with api.post(ENTRY_PATH, data=orjson.dumps(body), headers=JSON) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = None
+            if status != 201:
                 failed += 1
                 continue
             created += 1
@@ -151,7 +160,7 @@ class Sealer:
     the entry's status. ``add`` takes each created entry's JSON (as the web UI
     answered it)."""
 
-    def __init__(self, dsn: str, ledger: str, api: httpx.AsyncClient) -> None:
+    def __init__(self, dsn: str, ledger: str, api: aiohttp.ClientSession) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from guestbook_ledger.store import ensure_ledger, open_store
 
@@ -200,20 +209,24 @@ class Sealer:
                         "leafHash": item.leaf_hash.hex(),
                     }
                 }
-                await self.api.patch(
-                    f"{ENTRY_PATH}/{item.entry_name}/status",
-                    json=status,
-                    headers={"Content-Type": "application/merge-patch+json"},
-                )
+                path = f"{ENTRY_PATH}/{item.entry_name}/status"
+                async with self.api.patch(
+                    path, data=orjson.dumps(status), headers=MERGE_PATCH
+                ) as response:
+                    await response.read()
                 self.sealed += 1
 
     def close(self) -> None:
         self.conn.close()
 
 
+# One request of a load phase: (HTTP status, body).
+Call = Callable[[int], Awaitable[tuple[int, bytes]]]
+
+
 async def _phase(
     what: str,
-    call: Callable[[int], Awaitable[httpx.Response]],
+    call: Call,
     seconds: float,
     concurrency: int,
     on_created: Callable[[dict[str, Any]], None] | None = None,
@@ -229,61 +242,72 @@ async def _phase(
             counter += 1
             t0 = time.perf_counter()
             try:
-                response = await call(counter)
-            except httpx.HTTPError:
+                status, body = await call(counter)
+            except (aiohttp.ClientError, TimeoutError):
                 figures.errors += 1
                 continue
             figures.latencies.append(time.perf_counter() - t0)
-            if response.status_code >= 400:
+            if status >= 400:
                 figures.errors += 1
                 continue
             figures.completed += 1
-            if on_created is not None and response.status_code == 201:
-                on_created(response.json())
+            if on_created is not None and status == 201:
+                on_created(orjson.loads(body))
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     figures.seconds = time.monotonic() - started
     return figures
 
 
+def _requester(
+    web: aiohttp.ClientSession, method: str, path: str
+) -> Callable[..., Awaitable[tuple[int, bytes]]]:
+    """A call of ``method path`` on ``web`` that reads the whole answer (gzip
+    negotiated, as browsers do) and gives (status, body)."""
+
+    async def request(body: object = None) -> tuple[int, bytes]:
+        data = None if body is None else orjson.dumps(body)
+        async with web.request(method, path, data=data, headers=JSON if data else None) as response:
+            return response.status, await response.read()
+
+    return request
+
+
 async def _load(
     web_url: str,
-    api: httpx.AsyncClient,
     sealer: Sealer,
     *,
     seconds: float,
     concurrency: int,
 ) -> list[LoadFigures]:
-    limits = httpx.Limits(
-        max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8
-    )
-    async with httpx.AsyncClient(base_url=web_url, limits=limits, timeout=60) as web:
+    connector = aiohttp.TCPConnector(limit=concurrency + 8)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(web_url, connector=connector, timeout=timeout) as web:
         stop = asyncio.Event()
         sealing = asyncio.create_task(sealer.run(stop))
+        page, sign = _requester(web, "GET", "/"), _requester(web, "POST", "/entries")
 
         async def trickle() -> None:  # keeps the sealer busy while pages are viewed
             number = 0
             while not stop.is_set() and number < 100_000:
                 number += 1
-                response = await web.post("/entries", json={"message": f"trickle {number}"})
-                if response.status_code == 201:
-                    sealer.add(response.json())
+                status, body = await sign({"message": f"trickle {number}"})
+                if status == 201:
+                    sealer.add(orjson.loads(body))
                 await asyncio.sleep(0.05)
 
         try:
             trickling = asyncio.create_task(trickle())
-            views = await _phase(
-                "`GET /` (page views)", lambda _: web.get("/"), seconds, concurrency
-            )
+            views = await _phase("`GET /` (page views)", lambda _: page(), seconds, concurrency)
             trickling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await trickling
-
-            async def sign(number: int) -> httpx.Response:
-                return await web.post("/entries", json={"author": "load", "message": f"m {number}"})
-
             signs = await _phase(
-                "`POST /entries` (signatures, JSON)", sign, seconds, concurrency, sealer.add
+                "`POST /entries` (signatures, JSON)",
+                lambda number: sign({"author": "load", "message": f"m {number}"}),
+                seconds,
+                concurrency,
+                sealer.add,
             )
             # Let the sealer catch up a little, bounded.
             for _ in range(100):
@@ -398,10 +422,9 @@ async def _run(
     seconds: float,
     concurrency: int,
 ) -> None:
-    limits = httpx.Limits(max_connections=80, max_keepalive_connections=80)
-    async with httpx.AsyncClient(
-        base_url=plane.server_url, verify=plane.admin_tls(), limits=limits, timeout=60
-    ) as api:
+    connector = aiohttp.TCPConnector(limit=80, ssl=plane.admin_tls())
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(plane.server_url, connector=connector, timeout=timeout) as api:
 
         def progress(count: int) -> None:
             if count % 10_000 == 0:
@@ -421,7 +444,7 @@ async def _run(
                 _log(
                     f"web UI ready after {run.ready_seconds:.0f} s, RSS {run.rss_ready_mb:.0f} MiB"
                 )
-                run.phases = await _load(url, api, sealer, seconds=seconds, concurrency=concurrency)
+                run.phases = await _load(url, sealer, seconds=seconds, concurrency=concurrency)
                 run.rss_after_mb, run.peak_mb = proc_memory_mb(pid)
                 run.sealed = sealer.sealed
         finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from guestbook_bench.webui_load import (
@@ -105,10 +106,10 @@ async def _run(
     sample_every: int,
     settle_seconds: float,
 ) -> None:
-    limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=plane.server_url, verify=plane.admin_tls(), limits=limits, timeout=60
-    ) as api:
+    # The creates on aiohttp, as the load benchmark's (decision 0153).
+    connector = aiohttp.TCPConnector(limit=concurrency + 8, ssl=plane.admin_tls())
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(plane.server_url, connector=connector, timeout=timeout) as api:
         live = webui_process(plane.admin_kubeconfig, dsn, root / "webui-live.log")
         async with live as (url, pid, _):
             run.rss_empty_mb, _ = proc_memory_mb(pid)

@@ -84,6 +84,40 @@ def test_the_page_lists_entries_newest_first_with_their_phase(
     assert "Anonymous" in html
 
 
+def test_the_page_is_the_same_compressed_or_not_and_follows_each_new_entry(
+    client: TestClient, kubectl: Kubectl
+) -> None:
+    for number in range(2):
+        message = f"entry number {number}"
+        assert client.post("/entries", json={"message": message}).status_code == 201
+
+        compressed = client.get("/", headers={"Accept-Encoding": "gzip"})
+        plain = client.get("/", headers={"Accept-Encoding": "identity"})
+
+        assert compressed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert compressed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+        assert compressed.text == plain.text  # httpx decompresses
+        assert message in plain.text.split("<template")[0]
+
+
+def test_the_page_shows_a_new_status_of_an_entry_it_showed_before(
+    client: TestClient, kubectl: Kubectl
+) -> None:
+    name = client.post("/entries", json={"message": "to be sealed"}).json()["name"]
+    assert 'data-phase="Pending"' in client.get("/").text.split("<template")[0]
+
+    status = {"status": {"phase": "Sealed", "leafIndex": 0, "leafHash": "cd" * 32}}
+    kubectl("patch", "gbe", name, "--subresource=status", "--type=merge",
+            "-p", json.dumps(status))  # fmt: skip
+
+    def sealed_on_the_page() -> bool:
+        html = client.get("/").text.split("<template")[0]
+        return 'data-phase="Sealed"' in html and "cd" * 6 in html
+
+    wait_until(sealed_on_the_page, timeout=60, what="the page to show the sealed entry")
+
+
 def test_a_browser_form_post_redirects_to_the_page_showing_the_entry(
     client: TestClient, kubectl: Kubectl
 ) -> None:

@@ -35,6 +35,7 @@ from guestbook_webui import (
 )
 from guestbook_webui.app_state import WebState
 from guestbook_webui.entry_feed import EntryFeed
+from guestbook_webui.entry_fragments import EntryFragments
 from guestbook_webui.entry_view import (
     display_time,
     failure,
@@ -88,7 +89,9 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
         client = kube if kube is not None else KubeApi.from_kubeconfig(settings.kubeconfig)
         feed = EntryFeed(client, settings.namespace, settings.ledger, window=settings.feed_window)
         reader = LedgerReader(settings.dsn, settings.ledger_name) if settings.dsn else None
-        app.state.web = WebState(settings, client, feed, reader, _templates())
+        templates = _templates()
+        fragments = EntryFragments(templates.env)
+        app.state.web = WebState(settings, client, feed, reader, templates, fragments)
         task = asyncio.create_task(feed.run(), name="entry-feed")
         try:
             yield

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from guestbook_webui.entry_feed import EntryFeed
+from guestbook_webui.entry_fragments import EntryFragments
 from guestbook_webui.kube import KubeApi
 from guestbook_webui.ledger_reader import LedgerReader
 from guestbook_webui.settings import WebSettings
@@ -23,10 +24,12 @@ class WebState:
     feed: EntryFeed
     reader: LedgerReader | None
     templates: Jinja2Templates
+    fragments: EntryFragments
     # GET / as last rendered, keyed by what it shows (feed version, tree head),
-    # and the tree head with the time it was read: a page view under load costs
-    # neither a rendering of 100 entries nor a database query (decision 0128).
-    page_cache: tuple[Any, bytes] | None = None
+    # plain and gzip-compressed, and the tree head with the time it was read: a
+    # page view under load costs neither a rendering of 100 entries, nor its
+    # compression, nor a database query (decisions 0128, 0153).
+    page_cache: tuple[Any, bytes, bytes] | None = None
     head_cache: tuple[float, dict[str, Any] | None] | None = field(default=None)
 
 

@@ -9,6 +9,7 @@ entry (201) or RFC 9457 problem details. Nothing is created on bad input.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from typing import Any
@@ -131,8 +132,11 @@ async def tree_head(state: WebState) -> dict[str, Any] | None:
     if state.reader is None:
         return None
     now = time.monotonic()
-    if state.head_cache is not None and now - state.head_cache[0] < HEAD_CACHE_SECONDS:
-        return state.head_cache[1]
+    if state.head_cache is not None:
+        if now - state.head_cache[0] < HEAD_CACHE_SECONDS:
+            return state.head_cache[1]
+        # One query at a time: page views arriving meanwhile show the last head.
+        state.head_cache = (now, state.head_cache[1])
     try:
         head = await state.reader.latest_tree_head()
     except (StoreError, ValueError):
@@ -153,13 +157,14 @@ async def render_index(
     alert: str = "",
 ) -> Response:
     settings = state.settings
-    entries = [entry_json(entry) for entry in state.feed.entries(settings.page_size)]
+    shown = state.feed.entries(settings.page_size)
     by_field: dict[str, str] = {}
     for error in errors or ():
         by_field.setdefault(error.field, error.detail)
     context: dict[str, Any] = {
         "settings": settings,
-        "entries": entries,
+        "entries": shown,
+        "entry_html": state.fragments.render(shown),
         "synced": state.feed.synced.is_set(),
         "author": author,
         "message": message,
@@ -172,14 +177,21 @@ async def render_index(
 
 
 async def index(request: Request) -> Response:
-    """``GET /``: the form and the entries, newest first (rendered once per change)."""
+    """``GET /``: the form and the entries, newest first (rendered and compressed
+    once per change, decisions 0128 and 0153)."""
     state = web_state(request)
     head = await tree_head(state)
     key = (state.feed.version, state.feed.synced.is_set(), json.dumps(head, sort_keys=True))
     if state.page_cache is None or state.page_cache[0] != key:
         rendered = await render_index(request, state)
-        state.page_cache = (key, bytes(rendered.body))
-    return HTMLResponse(state.page_cache[1])
+        body = bytes(rendered.body)
+        state.page_cache = (key, body, gzip.compress(body, compresslevel=6, mtime=0))
+    _, body, compressed = state.page_cache
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(body)  # the GZip middleware adds Vary
+    # The GZip middleware passes an answer that has its Content-Encoding already.
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return HTMLResponse(compressed, headers=headers)
 
 
 async def create_entry(request: Request) -> Response:
