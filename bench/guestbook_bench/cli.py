@@ -14,43 +14,26 @@ runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from itertools import pairwise
 
 from guestbook_cli.dispatch import LazySubcommands, Subcommand
 from guestbook_ledger.usage import UsageError
 
+
+def _bench(name: str, module: str, help: str) -> Subcommand:
+    return Subcommand(name, f"guestbook_bench.{module}", help, hook="register_bench")
+
+
 BENCHES: tuple[Subcommand, ...] = (
-    Subcommand(
-        "e2e",
-        "guestbook_bench.e2e_cli",
-        "the whole system: throughput, latency, pool scaling, naive baseline",
-        hook="register_bench",
-    ),
-    Subcommand(
+    _bench("e2e", "e2e_cli", "the whole system: throughput, latency, pool scaling, naive baseline"),
+    _bench(
         "monitor",
-        "guestbook_bench.monitor",
+        "monitor",
         "guestbook-ledger monitor on 10^6 leaves: first run, no change, growth",
-        hook="register_bench",
     ),
-    Subcommand(
-        "tiles",
-        "guestbook_bench.tiles",
-        "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99",
-        hook="register_bench",
-    ),
-    Subcommand(
-        "webui",
-        "guestbook_bench.webui_cli",
-        "time from a new entry to every open page; sign and page timings",
-        hook="register_bench",
-    ),
-    Subcommand(
-        "witness",
-        "guestbook_bench.witness",
-        "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency",
-        hook="register_bench",
-    ),
+    _bench("tiles", "tiles", "tlog-tiles read API at 10^6 leaves: tiles/s, checkpoints/s, p50/p99"),
+    _bench("webui", "webui_cli", "time from a new entry to every open page; sign and page timings"),
+    _bench("witness", "witness", "tlog-witness add-checkpoint: cosignatures/s and p50/p99 latency"),
 )
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -99,10 +82,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         benches.add_lazy(bench)
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def run_ledger(args: argparse.Namespace) -> int:
     sizes: list[int] = args.sizes
     batch, appends = 1000, 5
@@ -124,14 +103,14 @@ def run_ledger(args: argparse.Namespace) -> int:
     from guestbook_bench.memory import bench_root
     from guestbook_bench.report import ledger_markdown
     from guestbook_bench.stored import bench_audit, bench_stored
-    from guestbook_bench.throwaway import bench_database
+    from guestbook_bench.throwaway import bench_database, progress
 
-    _progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
+    progress(f"root of {args.memory_leaves:,} leaves in memory (ours, merkle, pymerkle)…")
     memory = bench_root(args.memory_leaves)
     try:
-        with bench_database(args.dsn, progress=_progress) as (conn, server_settings):
-            stored = bench_stored(conn, sizes, progress=_progress, batch=batch, appends=appends)
-            audit = bench_audit(conn, _progress)
+        with bench_database(args.dsn, progress=progress) as (conn, server_settings):
+            stored = bench_stored(conn, sizes, progress=progress, batch=batch, appends=appends)
+            audit = bench_audit(conn, progress)
     except (StoreError, EmbeddedPostgresError) as exc:
         raise UsageError(str(exc)) from None
     except psycopg2.Error as exc:

@@ -19,7 +19,9 @@ RSS; and the naive design (one Job per entry) as a baseline in the same run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -46,19 +48,11 @@ from guestbook_bench.e2e_cluster import (
     bench_system,
 )
 from guestbook_bench.process_cpu import all_processes, own_ticks, ticks_per_second, tree_ticks
+from guestbook_bench.webui_load import percentile, proc_memory_mb
 
 
 def _log(message: str) -> None:
     print(f"[bench e2e] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (nearest rank) of ``values``; NaN when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def middle_rate(seal_times: list[float], trim: float = 0.1) -> float:
@@ -121,7 +115,6 @@ class Api:
         self.custom = client.CustomObjectsApi(self.client)
         self.batch = client.BatchV1Api(self.client)
         self.apps = client.AppsV1Api(self.client)
-        self.core = client.CoreV1Api(self.client)
 
     def ledger_status(self, name: str) -> dict[str, Any]:
         return dict(self.get("ledgers", name).get("status") or {})
@@ -416,16 +409,8 @@ def wait_sealed(dsn: str, ledger: str, names: list[str], timeout: float) -> dict
 
 def rss_mb(pid: int | None) -> float:
     """VmRSS of process ``pid`` in MB; 0.0 when it is not running."""
-    if pid is None:
-        return 0.0
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    rss = float("nan") if pid is None else proc_memory_mb(pid)[0]
+    return 0.0 if math.isnan(rss) else rss
 
 
 def load_average() -> str:
@@ -828,6 +813,23 @@ def requests_table(requests: dict[str, int], entries: int, rows: int = 8) -> lis
     return [*lines, ""]
 
 
+@contextlib.contextmanager
+def _throwaway_postgres(prefix: str, durable: bool) -> Iterator[tuple[Any, Path, RunOptions]]:
+    """A PostgreSQL server (fsync on) in a new temporary folder, both removed
+    afterwards: (server, folder, the options of runs on it)."""
+    from guestbook_localcluster.postgres import start_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        server = start_postgres(folder / "pg", durable=True)
+        try:
+            yield server, folder, RunOptions(postmaster_pid(server.data_dir), durable=durable)
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_bench(
     *,
     delays: list[float],
@@ -843,33 +845,23 @@ def run_bench(
 ) -> str:
     """Every scenario, one fresh cluster per pod start delay, on one throwaway
     PostgreSQL server (a database per scenario); returns the Markdown section."""
-    from guestbook_localcluster.postgres import start_postgres
-
-    folder = Path(tempfile.mkdtemp(prefix="guestbook-bench-e2e-"))
     scenarios = []
-    try:
-        server = start_postgres(folder / "pg", durable=True)
-        try:
-            options = RunOptions(postgres_pid=postmaster_pid(server.data_dir), durable=durable)
-            for number, delay in enumerate(delays):
-                scenarios.append(
-                    run_scenario(
-                        ensure_database(server, f"bench{number}"),
-                        folder / f"cluster{number}",
-                        pod_start_delay=delay,
-                        burst=burst,
-                        rate=rate,
-                        duration=duration,
-                        naive=naive,
-                        max_workers=max_workers,
-                        sustained=sustained,
-                        options=options,
-                    )
+    with _throwaway_postgres("guestbook-bench-e2e-", durable) as (server, folder, options):
+        for number, delay in enumerate(delays):
+            scenarios.append(
+                run_scenario(
+                    ensure_database(server, f"bench{number}"),
+                    folder / f"cluster{number}",
+                    pod_start_delay=delay,
+                    burst=burst,
+                    rate=rate,
+                    duration=duration,
+                    naive=naive,
+                    max_workers=max_workers,
+                    sustained=sustained,
+                    options=options,
                 )
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+            )
     etcd = "with fsync" if durable else "without fsync (--no-fsync)"
     return markdown(scenarios, describe_machine(), command, etcd)
 
@@ -1048,20 +1040,10 @@ def run_rss_bench(
     describe_machine: Callable[[], str],
 ) -> str:
     """``run_rss`` in a throwaway PostgreSQL; returns the Markdown section."""
-    from guestbook_localcluster.postgres import start_postgres
-
     deadline = time.monotonic() + timeout
-    folder = Path(tempfile.mkdtemp(prefix="guestbook-bench-rss-"))
-    try:
-        server = start_postgres(folder / "pg", durable=True)
-        try:
-            options = RunOptions(postgres_pid=postmaster_pid(server.data_dir), durable=durable)
-            run = run_rss(
-                ensure_database(server, "bench"), folder / "cluster", entries=entries,
-                max_workers=max_workers, deadline=deadline, options=options,
-            )  # fmt: skip
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with _throwaway_postgres("guestbook-bench-rss-", durable) as (server, folder, options):
+        run = run_rss(
+            ensure_database(server, "bench"), folder / "cluster", entries=entries,
+            max_workers=max_workers, deadline=deadline, options=options,
+        )  # fmt: skip
     return rss_markdown(run, describe_machine(), command)

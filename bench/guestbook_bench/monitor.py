@@ -21,6 +21,8 @@ from typing import Any
 
 from guestbook_ledger.usage import UsageError
 
+from guestbook_bench.throwaway import progress as _progress
+
 
 def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     parser = benches.add_parser(
@@ -34,10 +36,6 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--grow", type=int, default=10_000, metavar="N")
     parser.add_argument("--dsn", help="a superuser DSN of an empty database (default: embedded)")
     parser.set_defaults(func=run_bench_command)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -62,26 +60,20 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def _measure(conn: Any, dsn: str, leaves: int, grow: int) -> list[str]:
-    from guestbook_kube.credentials import ClusterSettings
     from guestbook_ledger.format.checkpoint import verifier_key
     from guestbook_ledger.format.sth import generate_private_key
     from guestbook_ledger.format.tile_verification import tiles_to_fetch
     from guestbook_ledger.store.ledgers import ensure_ledger
-    from guestbook_webui.app import create_app
-    from guestbook_webui.kube import KubeApi
-    from guestbook_webui.server import serve_in_thread
-    from guestbook_webui.settings import WebSettings
 
     from guestbook_bench.stored import BENCH_LEDGER, grow_ledger
+    from guestbook_bench.tiles import served_bench_ledger
 
     signer = generate_private_key()
     ledger = ensure_ledger(conn, BENCH_LEDGER, public_key=signer.public_key())
     grow_ledger(conn, signer, leaves, _progress)
     vkey = verifier_key(ledger.origin, signer.public_key())
-    nowhere = KubeApi(ClusterSettings(server="http://127.0.0.1:9"))
-    app = create_app(WebSettings(namespace="bench", ledger="ledger", dsn=dsn), kube=nowhere)
     rows = []
-    with tempfile.TemporaryDirectory() as state, serve_in_thread(app) as url:
+    with tempfile.TemporaryDirectory() as state, served_bench_ledger(dsn) as url:
 
         def run(label: str, old: int, new: int) -> None:
             _progress(f"monitor: {label}…")

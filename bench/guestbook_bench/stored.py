@@ -31,8 +31,7 @@ from guestbook_ledger.format.ranges import (
     perfect_subtrees,
     root_from_frontier,
 )
-from guestbook_ledger.format.record import entry_record
-from guestbook_ledger.store.admission import NewEntry, admit_entries
+from guestbook_ledger.store.admission import NewEntry, admit_entries, new_entry_record
 from guestbook_ledger.store.audit import DEFAULT_CHUNK, audit_ledger
 from guestbook_ledger.store.heads import insert_head, read_latest_head
 from guestbook_ledger.store.ledgers import Ledger, ensure_ledger, find_ledger
@@ -129,14 +128,7 @@ def _load_chunk(
     leaves = []
     for i in range(start, stop):
         fields = _fields(i)
-        record = entry_record(
-            ledger=ledger.full_name,
-            entry=fields.entry,
-            uid=fields.uid,
-            author=fields.author,
-            message=fields.message,
-            submitted_at=fields.submitted_at,
-        )
+        record = new_entry_record(ledger.full_name, fields)
         leaf = leaf_hash(record)
         leaves.append(leaf)
         entries.write(

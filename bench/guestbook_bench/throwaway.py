@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from guestbook_ledger.store.schema import Connection, connect, migrate
+
+
+def progress(message: str) -> None:
+    """A benchmark's progress line, on stderr (its figures go to stdout)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from guestbook_ledger.usage import UsageError
+
+from guestbook_bench.throwaway import progress
 
 _CLIENTS = 4
 
@@ -76,10 +78,6 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(func=run_bench_command)
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _bounded(action: Callable[[], object], requests: int, seconds: float) -> list[float]:
     times: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -98,7 +96,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
     from guestbook_bench.environment import describe_machine
     from guestbook_bench.throwaway import bench_database
 
-    with bench_database(args.dsn, progress=_progress) as (conn, server):
+    with bench_database(args.dsn, progress=progress) as (conn, server):
         # psycopg2 hides a password in conn.dsn; the embedded server has none.
         rows = _measure(conn, args.dsn or conn.dsn, args.leaves, args.requests, args.seconds)
     print(
@@ -125,13 +123,13 @@ def _measure(conn: Any, dsn: str, leaves: int, requests: int, seconds: float) ->
 
     signer = generate_private_key()
     ensure_ledger(conn, BENCH_LEDGER, public_key=signer.public_key())
-    grow_ledger(conn, signer, leaves, _progress)
+    grow_ledger(conn, signer, leaves, progress)
     rng = random.Random(9162)
     full0 = leaves // TILE_WIDTH
     full1 = leaves // TILE_WIDTH**2
     rows: list[Timing] = []
 
-    _progress("store: tiles derived from stored nodes, and stored as blobs…")
+    progress("store: tiles derived from stored nodes, and stored as blobs…")
     sample = [TilePath(0, rng.randrange(full0), TILE_WIDTH) for _ in range(min(requests, 1000))]
     blobs = [
         (t.index, read_tile(conn, BENCH_LEDGER, t)) for t in {t.index: t for t in sample}.values()
@@ -167,7 +165,7 @@ def _measure(conn: Any, dsn: str, leaves: int, requests: int, seconds: float) ->
     )
     rows.append(_timing("store: entry bundle (read_entry_records)", times, 0))
 
-    _progress("signing checkpoints…")
+    progress("signing checkpoints…")
     root = bytes(32)
     times = _bounded(
         lambda: sign_checkpoint(
@@ -183,7 +181,7 @@ def _measure(conn: Any, dsn: str, leaves: int, requests: int, seconds: float) ->
     )
     rows.append(_timing("sign a checkpoint (Ed25519 signed note)", times, 0))
 
-    _progress("HTTP through the web UI…")
+    progress("HTTP through the web UI…")
     kinds: dict[str, Callable[[], str]] = {
         "HTTP: full level-0 tile": lambda: f"/tile/0/{_index(rng.randrange(full0))}",
         "HTTP: full level-1 tile": lambda: f"/tile/1/{_index(rng.randrange(full1))}",
@@ -208,8 +206,9 @@ def _index(index: int) -> str:
     return encode_index(index)
 
 
-async def _http(dsn: str, paths: list[str], seconds: float) -> tuple[float, list[float]]:
-    import httpx
+def served_bench_ledger(dsn: str) -> contextlib.AbstractContextManager[str]:
+    """The web UI of the bench ledger in ``dsn``, served on 127.0.0.1 in a thread
+    (yields its URL); its Kubernetes client points at a closed port: tiles need none."""
     from guestbook_kube.credentials import ClusterSettings
     from guestbook_webui.app import create_app
     from guestbook_webui.kube import KubeApi
@@ -218,8 +217,14 @@ async def _http(dsn: str, paths: list[str], seconds: float) -> tuple[float, list
 
     nowhere = KubeApi(ClusterSettings(server="http://127.0.0.1:9"))
     app = create_app(WebSettings(namespace="bench", ledger="ledger", dsn=dsn), kube=nowhere)
+    return serve_in_thread(app)
+
+
+async def _http(dsn: str, paths: list[str], seconds: float) -> tuple[float, list[float]]:
+    import httpx
+
     times: list[float] = []
-    with serve_in_thread(app) as url:
+    with served_bench_ledger(dsn) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             assert (await client.get(paths[0])).status_code == 200, paths[0]
             queue = list(reversed(paths))

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from guestbook_kube.crds import crds_dir
 from guestbook_ledger.usage import UsageError
 
 
@@ -49,8 +50,6 @@ def register_bench(benches: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from guestbook_kube.crds import crds_dir
-
     from guestbook_bench.webui_events import run_bench
 
     if args.load:
@@ -71,8 +70,6 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def run_load_command(args: argparse.Namespace) -> int:
-    from guestbook_kube.crds import crds_dir
-
     from guestbook_bench.webui_load import load_markdown, run_load_bench
 
     if not 0 <= args.preload <= 200_000 or not 0 < args.preload_seconds <= 3600:
@@ -86,20 +83,15 @@ def run_load_command(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         concurrency=args.concurrency,
     )
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(
-        f"Measured {now}, {platform.machine()}, {os.cpu_count()} CPUs, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, Python "
-        f"{platform.python_version()}, `guestbook-ledger bench webui --load --preload "
-        f"{args.preload} --seconds {args.seconds:g} --concurrency {args.concurrency}`.\n"
+    _print_measured(
+        f"--load --preload {args.preload} --seconds {args.seconds:g} "
+        f"--concurrency {args.concurrency}"
     )
     print(load_markdown(run, args.concurrency, args.seconds))
     return 0
 
 
 def run_memory_command(args: argparse.Namespace) -> int:
-    from guestbook_kube.crds import crds_dir
-
     from guestbook_bench.webui_memory import memory_markdown, run_memory_bench
 
     if not 1 <= args.memory_entries <= 200_000 or not 0 < args.memory_seconds <= 7200:
@@ -113,16 +105,22 @@ def run_memory_command(args: argparse.Namespace) -> int:
         concurrency=args.memory_concurrency,
         sample_every=max(1, args.memory_entries // 20),
     )
+    _print_measured(
+        f"--memory --memory-entries {args.memory_entries} --memory-seconds "
+        f"{args.memory_seconds:g} --memory-concurrency {args.memory_concurrency}"
+    )
+    print(memory_markdown(run, args.memory_concurrency))
+    return 0
+
+
+def _print_measured(options: str) -> None:
+    """The figures' heading: when, on what, how loaded at the end, and the command."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
         f"Measured {now}, {platform.machine()}, {os.cpu_count()} CPUs, load average "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, Python "
-        f"{platform.python_version()}, `guestbook-ledger bench webui --memory "
-        f"--memory-entries {args.memory_entries} --memory-seconds {args.memory_seconds:g} "
-        f"--memory-concurrency {args.memory_concurrency}`.\n"
+        f"{platform.python_version()}, `guestbook-ledger bench webui {options}`.\n"
     )
-    print(memory_markdown(run, args.memory_concurrency))
-    return 0
 
 
 def main() -> int:

@@ -28,7 +28,6 @@ from pathlib import Path
 import httpx
 from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
-CRD_FILES = ("guestbookentries.yaml", "ledgers.yaml")
 EVENT_TIMEOUT = 60.0
 
 
@@ -183,23 +182,18 @@ async def _measure(
 def run_bench(crds_dir: Path, *, clients: int = 50, entries: int = 50) -> str:
     """Run the measurements on a throwaway control plane (upstream binaries, built on
     first use); return a Markdown table. Requires ``crds_dir`` to hold the CRD manifests."""
-    from guestbook_localcluster.controlplane import ControlPlane
-    from guestbook_localcluster.kubectl import Kubectl
-    from guestbook_localcluster.upstream import ensure_binaries
     from guestbook_webui.app import create_app
     from guestbook_webui.server import serve_in_thread
     from guestbook_webui.settings import WebSettings
 
-    with tempfile.TemporaryDirectory(prefix="guestbook-webui-bench-") as tmp:
-        plane = ControlPlane(Path(tmp) / "cluster", ensure_binaries(), durable=False)
-        with plane:
-            kubeconfig = plane.admin_kubeconfig
-            kubectl = Kubectl(kubeconfig, Path(tmp) / "cache")
-            for name in CRD_FILES:
-                kubectl("apply", "-f", str(crds_dir / name))
-            kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
-            app = create_app(WebSettings(kubeconfig=str(kubeconfig)))
-            with serve_in_thread(app) as web_url:
-                return asyncio.run(
-                    _measure(plane.server_url, plane.admin_tls(), web_url, clients, entries)
-                )
+    from guestbook_bench.webui_load import throwaway_control_plane
+
+    with (
+        tempfile.TemporaryDirectory(prefix="guestbook-webui-bench-") as tmp,
+        throwaway_control_plane(crds_dir, Path(tmp)) as plane,
+    ):
+        app = create_app(WebSettings(kubeconfig=str(plane.admin_kubeconfig)))
+        with serve_in_thread(app) as web_url:
+            return asyncio.run(
+                _measure(plane.server_url, plane.admin_tls(), web_url, clients, entries)
+            )

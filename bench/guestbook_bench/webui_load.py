@@ -27,12 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from guestbook_kube.resources import ENTRY_PLURAL, GROUP, VERSION
 
 NAMESPACE = "default"
 ENTRY_PATH = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{ENTRY_PLURAL}"
+READY_TIMEOUT_SECONDS = 900.0
 JSON = {"Content-Type": "application/json"}
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
@@ -108,32 +108,51 @@ class LoadRun:
     phases: list[LoadFigures] = field(default_factory=list)
 
 
-async def _preload(api: aiohttp.ClientSession, count: int, seconds: float, run: LoadRun) -> None:
-    """Create up to ``count`` entries in at most ``seconds`` (64 requests in flight)."""
+async def create_entries(
+    api: aiohttp.ClientSession,
+    wanted: int,
+    *,
+    seconds: float,
+    concurrency: int,
+    name_prefix: str,
+    message: str,
+    on_created: Callable[[int], None] | None = None,
+) -> tuple[int, int, float]:
+    """Create up to ``wanted`` GuestbookEntries through the API server in at most
+    ``seconds``, ``concurrency`` requests in flight, each named ``name_prefix``…
+    with the message ``message`` and its number; ``on_created(count)`` after each
+    success. Returns (created, failed, seconds taken): a failed create (non-201
+    or a transport error) is counted, not retried."""
     deadline = time.monotonic() + seconds
     started = time.monotonic()
-    next_number = 0
+    next_number = created = failed = 0
 
-    async def worker() -> None:
-        nonlocal next_number
-        while next_number < count and time.monotonic() < deadline:
+    async def creator() -> None:
+        nonlocal next_number, created, failed
+        while next_number < wanted and time.monotonic() < deadline:
             number = next_number
             next_number += 1
             body = {
                 "apiVersion": f"{GROUP}/{VERSION}",
                 "kind": "GuestbookEntry",
-                "metadata": {"generateName": "pre-"},
-                "spec": {"author": "bench", "message": f"preloaded entry number {number}"},
+                "metadata": {"generateName": name_prefix},
+                "spec": {"author": "bench", "message": f"{message} {number}"},
             }
-            async with api.post(ENTRY_PATH, data=orjson.dumps(body), headers=JSON) as response:
-                await response.read()
-                if response.status == 201:
-                    run.preloaded += 1
-                    if run.preloaded % 10_000 == 0:
-                        _log(f"preloaded {run.preloaded} entries")
+            try:
+                async with api.post(ENTRY_PATH, data=orjson.dumps(body), headers=JSON) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = None
+            if status != 201:
+                failed += 1
+                continue
+            created += 1
+            if on_created is not None:
+                on_created(created)
 
-    await asyncio.gather(*(worker() for _ in range(64)))
-    run.preload_seconds = time.monotonic() - started
+    await asyncio.gather(*(creator() for _ in range(concurrency)))
+    return created, failed, time.monotonic() - started
 
 
 class Sealer:
@@ -301,15 +320,17 @@ async def _load(
     return [views, signs]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@contextlib.asynccontextmanager
+async def webui_process(
+    kubeconfig: Path, dsn: str, log: Path
+) -> AsyncIterator[tuple[str, int, float]]:
+    """Start ``guestbook-ledger webui`` (rate limits off: the load comes from one
+    address) as its own process, its output in ``log``, and wait until it is ready:
+    yields (URL, pid, seconds until ready). Raises RuntimeError when the process
+    ends first, TimeoutError when it is not ready within READY_TIMEOUT_SECONDS."""
+    from guestbook_localcluster.controlplane import free_port
 
-
-@contextlib.contextmanager
-def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "guestbook_cli", "webui", "--port", str(port),
         "--kubeconfig", str(kubeconfig), "--dsn", dsn,
@@ -319,7 +340,8 @@ def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str,
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        yield f"http://127.0.0.1:{port}", process.pid
+        url = f"http://127.0.0.1:{port}"
+        yield url, process.pid, await asyncio.to_thread(_wait_ready, url, process.pid)
     finally:
         process.terminate()
         try:
@@ -329,16 +351,16 @@ def _webui_process(kubeconfig: Path, dsn: str, log: Path) -> Iterator[tuple[str,
             process.wait(timeout=30)
 
 
-def _wait_ready(url: str, pid: int, timeout: float) -> float:
+def _wait_ready(url: str, pid: int) -> float:
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    while time.monotonic() - started < READY_TIMEOUT_SECONDS:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=10).status_code == 200:
                 return time.monotonic() - started
         if not Path(f"/proc/{pid}").exists():
             raise RuntimeError("the web UI process ended; see its log")
         time.sleep(0.2)
-    raise TimeoutError(f"the web UI was not ready within {timeout:.0f} s")
+    raise TimeoutError(f"the web UI was not ready within {READY_TIMEOUT_SECONDS:.0f} s")
 
 
 def run_load_bench(
@@ -357,26 +379,34 @@ def run_load_bench(
 
 
 @contextlib.contextmanager
-def throwaway_cluster(crds_dir: Path, prefix: str) -> Iterator[tuple[Any, str, Path]]:
-    """A throwaway upstream control plane with the project's CRDs and an embedded
-    PostgreSQL database: (control plane, database DSN, scratch folder)."""
+def throwaway_control_plane(crds_dir: Path, root: Path) -> Iterator[Any]:
+    """A throwaway upstream control plane in ``root`` (no kubelet) with the
+    project's CRDs established."""
     from guestbook_localcluster.controlplane import ControlPlane
-    from guestbook_localcluster.dev import ensure_database
     from guestbook_localcluster.kubectl import Kubectl
-    from guestbook_localcluster.postgres import start_postgres
     from guestbook_localcluster.upstream import ensure_binaries
+
+    with ControlPlane(root / "cluster", ensure_binaries(), durable=False) as plane:
+        kubectl = Kubectl(plane.admin_kubeconfig, root / "cache")
+        for name in ("guestbookentries.yaml", "ledgers.yaml"):
+            kubectl("apply", "-f", str(crds_dir / name))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        yield plane
+
+
+@contextlib.contextmanager
+def throwaway_cluster(crds_dir: Path, prefix: str) -> Iterator[tuple[Any, str, Path]]:
+    """A throwaway control plane with the project's CRDs and an embedded
+    PostgreSQL database: (control plane, database DSN, scratch folder)."""
+    from guestbook_localcluster.dev import ensure_database
+    from guestbook_localcluster.postgres import start_postgres
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         os.chmod(root, 0o755)  # the database server may run as another user
         database = start_postgres(root / "pg", durable=False)
-        plane = ControlPlane(root / "cluster", ensure_binaries(), durable=False)
         try:
-            with plane:
-                kubectl = Kubectl(plane.admin_kubeconfig, root / "cache")
-                for name in ("guestbookentries.yaml", "ledgers.yaml"):
-                    kubectl("apply", "-f", str(crds_dir / name))
-                kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+            with throwaway_control_plane(crds_dir, root) as plane:
                 yield plane, ensure_database(database, "bench"), root
         finally:
             database.stop()
@@ -395,13 +425,21 @@ async def _run(
     connector = aiohttp.TCPConnector(limit=80, ssl=plane.admin_tls())
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(plane.server_url, connector=connector, timeout=timeout) as api:
+
+        def progress(count: int) -> None:
+            if count % 10_000 == 0:
+                _log(f"preloaded {count} entries")
+
         _log(f"preloading up to {preload} entries (at most {preload_seconds:.0f} s)")
-        await _preload(api, preload, preload_seconds, run)
+        run.preloaded, _, run.preload_seconds = await create_entries(
+            api, preload, seconds=preload_seconds, concurrency=64, name_prefix="pre-",
+            message="preloaded entry number", on_created=progress,
+        )  # fmt: skip
         _log(f"preloaded {run.preloaded} in {run.preload_seconds:.0f} s; starting the web UI")
         sealer = Sealer(dsn, f"{NAMESPACE}/guestbook", api)
         try:
-            with _webui_process(plane.admin_kubeconfig, dsn, root / "webui.log") as (url, pid):
-                run.ready_seconds = await asyncio.to_thread(_wait_ready, url, pid, 900)
+            web = webui_process(plane.admin_kubeconfig, dsn, root / "webui.log")
+            async with web as (url, pid, run.ready_seconds):
                 run.rss_ready_mb, _ = proc_memory_mb(pid)
                 _log(
                     f"web UI ready after {run.ready_seconds:.0f} s, RSS {run.rss_ready_mb:.0f} MiB"

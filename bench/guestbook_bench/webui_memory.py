@@ -20,29 +20,26 @@ Every loop is bounded in count and time.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
-from guestbook_kube.resources import GROUP, VERSION
 
 from guestbook_bench.webui_load import (
-    ENTRY_PATH,
     NAMESPACE,
     _log,
-    _wait_ready,
-    _webui_process,
+    create_entries,
     proc_memory_mb,
     throwaway_cluster,
+    webui_process,
 )
 
 LEDGER = f"{NAMESPACE}/guestbook"
 GOAL_MB = 150.0
 # The feed reaches the web UI through a watch: time for its last events to arrive.
 SETTLE_SECONDS = 30.0
-READY_TIMEOUT_SECONDS = 900.0
 
 
 @dataclass
@@ -66,48 +63,6 @@ class MemoryRun:
         """The goal: every wanted entry exists and no RSS figure is above 150 MB."""
         peaks = (self.peak_live_mb, self.peak_fresh_mb)
         return self.created >= self.wanted and all(p * 1.048576 <= GOAL_MB for p in peaks)
-
-
-async def create_entries(
-    api: httpx.AsyncClient,
-    run: MemoryRun,
-    *,
-    seconds: float,
-    concurrency: int,
-    on_created: Any = None,
-) -> None:
-    """Create up to ``run.wanted`` entries in at most ``seconds``, ``concurrency``
-    requests in flight; ``on_created(count)`` after each success. Failed creates
-    (non-201 or a transport error) are counted, not retried."""
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
-    next_number = 0
-
-    async def creator() -> None:
-        nonlocal next_number
-        while next_number < run.wanted and time.monotonic() < deadline:
-            number = next_number
-            next_number += 1
-            body = {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "GuestbookEntry",
-                "metadata": {"generateName": "mem-"},
-                "spec": {"author": "bench", "message": f"memory bench entry number {number}"},
-            }
-            try:
-                response = await api.post(ENTRY_PATH, json=body)
-            except httpx.HTTPError:
-                run.failed += 1
-                continue
-            if response.status_code != 201:
-                run.failed += 1
-                continue
-            run.created += 1
-            if on_created is not None:
-                on_created(run.created)
-
-    await asyncio.gather(*(creator() for _ in range(concurrency)))
-    run.create_seconds = time.monotonic() - started
 
 
 def run_memory_bench(
@@ -151,12 +106,12 @@ async def _run(
     sample_every: int,
     settle_seconds: float,
 ) -> None:
-    limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=plane.server_url, verify=plane.admin_tls(), limits=limits, timeout=60
-    ) as api:
-        with _webui_process(plane.admin_kubeconfig, dsn, root / "webui-live.log") as (url, pid):
-            await asyncio.to_thread(_wait_ready, url, pid, READY_TIMEOUT_SECONDS)
+    # The creates on aiohttp, as the load benchmark's (decision 0153).
+    connector = aiohttp.TCPConnector(limit=concurrency + 8, ssl=plane.admin_tls())
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(plane.server_url, connector=connector, timeout=timeout) as api:
+        live = webui_process(plane.admin_kubeconfig, dsn, root / "webui-live.log")
+        async with live as (url, pid, _):
             run.rss_empty_mb, _ = proc_memory_mb(pid)
             _log(f"web UI ready on an empty ledger, RSS {run.rss_empty_mb:.0f} MiB")
 
@@ -167,9 +122,10 @@ async def _run(
                     _log(f"{count} entries created, web UI RSS {rss:.0f} MiB")
 
             _log(f"creating up to {run.wanted} entries (at most {seconds:.0f} s)")
-            await create_entries(
-                api, run, seconds=seconds, concurrency=concurrency, on_created=sample
-            )
+            run.created, run.failed, run.create_seconds = await create_entries(
+                api, run.wanted, seconds=seconds, concurrency=concurrency, name_prefix="mem-",
+                message="memory bench entry number", on_created=sample,
+            )  # fmt: skip
             _log(f"created {run.created} in {run.create_seconds:.0f} s ({run.failed} failed)")
             await asyncio.sleep(settle_seconds)
             async with httpx.AsyncClient(base_url=url, timeout=120) as web:
@@ -177,10 +133,8 @@ async def _run(
                     (await web.get(path)).raise_for_status()
             run.rss_live_mb, run.peak_live_mb = proc_memory_mb(pid)
         _log("starting a fresh web UI on the grown ledger")
-        with _webui_process(plane.admin_kubeconfig, dsn, root / "webui-fresh.log") as (url, pid):
-            run.fresh_ready_seconds = await asyncio.to_thread(
-                _wait_ready, url, pid, READY_TIMEOUT_SECONDS
-            )
+        fresh = webui_process(plane.admin_kubeconfig, dsn, root / "webui-fresh.log")
+        async with fresh as (url, pid, run.fresh_ready_seconds):
             async with httpx.AsyncClient(base_url=url, timeout=120) as web:
                 (await web.get("/")).raise_for_status()
             run.rss_fresh_mb, run.peak_fresh_mb = proc_memory_mb(pid)

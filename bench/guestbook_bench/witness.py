@@ -102,11 +102,9 @@ def _measure(clients: int, rounds: int, step: int, folder: Path) -> dict[str, fl
     command = [sys.executable, "-m", "guestbook_cli", "witness"]
     subprocess.run([*command, "init", "--state", str(state), "--name", "bench.test/w"],
                    check=True, capture_output=True, timeout=60)  # fmt: skip
-    import socket
+    from guestbook_localcluster.controlplane import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log_options = [arg for origin, key in logs
                    for arg in ("--log", verifier_key(origin, key.public_key()))]  # fmt: skip
     process = subprocess.Popen(

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from guestbook_ledger.usage import UsageError
 
+from guestbook_cli.verify import VKEY, note_verifier, required_options
+
 if TYPE_CHECKING:
     import httpx
     from guestbook_ledger.format.checkpoint import Checkpoint
@@ -79,12 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "2 usage, 3 the log could not be read (state unchanged).",
     )
     monitor.add_argument("url", metavar="URL", help="the log's URL prefix, e.g. https://HOST")
-    monitor.add_argument(
-        "--vkey",
-        required=True,
-        metavar="VKEY",
-        help="the log's note verifier key, <origin>+<hex key ID>+<base64 key>",
-    )
+    required_options(monitor, VKEY)
     monitor.add_argument(
         "--state",
         required=True,
@@ -349,12 +346,7 @@ def _timeout(text: str) -> float:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from guestbook_ledger.format import KeyFormatError, NoteVerifier
-
-    try:
-        verifier = NoteVerifier.from_text(args.vkey)
-    except KeyFormatError as exc:
-        raise UsageError(f"--vkey: {exc}") from None
+    verifier = note_verifier(args.vkey)
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"URL must start with http:// or https://; got {args.url[:80]!r}")
     timeout = _timeout(args.timeout)

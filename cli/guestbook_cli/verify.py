@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 from guestbook_ledger.usage import UsageError
 
 if TYPE_CHECKING:
+    from guestbook_ledger.format import NoteVerifier
     from guestbook_ledger.format.cosignature import Cosigner
 
 _MAX_NUMBER_DIGITS = 20
 _MAX_KEY_FILE_BYTES = 16 * 1024
 
+VKEY = ("--vkey", "VKEY", "the log's note verifier key, <origin>+<hex key ID>+<base64 key>")
 _EPILOG = (
     "Exit status: 0 valid, 1 invalid (one-line reason), 2 malformed input. "
     "Hashes are 64 hex digits; a proof is hashes joined by commas, "
@@ -49,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "with root R.",
         epilog=_EPILOG,
     )
-    _required_options(
+    required_options(
         inclusion,
         ("--leaf-hash", "HEX", "the leaf's hash"),
         ("--index", "I", "the leaf's index (0-based)"),
@@ -66,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "is a prefix of the tree of size B with root R2.",
         epilog=_EPILOG,
     )
-    _required_options(
+    required_options(
         consistency,
         ("--size1", "A", "the earlier size"),
         ("--size2", "B", "the later size"),
@@ -89,12 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     proof_file.add_argument(
         "file", metavar="FILE", type=Path, help="the proof file (.tlog-proof); - reads stdin"
     )
-    proof_file.add_argument(
-        "--vkey",
-        required=True,
-        metavar="VKEY",
-        help="the log's note verifier key, <origin>+<hex key ID>+<base64 key>",
-    )
+    required_options(proof_file, VKEY)
     proof_file.add_argument(
         "--witness-vkey",
         action="append",
@@ -128,12 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     checkpoint.add_argument(
         "file", metavar="FILE", type=Path, help="the checkpoint note; - reads stdin"
     )
-    checkpoint.add_argument(
-        "--vkey",
-        required=True,
-        metavar="VKEY",
-        help="the log's note verifier key, <origin>+<hex key ID>+<base64 key>",
-    )
+    required_options(checkpoint, VKEY)
     checkpoint.set_defaults(func=run_checkpoint)
 
     sth = kinds.add_parser(
@@ -154,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sth.set_defaults(func=run_sth)
 
 
-def _required_options(parser: argparse.ArgumentParser, *options: tuple[str, str, str]) -> None:
+def required_options(parser: argparse.ArgumentParser, *options: tuple[str, str, str]) -> None:
     """Add required text options, each given as (option, metavar, help); their
     values are parsed by the command, so a mistake is one clear sentence."""
     for option, metavar, help in options:
@@ -270,22 +262,27 @@ def run_sth(args: argparse.Namespace) -> int:
     return 0
 
 
+def note_verifier(text: str) -> NoteVerifier:
+    """The log's key given with --vkey; UsageError when it is malformed."""
+    from guestbook_ledger.format import KeyFormatError, NoteVerifier
+
+    try:
+        return NoteVerifier.from_text(text)
+    except KeyFormatError as exc:
+        raise UsageError(f"--vkey: {exc}") from None
+
+
 def run_checkpoint(args: argparse.Namespace) -> int:
     from guestbook_ledger.format import (
         CheckpointFormatError,
-        KeyFormatError,
         NoteFormatError,
-        NoteVerifier,
         SignatureError,
         open_checkpoint,
     )
     from guestbook_ledger.format.note import MAX_NOTE_SIZE
 
     note = _read(args.file, MAX_NOTE_SIZE, "checkpoint file")
-    try:
-        verifier = NoteVerifier.from_text(args.vkey)
-    except KeyFormatError as exc:
-        raise UsageError(f"--vkey: {exc}") from None
+    verifier = note_verifier(args.vkey)
     try:
         checkpoint = open_checkpoint(note, verifier)
     except (NoteFormatError, CheckpointFormatError) as exc:
@@ -341,9 +338,7 @@ def run_proof(args: argparse.Namespace) -> int:
         CheckpointFormatError,
         CosignaturePolicyError,
         HashFormatError,
-        KeyFormatError,
         NoteFormatError,
-        NoteVerifier,
         ProofError,
         ProofFileFormatError,
         ProofFormatError,
@@ -357,10 +352,7 @@ def run_proof(args: argparse.Namespace) -> int:
     )
 
     data = _read(args.file, MAX_PROOF_FILE_SIZE, "proof file")
-    try:
-        log = NoteVerifier.from_text(args.vkey)
-    except KeyFormatError as exc:
-        raise UsageError(f"--vkey: {exc}") from None
+    log = note_verifier(args.vkey)
     witnesses, quorum = _witness_policy(args)
     try:
         expected = None if args.leaf_hash is None else parse_hash(args.leaf_hash, "--leaf-hash")

@@ -196,14 +196,18 @@ class ApiClient:
         result: Obj = orjson.loads(raw)
         return result
 
-    async def get(self, path: str) -> Obj | None:
-        """The object at ``path``, or None when it does not exist."""
+    async def _unless_gone(self, method: str, path: str, **options: Any) -> Obj | None:
+        """``request(method, path, **options)``; None when the object does not exist (404)."""
         try:
-            return await self.request("GET", path)
+            return await self.request(method, path, **options)
         except ApiError as exc:
             if exc.code == 404:
                 return None
             raise
+
+    async def get(self, path: str) -> Obj | None:
+        """The object at ``path``, or None when it does not exist."""
+        return await self._unless_gone("GET", path)
 
     async def list_objects(self, path: str, params: Mapping[str, str] | None = None) -> Obj:
         return await self.request("GET", path, params=params)
@@ -236,36 +240,18 @@ class ApiClient:
 
     async def merge_patch(self, path: str, patch: Obj) -> Obj | None:
         """Apply a JSON merge patch; None when the object is gone."""
-        try:
-            return await self.request(
-                "PATCH", path, body=patch, content_type="application/merge-patch+json"
-            )
-        except ApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        merge = "application/merge-patch+json"
+        return await self._unless_gone("PATCH", path, body=patch, content_type=merge)
 
     async def json_patch(self, path: str, operations: list[Obj]) -> Obj | None:
         """Apply a JSON patch (RFC 6902); None when the object is gone."""
-        try:
-            return await self.request(
-                "PATCH", path, body=operations, content_type="application/json-patch+json"
-            )
-        except ApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        json_patch = "application/json-patch+json"
+        return await self._unless_gone("PATCH", path, body=operations, content_type=json_patch)
 
     async def delete(self, path: str, options: Obj | None = None) -> bool:
         """Delete ``path``; False when it was already gone."""
         body = {"apiVersion": "v1", "kind": "DeleteOptions", **(options or {})}
-        try:
-            await self.request("DELETE", path, body=body)
-        except ApiError as exc:
-            if exc.code == 404:
-                return False
-            raise
-        return True
+        return await self._unless_gone("DELETE", path, body=body) is not None
 
     async def watch(
         self,

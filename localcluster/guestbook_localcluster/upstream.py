@@ -10,17 +10,17 @@ lock keeps two processes from building at once.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from guestbook_localcluster.file_lock import file_lock
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
@@ -147,17 +147,6 @@ def missing(folder: Path | None = None) -> list[Component]:
     return [c for c in COMPONENTS if not os.access(folder / c.name, os.X_OK)]
 
 
-@contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -171,7 +160,8 @@ def ensure_binaries(progress: Callable[[str], None] = _say) -> Binaries:
     folder = bin_dir()
     if not missing(folder):
         return Binaries(folder)
-    with _build_lock(folder.parent):
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(folder.parent / ".lock"):
         todo = missing(folder)  # another process may have built them meanwhile
         if not todo:
             return Binaries(folder)

@@ -75,6 +75,10 @@ def _templates() -> Jinja2Templates:
     return templates
 
 
+def _get(path: str, endpoint: Any, name: str) -> Route:
+    return Route(path, endpoint, methods=["GET"], name=name)
+
+
 def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlette:
     """The Starlette app for ``settings``. ``kube`` defaults to a client from
     ``settings.kubeconfig`` (made when the app starts; KubeUnavailableError then
@@ -100,37 +104,27 @@ def create_app(settings: WebSettings, *, kube: KubeApi | None = None) -> Starlet
             await client.aclose()
 
     routes = [
-        Route("/", routes_pages.index, methods=["GET"], name="index"),
+        _get("/", routes_pages.index, "index"),
         Route("/entries", routes_pages.create_entry, methods=["POST"], name="create_entry"),
-        Route("/how-to-verify", routes_pages.how_to_verify, methods=["GET"], name="how_to_verify"),
-        Route("/entries/{name}/verify", routes_pages.verify, methods=["GET"], name="verify"),
-        Route("/events", routes_events.events, methods=["GET"], name="events"),
-        Route("/api/entries", routes_api.list_entries, methods=["GET"], name="api_entries"),
-        Route("/api/entries/{name}", routes_api.get_entry, methods=["GET"], name="api_entry"),
-        Route(
-            "/api/entries/{name}/proof",
-            routes_proof_files.proof_file,
-            methods=["GET"],
-            name="proof_file",
-        ),
-        Route("/api/ledger", routes_api.ledger, methods=["GET"], name="api_ledger"),
-        Route("/api/proofs/inclusion", routes_api.inclusion, methods=["GET"], name="inclusion"),
-        Route(
-            "/api/proofs/consistency",
-            routes_api.consistency,
-            methods=["GET"],
-            name="consistency",
-        ),
-        Route("/api/public-key", routes_api.public_key, methods=["GET"], name="public_key"),
-        Route("/api/verifiers", routes_api.verifiers, methods=["GET"], name="api_verifiers"),
-        Route("/api/checkpoints", routes_api.checkpoints, methods=["GET"], name="api_checkpoints"),
-        Route("/ledger", routes_pages.ledger_history, methods=["GET"], name="ledger_history"),
+        _get("/how-to-verify", routes_pages.how_to_verify, "how_to_verify"),
+        _get("/entries/{name}/verify", routes_pages.verify, "verify"),
+        _get("/events", routes_events.events, "events"),
+        _get("/api/entries", routes_api.list_entries, "api_entries"),
+        _get("/api/entries/{name}", routes_api.get_entry, "api_entry"),
+        _get("/api/entries/{name}/proof", routes_proof_files.proof_file, "proof_file"),
+        _get("/api/ledger", routes_api.ledger, "api_ledger"),
+        _get("/api/proofs/inclusion", routes_api.inclusion, "inclusion"),
+        _get("/api/proofs/consistency", routes_api.consistency, "consistency"),
+        _get("/api/public-key", routes_api.public_key, "public_key"),
+        _get("/api/verifiers", routes_api.verifiers, "api_verifiers"),
+        _get("/api/checkpoints", routes_api.checkpoints, "api_checkpoints"),
+        _get("/ledger", routes_pages.ledger_history, "ledger_history"),
         # The read API of C2SP tlog-tiles, at the root as the spec places it.
-        Route("/checkpoint", routes_tiles.checkpoint, methods=["GET"], name="checkpoint"),
-        Route("/tile/{path:path}", routes_tiles.tile, methods=["GET"], name="tile"),
-        Route("/openapi.json", openapi.openapi_json, methods=["GET"], name="openapi"),
-        Route("/healthz", routes_health.healthz, methods=["GET"], name="healthz"),
-        Route("/readyz", routes_health.readyz, methods=["GET"], name="readyz"),
+        _get("/checkpoint", routes_tiles.checkpoint, "checkpoint"),
+        _get("/tile/{path:path}", routes_tiles.tile, "tile"),
+        _get("/openapi.json", openapi.openapi_json, "openapi"),
+        _get("/healthz", routes_health.healthz, "healthz"),
+        _get("/readyz", routes_health.readyz, "readyz"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -17,55 +17,54 @@ from starlette.responses import JSONResponse
 PROBLEM = "application/problem+json"
 HTML = "text/html"
 
-_problem_schema: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "pointer": {"type": "string"},
-                    "parameter": {"type": "string"},
-                    "detail": {"type": "string"},
-                },
-            },
-        },
+_STRING: dict[str, Any] = {"type": "string"}
+_INTEGER: dict[str, Any] = {"type": "integer"}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """An object schema; ``required`` defaults to none listed."""
+    schema: dict[str, Any] = {"type": "object"}
+    if required is not None:
+        schema["required"] = required
+    return {**schema, "properties": properties}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+_problem_schema = _object(
+    {
+        "type": _STRING,
+        "title": _STRING,
+        "status": _INTEGER,
+        "detail": _STRING,
+        "instance": _STRING,
+        "errors": _array(_object({"pointer": _STRING, "parameter": _STRING, "detail": _STRING})),
     },
-}
-_entry_schema: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "namespace", "uid", "createdAt", "spec", "status"],
-    "properties": {
-        "name": {"type": "string"},
-        "namespace": {"type": "string"},
-        "uid": {"type": "string"},
-        "createdAt": {"type": "string"},
-        "spec": {
-            "type": "object",
-            "properties": {
-                "ledger": {"type": "string"},
-                "author": {"type": "string"},
-                "message": {"type": "string"},
-            },
-        },
+    ["type", "title", "status", "detail"],
+)
+_entry_schema = _object(
+    {
+        "name": _STRING,
+        "namespace": _STRING,
+        "uid": _STRING,
+        "createdAt": _STRING,
+        "spec": _object({"ledger": _STRING, "author": _STRING, "message": _STRING}),
         "status": {"type": "object"},
     },
-}
+    ["name", "namespace", "uid", "createdAt", "spec", "status"],
+)
+_ENTRY = {"$ref": "#/components/schemas/Entry"}
 _tree_head_schema: dict[str, Any] = {"type": ["object", "null"]}
-_retry_after = {"Retry-After": {"schema": {"type": "string"}}}
+_retry_after = {"Retry-After": {"schema": _STRING}}
+_location = {"Location": {"schema": _STRING}}
 
 
 def _problem(description: str, *, retry: bool = False, html: bool = False) -> dict[str, Any]:
     content: dict[str, Any] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     if html:
-        content[HTML] = {"schema": {"type": "string"}}
+        content[HTML] = {"schema": _STRING}
     answer: dict[str, Any] = {"description": description, "content": content}
     if retry:
         answer["headers"] = _retry_after
@@ -77,7 +76,7 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _typed(description: str, media_type: str) -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+    return {"description": description, "content": {media_type: {"schema": _STRING}}}
 
 
 RATE_LIMITED = _problem("Too many requests from this client; wait Retry-After seconds.", retry=True)
@@ -85,6 +84,7 @@ CLUSTER = _problem("The Kubernetes API is unavailable or refused (a sentence say
 DATABASE = _problem("The ledger database is not configured or unavailable.")
 BAD_QUERY = _problem("A query parameter is malformed (errors name it).")
 NOT_FOUND = _problem("Nothing there (the detail says what to check).")
+FROM_DATABASE = {"404": NOT_FOUND, "503": DATABASE}
 
 
 def _op(summary: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -105,19 +105,18 @@ _size = {"type": "integer", "minimum": 0}
 # A size that may be given empty, meaning the latest signed size.
 _size_or_latest = {"anyOf": [_size, {"type": "string", "maxLength": 0}]}
 TILE_PATH = r"^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\.p/[0-9]{1,3})?$"
-_submission = {
-    "type": "object",
-    "properties": {
+_submission = _object(
+    {
         "author": {"type": ["string", "null"], "maxLength": 64},
         "message": {"type": "string", "minLength": 1, "maxLength": 2000},
     },
-    "required": ["message"],
-}
+    ["message"],
+)
 _name_param = {
     "name": "name",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": _STRING,
     "description": "The entry's name (a Kubernetes object name; anything else is 404).",
 }
 
@@ -135,13 +134,10 @@ DOCUMENT: dict[str, Any] = {
             "post": _op(
                 "Sign: create a GuestbookEntry (JSON: 201 with it; a form: 303 to the page).",
                 {
-                    "201": {
-                        **_json("The entry as created.", {"$ref": "#/components/schemas/Entry"}),
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                    },
+                    "201": {**_json("The entry as created.", _ENTRY), "headers": _location},
                     "303": {
                         "description": "Signed; the page shows the entry.",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "headers": _location,
                     },
                     "400": _problem("The body does not parse or nests too deeply.", html=True),
                     "403": _problem("Sent for another site (CSRF): refused."),
@@ -192,19 +188,15 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "A list (continue: the next page's token, null after the last).",
-                        {
-                            "type": "object",
-                            "required": ["namespace", "ledger", "items"],
-                            "properties": {
-                                "namespace": {"type": "string"},
-                                "ledger": {"type": "string"},
-                                "items": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Entry"},
-                                },
+                        _object(
+                            {
+                                "namespace": _STRING,
+                                "ledger": _STRING,
+                                "items": _array(_ENTRY),
                                 "continue": {"type": ["string", "null"]},
                             },
-                        },
+                            ["namespace", "ledger", "items"],
+                        ),
                     ),
                     "400": BAD_QUERY,
                     "410": _problem("The continue token expired; start again."),
@@ -215,7 +207,7 @@ DOCUMENT: dict[str, Any] = {
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Items."),
                     _query(
                         "continue",
-                        {"type": "string"},
+                        _STRING,
                         "Page through every entry: empty to start, then the last answer's.",
                     ),
                 ],
@@ -225,7 +217,7 @@ DOCUMENT: dict[str, Any] = {
             "get": _op(
                 "One entry, from the Kubernetes API.",
                 {
-                    "200": _json("The entry.", {"$ref": "#/components/schemas/Entry"}),
+                    "200": _json("The entry.", _ENTRY),
                     "404": NOT_FOUND,
                     "502": CLUSTER,
                     "503": CLUSTER,
@@ -253,38 +245,34 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "The keys and the policy.",
-                        {
-                            "type": "object",
-                            "required": ["ledger", "origin", "verifierKeys", "witnessPolicy"],
-                            "properties": {
-                                "ledger": {"type": "string"},
+                        _object(
+                            {
+                                "ledger": _STRING,
                                 "origin": {"type": ["string", "null"]},
-                                "verifierKeys": {"type": "array", "items": {"type": "string"}},
+                                "verifierKeys": _array(_STRING),
                                 "witnessPolicy": {
                                     "type": ["object", "null"],
                                     "required": ["version", "quorum", "witnesses"],
                                     "properties": {
-                                        "version": {"type": "integer"},
-                                        "quorum": {"type": "integer"},
-                                        "witnesses": {
-                                            "type": "array",
-                                            "items": {
-                                                "type": "object",
-                                                "required": ["name", "verifierKey", "url"],
-                                                "properties": {
-                                                    "name": {"type": "string"},
-                                                    "verifierKey": {"type": "string"},
-                                                    "url": {"type": "string"},
+                                        "version": _INTEGER,
+                                        "quorum": _INTEGER,
+                                        "witnesses": _array(
+                                            _object(
+                                                {
+                                                    "name": _STRING,
+                                                    "verifierKey": _STRING,
+                                                    "url": _STRING,
                                                 },
-                                            },
-                                        },
+                                                ["name", "verifierKey", "url"],
+                                            )
+                                        ),
                                     },
                                 },
                             },
-                        },
+                            ["ledger", "origin", "verifierKeys", "witnessPolicy"],
+                        ),
                     ),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
             )
         },
@@ -295,38 +283,28 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "A page of the history.",
-                        {
-                            "type": "object",
-                            "required": ["ledger", "items", "next"],
-                            "properties": {
-                                "ledger": {"type": "string"},
+                        _object(
+                            {
+                                "ledger": _STRING,
                                 "next": {"type": ["integer", "null"]},
-                                "items": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "required": [
-                                            "format",
-                                            "treeSize",
-                                            "rootHash",
-                                            "timestamp",
-                                            "note",
-                                        ],
-                                        "properties": {
+                                "items": _array(
+                                    _object(
+                                        {
                                             "format": {"enum": ["checkpoint", "sth-json-v1"]},
-                                            "treeSize": {"type": "integer"},
-                                            "rootHash": {"type": "string"},
+                                            "treeSize": _INTEGER,
+                                            "rootHash": _STRING,
                                             "timestamp": {"type": ["string", "null"]},
                                             "note": {"type": ["string", "null"]},
                                         },
-                                    },
-                                },
+                                        ["format", "treeSize", "rootHash", "timestamp", "note"],
+                                    )
+                                ),
                             },
-                        },
+                            ["ledger", "items", "next"],
+                        ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("below", _size, "Only tree heads of a size below this."),
@@ -344,19 +322,17 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "The ledger.",
-                        {
-                            "type": "object",
-                            "required": ["ledger", "treeSize", "rootHash", "signedTreeHead"],
-                            "properties": {
-                                "ledger": {"type": "string"},
-                                "treeSize": {"type": "integer"},
+                        _object(
+                            {
+                                "ledger": _STRING,
+                                "treeSize": _INTEGER,
                                 "rootHash": {"type": ["string", "null"]},
                                 "signedTreeHead": _tree_head_schema,
                             },
-                        },
+                            ["ledger", "treeSize", "rootHash", "signedTreeHead"],
+                        ),
                     ),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
             )
         },
@@ -366,22 +342,20 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "The proof (hex hashes).",
-                        {
-                            "type": "object",
-                            "required": ["leafIndex", "treeSize", "rootHash", "proof"],
-                            "properties": {
-                                "ledger": {"type": "string"},
-                                "leafIndex": {"type": "integer"},
-                                "treeSize": {"type": "integer"},
-                                "rootHash": {"type": "string"},
-                                "proof": {"type": "array", "items": {"type": "string"}},
+                        _object(
+                            {
+                                "ledger": _STRING,
+                                "leafIndex": _INTEGER,
+                                "treeSize": _INTEGER,
+                                "rootHash": _STRING,
+                                "proof": _array(_STRING),
                                 "signedTreeHead": _tree_head_schema,
                             },
-                        },
+                            ["leafIndex", "treeSize", "rootHash", "proof"],
+                        ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("index", _size, "Leaf index.", required=True),
@@ -397,22 +371,20 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _json(
                         "The proof (hex hashes) and both roots.",
-                        {
-                            "type": "object",
-                            "required": ["from", "to", "fromRootHash", "toRootHash", "proof"],
-                            "properties": {
-                                "ledger": {"type": "string"},
-                                "from": {"type": "integer"},
-                                "to": {"type": "integer"},
-                                "fromRootHash": {"type": "string"},
-                                "toRootHash": {"type": "string"},
-                                "proof": {"type": "array", "items": {"type": "string"}},
+                        _object(
+                            {
+                                "ledger": _STRING,
+                                "from": _INTEGER,
+                                "to": _INTEGER,
+                                "fromRootHash": _STRING,
+                                "toRootHash": _STRING,
+                                "proof": _array(_STRING),
                             },
-                        },
+                            ["from", "to", "fromRootHash", "toRootHash", "proof"],
+                        ),
                     ),
                     "400": BAD_QUERY,
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     _query("from", _size, "The older size.", required=True),
@@ -429,20 +401,15 @@ DOCUMENT: dict[str, Any] = {
                 "The Ed25519 key (PEM) that signed the latest head, or key keyId.",
                 {
                     "200": _typed("The key.", "application/x-pem-file"),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
-                parameters=[_query("keyId", {"type": "string"}, "Hex SHA-256 of the key.")],
+                parameters=[_query("keyId", _STRING, "Hex SHA-256 of the key.")],
             )
         },
         "/checkpoint": {
             "get": _op(
                 "C2SP tlog-tiles: the latest published checkpoint (a signed note).",
-                {
-                    "200": _typed("The note.", "text/plain"),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
-                },
+                {"200": _typed("The note.", "text/plain"), **FROM_DATABASE},
             )
         },
         "/tile/{path}": {
@@ -451,18 +418,14 @@ DOCUMENT: dict[str, Any] = {
                 {
                     "200": _typed("The tile.", "application/octet-stream"),
                     "400": _problem("Not a tile path."),
-                    "404": NOT_FOUND,
-                    "503": DATABASE,
+                    **FROM_DATABASE,
                 },
                 parameters=[
                     {
                         "name": "path",
                         "in": "path",
                         "required": True,
-                        "schema": {
-                            "type": "string",
-                            "pattern": TILE_PATH,
-                        },
+                        "schema": {"type": "string", "pattern": TILE_PATH},
                         "description": "The tile path after /tile/.",
                     }
                 ],

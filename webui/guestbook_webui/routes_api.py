@@ -153,22 +153,28 @@ async def _entries_page(request: Request, limit: int, token: str) -> JSONRespons
     )
 
 
-async def get_entry(request: Request) -> JSONResponse:
-    """``GET /api/entries/{name}``: one entry, read from the Kubernetes API; a name
-    that no Kubernetes object can have is 404 before any call (decision 0122)."""
+async def ledger_entry(request: Request) -> dict[str, Any]:
+    """The GuestbookEntry of this web UI's ledger named by the path parameter
+    ``name``, read from the Kubernetes API. Raises Problem: 404 when there is
+    none (before any call for a name no Kubernetes object can have, decision
+    0122), the Kubernetes API's problem when it fails."""
     state = web_state(request)
     name = checked_entry_name(request.path_params["name"])
     try:
         found = await state.kube.get_entry(state.settings.namespace, name)
     except (ApiError, KubeUnavailableError) as exc:
         raise kube_problem(exc) from None
-    ledger = entry_ledger(found or {})
-    if found is None or ledger != state.settings.ledger:
+    if found is None or entry_ledger(found) != state.settings.ledger:
         raise not_found(
             f"There is no guestbook entry {name!r} in ledger "
             f"{state.settings.ledger_name!r}; check the name."
         )
-    return JSONResponse(entry_json(found))
+    return found
+
+
+async def get_entry(request: Request) -> JSONResponse:
+    """``GET /api/entries/{name}``: one entry, read from the Kubernetes API."""
+    return JSONResponse(entry_json(await ledger_entry(request)))
 
 
 async def ledger(request: Request) -> JSONResponse:

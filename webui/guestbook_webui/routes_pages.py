@@ -210,42 +210,31 @@ async def create_entry(request: Request) -> Response:
         )
     except InvalidSubmission as exc:
         problem = Problem(
-            422,
-            INVALID_ENTRY,
-            "Invalid guestbook entry",
-            str(exc),
-            errors=exc.errors,
+            422, INVALID_ENTRY, "Invalid guestbook entry", str(exc), errors=exc.errors
         )
-        if as_json:
-            return problem_response(problem, request.url.path)
-        return await render_index(
-            request,
-            state,
-            status_code=422,
-            author=exc.author,
-            message=exc.message,
-            errors=exc.errors,
-            alert=NOT_SIGNED,
-        )
+        author, message, alert = exc.author, exc.message, NOT_SIGNED
     except (Problem, ApiError, KubeUnavailableError) as exc:
         problem = exc if isinstance(exc, Problem) else kube_problem(exc)
+        author, message = shown_text(fields.get("author")), shown_text(fields.get("message"))
+        alert = problem.detail
+    else:
+        state.feed.remember(created)
+        body = entry_json(created)
         if as_json:
-            return problem_response(problem, request.url.path)
-        return await render_index(
-            request,
-            state,
-            status_code=problem.status,
-            author=shown_text(fields.get("author")),
-            message=shown_text(fields.get("message")),
-            errors=problem.errors,
-            alert=problem.detail,
-        )
-    state.feed.remember(created)
-    body = entry_json(created)
+            location = request.url_for("api_entry", name=body["name"]).path
+            return JSONResponse(body, 201, headers={"Location": location})
+        return RedirectResponse(f"/#gbe-{body['name']}", status_code=303)
     if as_json:
-        location = request.url_for("api_entry", name=body["name"]).path
-        return JSONResponse(body, 201, headers={"Location": location})
-    return RedirectResponse(f"/#gbe-{body['name']}", status_code=303)
+        return problem_response(problem, request.url.path)
+    return await render_index(
+        request,
+        state,
+        status_code=problem.status,
+        author=author,
+        message=message,
+        errors=problem.errors,
+        alert=alert,
+    )
 
 
 async def verify(request: Request) -> Response:

@@ -11,18 +11,12 @@ its file once a checkpoint that contains it is published.
 
 from __future__ import annotations
 
-from guestbook_kube.client import ApiError
-from guestbook_kube.resources import entry_ledger
 from guestbook_ledger.format.proof_file import PROOF_FILE_SUFFIX, build_proof_file
 from starlette.requests import Request
 from starlette.responses import Response
 
-from guestbook_webui.app_state import web_state
-from guestbook_webui.entry_names import checked_entry_name
-from guestbook_webui.kube import KubeUnavailableError
-from guestbook_webui.kube_problems import kube_problem
 from guestbook_webui.problems import Problem, not_found, problem_response
-from guestbook_webui.routes_api import from_ledger, reader_of
+from guestbook_webui.routes_api import from_ledger, ledger_entry, reader_of
 
 PROOF_CACHE = "no-cache"
 """The file changes whenever a newer checkpoint is published."""
@@ -39,17 +33,8 @@ async def proof_file(request: Request) -> Response:
     """The proof file of the entry ``name`` of this web UI's ledger (text/plain,
     downloaded as ``<name>.tlog-proof``). 404 problems when there is no such
     entry or it is not yet in a published checkpoint."""
-    state = web_state(request)
-    name = checked_entry_name(request.path_params["name"])
-    try:
-        found = await state.kube.get_entry(state.settings.namespace, name)
-    except (ApiError, KubeUnavailableError) as exc:
-        raise kube_problem(exc) from None
-    if found is None or entry_ledger(found) != state.settings.ledger:
-        raise not_found(
-            f"There is no guestbook entry {name!r} in ledger {state.settings.ledger_name!r}; "
-            "check the name."
-        )
+    found = await ledger_entry(request)
+    name = found["metadata"]["name"]
     uid = str(found.get("metadata", {}).get("uid", ""))
     material = await from_ledger(reader_of(request).entry_proof(uid))
     entry = material.entry
@@ -77,7 +62,7 @@ async def proof_file(request: Request) -> Response:
         )
     except ValueError as exc:  # a record too large for a proof file: the store was altered
         raise Problem(500, "about:blank", "Internal Server Error", str(exc)) from None
-    filename = f"{found['metadata']['name']}{PROOF_FILE_SUFFIX}"
+    filename = f"{name}{PROOF_FILE_SUFFIX}"
     return Response(
         built.to_text().encode("utf-8"),
         media_type="text/plain; charset=utf-8",

@@ -93,15 +93,6 @@ class Refusal:
 Verdict = Held | Refusal
 
 
-@dataclass(frozen=True)
-class RefusalRecord:
-    origin: str
-    received_at: int
-    status: int
-    reason: str
-    request: bytes
-
-
 class WitnessStore:
     """The SQLite database of one witness. Each call opens its own connection, so
     a store is safe to use from many threads."""
@@ -220,16 +211,6 @@ class WitnessStore:
                 conn.execute("ROLLBACK")
                 raise
         return verdict
-
-    def refusals(self, origin: str) -> list[RefusalRecord]:
-        """The refused, validly signed requests kept for ``origin``, oldest first."""
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT origin, received_at, status, reason, request FROM refusals "
-                "WHERE origin = ? ORDER BY id",
-                (origin,),
-            ).fetchall()
-        return [RefusalRecord(o, t, s, r, bytes(b)) for o, t, s, r, b in rows]
 
 
 def _held(conn: sqlite3.Connection, origin: str) -> Held | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from guestbook_ledger.format.errors import ProofFormatError
+
 MAX_TREE_SIZE = 2**53 - 1
 """Largest tree size or leaf index: the largest integer RFC 8785 (I-JSON) can carry
 exactly, so every size fits a signed tree head and a PostgreSQL ``bigint``."""
@@ -15,3 +17,12 @@ MAX_AUTHOR_LENGTH = 64
 
 MAX_MESSAGE_LENGTH = 2000
 """Longest message, in Unicode code points after NFC normalisation."""
+
+
+def check_tree_number(value: int, what: str, *, minimum: int = 0) -> None:
+    """Require a tree size or leaf index ``what``: an integer (not a bool) in
+    ``minimum..MAX_TREE_SIZE``. Raises ProofFormatError saying which it is not."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProofFormatError(f"{what} must be an integer; got {type(value).__name__}")
+    if not minimum <= value <= MAX_TREE_SIZE:
+        raise ProofFormatError(f"{what} must be between {minimum} and {MAX_TREE_SIZE}; got {value}")

@@ -14,14 +14,7 @@ from collections.abc import Sequence
 
 from guestbook_ledger.format.errors import ProofError, ProofFormatError
 from guestbook_ledger.format.hashing import HASH_SIZE, node_hash
-from guestbook_ledger.format.limits import MAX_PROOF_LENGTH, MAX_TREE_SIZE
-
-
-def _check_number(value: int, what: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProofFormatError(f"{what} must be an integer; got {type(value).__name__}")
-    if not minimum <= value <= MAX_TREE_SIZE:
-        raise ProofFormatError(f"{what} must be between {minimum} and {MAX_TREE_SIZE}; got {value}")
+from guestbook_ledger.format.limits import MAX_PROOF_LENGTH, check_tree_number
 
 
 def _check_hashes(proof: Sequence[bytes]) -> None:
@@ -77,8 +70,8 @@ def root_from_inclusion_proof(
     :class:`ProofFormatError`); raises :class:`ProofError` when the proof has
     the wrong number of hashes for that index and size.
     """
-    _check_number(size, "tree size", 1)
-    _check_number(index, "leaf index", 0)
+    check_tree_number(size, "tree size", minimum=1)
+    check_tree_number(index, "leaf index")
     if index >= size:
         raise ProofFormatError(f"leaf index must be less than the tree size {size}; got {index}")
     if len(leaf_hash) != HASH_SIZE:
@@ -124,8 +117,8 @@ def verify_consistency(
     Raises :class:`ProofError` when the proof has the wrong length or yields a
     different root.
     """
-    _check_number(size2, "size2", 1)
-    _check_number(size1, "size1", 1)
+    check_tree_number(size2, "size2", minimum=1)
+    check_tree_number(size1, "size1", minimum=1)
     if size1 > size2:
         raise ProofFormatError(f"size1 must not exceed size2 ({size2}); got {size1}")
     _check_hashes(proof)

@@ -17,19 +17,12 @@ from collections.abc import Sequence
 
 from guestbook_ledger.format.errors import ProofFormatError
 from guestbook_ledger.format.hashing import EMPTY_ROOT, HASH_SIZE, node_hash
-from guestbook_ledger.format.limits import MAX_TREE_SIZE
+from guestbook_ledger.format.limits import MAX_TREE_SIZE, check_tree_number
 
 
 def _split(size: int) -> int:
     """Largest power of two strictly below ``size`` (RFC 9162's k). Requires size ≥ 2."""
     return 1 << ((size - 1).bit_length() - 1)
-
-
-def _check_size(value: int, what: str, *, minimum: int = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProofFormatError(f"{what} must be an integer; got {type(value).__name__}")
-    if not minimum <= value <= MAX_TREE_SIZE:
-        raise ProofFormatError(f"{what} must be between {minimum} and {MAX_TREE_SIZE}; got {value}")
 
 
 def perfect_subtrees(begin: int, end: int) -> list[tuple[int, int]]:
@@ -85,8 +78,8 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
     Requires 0 ≤ index < size ≤ MAX_TREE_SIZE; raises :class:`ProofFormatError`
     otherwise.
     """
-    _check_size(size, "tree size", minimum=1)
-    _check_size(index, "leaf index")
+    check_tree_number(size, "tree size", minimum=1)
+    check_tree_number(index, "leaf index")
     if index >= size:
         raise ProofFormatError(f"leaf index must be less than the tree size {size}; got {index}")
     ranges = []
@@ -112,8 +105,8 @@ def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
     the empty tree, which every tree trivially extends); raises
     :class:`ProofFormatError` otherwise.
     """
-    _check_size(size2, "size2", minimum=1)
-    _check_size(size1, "size1", minimum=1)
+    check_tree_number(size2, "size2", minimum=1)
+    check_tree_number(size1, "size1", minimum=1)
     if size1 > size2:
         raise ProofFormatError(f"size1 must not exceed size2 ({size2}); got {size1}")
     ranges = []
@@ -150,7 +143,7 @@ def new_perfect_nodes(
     set bit of ``size``, a leaf is not 32 bytes, or the tree would exceed
     ``MAX_TREE_SIZE``.
     """
-    _check_size(size, "tree size")
+    check_tree_number(size, "tree size")
     if size + len(new_leaves) > MAX_TREE_SIZE:
         raise ProofFormatError(
             f"a tree holds at most {MAX_TREE_SIZE} leaves; {size} + {len(new_leaves)} is too many"

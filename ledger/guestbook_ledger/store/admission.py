@@ -82,7 +82,7 @@ def admit_entries(conn: Connection, ledger: str, entries: Sequence[NewEntry]) ->
         raise ValueError(f"admit at most {MAX_ADMISSION_BATCH} entries at once; got {len(entries)}")
     records: dict[str, bytes] = {}
     for fields in entries:
-        record = _record(ledger, fields)
+        record = new_entry_record(ledger, fields)
         if records.setdefault(fields.uid, record) != record:
             raise _conflict(fields.uid)
     if not records:
@@ -138,8 +138,9 @@ def admit_entries(conn: Connection, ledger: str, entries: Sequence[NewEntry]) ->
     ]
 
 
-def _record(ledger: str, fields: NewEntry) -> bytes:
-    """The canonical record of `fields`; raises RecordError when it cannot be made."""
+def new_entry_record(ledger: str, fields: NewEntry) -> bytes:
+    """The canonical record of `fields` in `ledger`, as admission stores it; raises
+    RecordError when it cannot be made."""
     record = entry_record(
         ledger=ledger,
         entry=fields.entry,

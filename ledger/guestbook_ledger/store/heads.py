@@ -94,15 +94,7 @@ def latest_checkpoint(conn: Connection, ledger: str) -> SignedCheckpoint | None:
 
     Raises LedgerNameError, UnknownLedgerError.
     """
-    with conn, conn.cursor() as cur:
-        found = find_ledger(cur, ledger)
-        cur.execute(
-            f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE ledger_id = %s AND format = %s"
-            " ORDER BY tree_size DESC LIMIT 1",
-            (found.id, FORMAT_CHECKPOINT),
-        )
-        row = cur.fetchone()
-    head = None if row is None else head_from_row(found, row)
+    head = _first_head(conn, ledger, "format = %s ORDER BY tree_size DESC", FORMAT_CHECKPOINT)
     assert head is None or isinstance(head, SignedCheckpoint)
     return head
 
@@ -112,14 +104,7 @@ def tree_head_at(conn: Connection, ledger: str, tree_size: int) -> TreeHead | No
 
     Raises LedgerNameError, UnknownLedgerError.
     """
-    with conn, conn.cursor() as cur:
-        found = find_ledger(cur, ledger)
-        cur.execute(
-            f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE ledger_id = %s AND tree_size = %s",
-            (found.id, tree_size),
-        )
-        row = cur.fetchone()
-    return None if row is None else head_from_row(found, row)
+    return _first_head(conn, ledger, "tree_size = %s", tree_size)
 
 
 def first_head_containing(conn: Connection, ledger: str, leaf_index: int) -> TreeHead | None:
@@ -129,12 +114,18 @@ def first_head_containing(conn: Connection, ledger: str, leaf_index: int) -> Tre
 
     Raises LedgerNameError, UnknownLedgerError.
     """
+    return _first_head(conn, ledger, "tree_size > %s ORDER BY tree_size", leaf_index)
+
+
+def _first_head(conn: Connection, ledger: str, where: str, value: object) -> TreeHead | None:
+    """The first tree head of ``NAMESPACE/NAME`` by ``where`` (an SQL condition on
+    one parameter, ``value``, with its order), or None. Raises LedgerNameError,
+    UnknownLedgerError."""
     with conn, conn.cursor() as cur:
         found = find_ledger(cur, ledger)
         cur.execute(
-            f"SELECT {HEAD_COLUMNS} FROM tree_heads"
-            " WHERE ledger_id = %s AND tree_size > %s ORDER BY tree_size LIMIT 1",
-            (found.id, leaf_index),
+            f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE ledger_id = %s AND {where} LIMIT 1",
+            (found.id, value),
         )
         row = cur.fetchone()
     return None if row is None else head_from_row(found, row)

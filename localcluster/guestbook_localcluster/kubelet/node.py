@@ -10,7 +10,6 @@ controller's heartbeat) and posts the node status every
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import os
 import platform
@@ -23,7 +22,7 @@ from typing import Any
 from guestbook_kube.client import CALL_ERRORS, ApiClient, ApiError, resource_path, with_retries
 
 from .config import KUBELET_VERSION, KubeletConfig
-from .pod_status import HOST_IP, now_rfc3339
+from .pod_status import HOST_IP, now_micro_time, now_rfc3339
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -179,12 +178,6 @@ def node_object(config: KubeletConfig, machine: Machine, port: int) -> Obj:
     }
 
 
-def micro_time(at: datetime.datetime | None = None) -> str:
-    """A MicroTime (RFC 3339 with microseconds), as Lease times are."""
-    at = at or datetime.datetime.now(datetime.UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def lease_object(config: KubeletConfig, node_uid: str, renew_time: str) -> Obj:
     """The node's Lease in ``kube-node-lease``, owned by its Node (deleted with it)."""
     return {
@@ -251,7 +244,7 @@ class NodeAgent:
     async def renew_lease(self) -> None:
         """Create or renew the Lease (renewTime = now)."""
         node_uid = str(((self.node or {}).get("metadata") or {}).get("uid") or "")
-        now = micro_time()
+        now = now_micro_time()
         patched = await with_retries(
             lambda: self.client.merge_patch(
                 self.lease_path,

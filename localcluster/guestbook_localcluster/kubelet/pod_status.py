@@ -23,6 +23,12 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def now_micro_time() -> str:
+    """Now in RFC 3339 with microseconds, UTC: a MicroTime (Lease times), and how
+    CRI log lines start."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass
 class ContainerView:
     """What the kubelet knows about one container of a pod, as the API shows it."""

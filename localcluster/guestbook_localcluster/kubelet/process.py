@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import os
 import shutil
 import signal
@@ -21,6 +20,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
+
+from .pod_status import now_micro_time
 
 # A line longer than this is written as partial (P) records, as CRI runtimes do.
 MAX_LINE = 16 * 1024
@@ -58,12 +59,6 @@ def exit_code_of(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def cri_timestamp(at: datetime.datetime | None = None) -> str:
-    """RFC 3339 with fractional seconds in UTC, as CRI log lines start."""
-    at = at or datetime.datetime.now(datetime.UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class _LogPipe:
     """One output stream of the process, turned into CRI log records."""
 
@@ -88,7 +83,7 @@ class _LogPipe:
         self.pending += data
         lines = self.pending.split(b"\n")
         self.pending = lines.pop()
-        stamp = cri_timestamp().encode()
+        stamp = now_micro_time().encode()
         records = [b"%s %s F %s\n" % (stamp, self.stream, line) for line in lines]
         while len(self.pending) >= MAX_LINE:
             records.append(b"%s %s P %s\n" % (stamp, self.stream, self.pending[:MAX_LINE]))
@@ -102,7 +97,7 @@ class _LogPipe:
             return
         if self.pending:
             self.log_file.write(
-                b"%s %s F %s\n" % (cri_timestamp().encode(), self.stream, self.pending)
+                b"%s %s F %s\n" % (now_micro_time().encode(), self.stream, self.pending)
             )
             self.log_file.flush()
             self.pending = b""
